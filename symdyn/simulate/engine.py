@@ -1,0 +1,263 @@
+"""Online simulation: per-step SGD training and frozen-weight Monte Carlo expected updates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .networks import (
+    Bases,
+    Network,
+    Teacher,
+    UnstableNetworkError,
+    check_leak,
+    check_stable,
+    project_matrices,
+)
+from .rules import Rule, make_rule
+
+__all__ = ["Runner", "TrainResult", "expected_update_mc", "train"]
+
+RECORDABLE = ("loss", "W", "U", "V")
+CHECK_EVERY = 250  # steps between stability checks (one batched eigvals: ~1 ms at N=32, B=16)
+INPUT_CHUNK = 1024  # inputs are drawn in chunks: one RNG call per chunk, not per step
+
+
+class _Inputs:
+    """White Gaussian inputs x_t ~ N(0, I_D), shape (B, D) per step, reproducible from seed."""
+
+    def __init__(self, batch: int, d: int, seed: int) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.shape = (INPUT_CHUNK, batch, d)
+        self.buf = self.rng.standard_normal(self.shape)
+        self.i = 0
+
+    def next(self) -> np.ndarray:
+        if self.i == INPUT_CHUNK:
+            self.buf = self.rng.standard_normal(self.shape)
+            self.i = 0
+        self.i += 1
+        return self.buf[self.i - 1]
+
+
+class Runner:
+    """Student + teacher + rule traces, advanced one step at a time (no weight updates).
+
+    `step(x)` computes h_t, h*_t, advances the rule's traces, forms e_t = V* h*_t - V h_t and
+    returns the raw directions (dW, dU, dV) = update / eta, plus the per-step loss ½|e_t|²
+    (B,).  It reads `net`'s arrays at each call, so the caller may update them in place.
+    Both networks start at rest (h_0 = h*_0 = 0).
+    """
+
+    def __init__(self, net: Network, teacher: Teacher, rule: str, leak: float,
+                 truncation: int = 1) -> None:
+        self.leak = check_leak(leak)
+        _check_pair(net, teacher)
+        b, n, d, _ = net.shape
+        self.net, self.teacher = net, teacher
+        self.rule: Rule = make_rule(rule, b, n, d, self.leak, truncation)
+        self.h = np.zeros((b, n))
+        self.hs = np.zeros((b, n))
+
+    def _propagate(self, W: np.ndarray, U: np.ndarray, h: np.ndarray, x: np.ndarray
+                   ) -> np.ndarray:
+        """(1 - alpha) h + alpha (W h + U x), batched."""
+        drive = np.matmul(W, h[..., None])[..., 0] + np.matmul(U, x[..., None])[..., 0]
+        return (1.0 - self.leak) * h + self.leak * drive
+
+    def step(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        net, t = self.net, self.teacher
+        h_prev = self.h
+        self.h = self._propagate(net.W, net.U, h_prev, x)
+        self.hs = self._propagate(t.W, t.U, self.hs, x)
+        self.rule.advance(net.W, h_prev, x)
+        e = np.matmul(t.V, self.hs[..., None])[..., 0] - np.matmul(net.V, self.h[..., None])[..., 0]
+        dW, dU = self.rule.directions(net.V, net.B_fb, e)
+        dV = e[:, :, None] * self.h[:, None, :]
+        return dW, dU, dV, 0.5 * np.sum(e * e, axis=1)
+
+
+def _check_pair(net: Network, teacher: Teacher) -> None:
+    if net.shape != teacher.shape:
+        raise ValueError(f"student shape (B,N,D,M)={net.shape} != teacher {teacher.shape}")
+
+
+@dataclass
+class TrainResult:
+    """Output of `train`.
+
+    steps (n_rec,): step index t at the end of each record window (t counts from 1);
+    loss (n_rec, B): mean of ½|e_t|² over the window; W/U/V (n_rec, B, ...): weights after the
+    update at those steps (None unless recorded); initial/final: copies of the networks.
+    """
+
+    steps: np.ndarray
+    loss: np.ndarray | None
+    W: np.ndarray | None
+    U: np.ndarray | None
+    V: np.ndarray | None
+    initial: Network
+    final: Network
+    rule: str = ""
+    eta: float = 0.0
+    leak: float = 1.0
+    truncation: int = 1
+    meta: dict = field(default_factory=dict)
+
+
+def _validate_train(rule: str, eta: float, n_steps: int, record_every: int,
+                    record: Sequence[str]) -> None:
+    bad = [r for r in record if r not in RECORDABLE]
+    if bad:
+        raise ValueError(f"cannot record {bad}; valid: {', '.join(RECORDABLE)}")
+    if not np.isfinite(eta) or eta < 0:
+        raise ValueError(f"eta must be finite and >= 0, got {eta}")
+    if n_steps < 1 or record_every < 1:
+        raise ValueError("n_steps and record_every must be >= 1")
+
+
+class _Recorder:
+    """Accumulates window-mean losses and weight snapshots."""
+
+    def __init__(self, record: Sequence[str]) -> None:
+        self.record = tuple(record)
+        self.steps: list[int] = []
+        self.loss: list[np.ndarray] = []
+        self.snaps: dict[str, list[np.ndarray]] = {k: [] for k in ("W", "U", "V")}
+        self.acc = 0.0
+        self.count = 0
+
+    def add_loss(self, loss: np.ndarray) -> None:
+        self.acc = self.acc + loss
+        self.count += 1
+
+    def flush(self, t: int, net: Network) -> None:
+        self.steps.append(t)
+        self.loss.append(self.acc / self.count)
+        self.acc, self.count = 0.0, 0
+        for k in self.snaps:
+            if k in self.record:
+                self.snaps[k].append(getattr(net, k).copy())
+
+    def arrays(self) -> dict[str, np.ndarray | None]:
+        out: dict[str, np.ndarray | None] = {
+            "loss": np.array(self.loss) if "loss" in self.record else None}
+        for k, v in self.snaps.items():
+            out[k] = np.array(v) if k in self.record else None
+        return out
+
+
+def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int, leak: float,
+          truncation: int = 1, seed: int = 0, record_every: int = 100,
+          record: Sequence[str] = RECORDABLE,
+          progress: Callable[[int, int], None] | None = None) -> TrainResult:
+    """Per-step online SGD: theta += eta * direction_t for W, U, V (B_fb and teacher fixed).
+
+    Inputs x_t ~ N(0, I_D) from `seed`; the arguments are not mutated.  Stability
+    (rho((1-alpha)I + alpha W) < 1 for student and teacher) is checked at the start and every
+    CHECK_EVERY steps; violation or non-finite weights raise UnstableNetworkError naming the
+    rule and step.  `progress(step, n_steps)` is called about every 5% of the run.
+    """
+    leak = check_leak(leak)
+    _validate_train(rule, eta, n_steps, record_every, record)
+    net, initial = net.copy(), net.copy()
+    check_stable(teacher.W, leak, f"train(rule={rule!r}) teacher at step 0")
+    check_stable(net.W, leak, f"train(rule={rule!r}) student at step 0")
+    runner = Runner(net, teacher, rule, leak, truncation)
+    inputs = _Inputs(net.shape[0], net.shape[2], seed)
+    rec = _Recorder(record)
+    every_progress = max(1, n_steps // 20)
+    for t in range(1, n_steps + 1):
+        dW, dU, dV, loss = runner.step(inputs.next())
+        net.W += eta * dW  # in place: the runner and rule see the updated weights next step
+        net.U += eta * dU
+        net.V += eta * dV
+        rec.add_loss(loss)
+        if t % CHECK_EVERY == 0 or t == n_steps:
+            _check_running(net, runner, leak, rule, t)
+        if t % record_every == 0 or t == n_steps:
+            rec.flush(t, net)
+        if progress is not None and (t % every_progress == 0 or t == n_steps):
+            progress(t, n_steps)
+    arr = rec.arrays()
+    return TrainResult(steps=np.array(rec.steps), loss=arr["loss"], W=arr["W"], U=arr["U"],
+                       V=arr["V"], initial=initial, final=net, rule=rule, eta=float(eta),
+                       leak=leak, truncation=int(truncation), meta={"seed": seed})
+
+
+def _check_running(net: Network, runner: Runner, leak: float, rule: str, t: int) -> None:
+    """Periodic check: finite weights/activity and a stable student Jacobian."""
+    what = f"train(rule={rule!r}) at step {t}"
+    for name in ("U", "V"):
+        if not np.all(np.isfinite(getattr(net, name))):
+            raise UnstableNetworkError(f"{what}: {name} is not finite (diverged; lower eta)")
+    if not np.all(np.isfinite(runner.h)):
+        raise UnstableNetworkError(f"{what}: hidden state is not finite (diverged)")
+    check_stable(net.W, leak, what)
+
+
+def _block_stats(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error over the leading (block) axis of block means."""
+    return blocks.mean(axis=0), blocks.std(axis=0, ddof=1) / np.sqrt(blocks.shape[0])
+
+
+def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float,
+                       truncation: int = 1, n_steps: int, burn_in: int, seed: int = 0,
+                       n_blocks: int = 50, bases: Bases | None = None) -> dict:
+    """Monte Carlo estimate of E_stationary[update / eta] at FROZEN weights.
+
+    After `burn_in` steps (traces and activity reach stationarity) the per-step directions
+    dW, dU, dV of `n_steps` steps are averaged.  Standard errors use batch means: the run is
+    split into `n_blocks` consecutive blocks (each must be much longer than the mixing time
+    ~ 1/(1 - rho)); SEM = std(block means) / sqrt(n_blocks), which accounts for
+    autocorrelation.  Returns {"dW","dU","dV","loss"} (B, ...) means, the same with "_sem",
+    "n_eff" (B,): median over entries of per-step variance / SEM² (an effective number of
+    independent samples), "n_samples", "n_blocks".  With `bases` (aligned networks) also the
+    mode projections "da","db","dc" (B, n) with "_sem", computed per block so the SEM is exact.
+    """
+    if n_blocks < 2 or n_steps < n_blocks or burn_in < 0:
+        raise ValueError("need n_blocks >= 2, n_steps >= n_blocks, burn_in >= 0")
+    leak = check_leak(leak)
+    for who, W in (("teacher", teacher.W), ("student", net.W)):
+        check_stable(W, leak, f"expected_update_mc(rule={rule!r}) {who}")
+    runner = Runner(net.copy(), teacher.copy(), rule, leak, truncation)
+    inputs = _Inputs(net.shape[0], net.shape[2], seed)
+    for _ in range(burn_in):
+        runner.step(inputs.next())
+    block_len = n_steps // n_blocks
+    blocks, sumsq = _run_blocks(runner, inputs, n_blocks, block_len)
+    out: dict = {"n_samples": n_blocks * block_len, "n_blocks": n_blocks}
+    n_eff = []
+    for k, b in blocks.items():
+        out[k], out[k + "_sem"] = _block_stats(b)
+        if k != "loss":
+            var = sumsq[k] / (n_blocks * block_len) - out[k] ** 2
+            ratio = var / np.maximum(out[k + "_sem"] ** 2, 1e-300)
+            n_eff.append(ratio.reshape(ratio.shape[0], -1))
+    out["n_eff"] = np.median(np.concatenate(n_eff, axis=1), axis=1)
+    if bases is not None:
+        proj = project_matrices(blocks["dW"], blocks["dU"], blocks["dV"], bases)
+        for k in ("a", "b", "c"):
+            out["d" + k], out["d" + k + "_sem"] = _block_stats(proj[k])
+    return out
+
+
+def _run_blocks(runner: Runner, inputs: _Inputs, n_blocks: int, block_len: int
+                ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Block means of dW, dU, dV, loss (shape (n_blocks, B, ...)) and total sums of squares."""
+    names = ("dW", "dU", "dV", "loss")
+    blocks: dict[str, list[np.ndarray]] = {k: [] for k in names}
+    sumsq: dict[str, np.ndarray | float] = {k: 0.0 for k in names[:3]}
+    for _ in range(n_blocks):
+        acc: list[np.ndarray | float] = [0.0, 0.0, 0.0, 0.0]
+        for _ in range(block_len):
+            vals = runner.step(inputs.next())
+            for i, v in enumerate(vals):
+                acc[i] = acc[i] + v
+                if i < 3:
+                    sumsq[names[i]] = sumsq[names[i]] + v * v
+        for k, a in zip(names, acc, strict=True):
+            blocks[k].append(np.asarray(a) / block_len)
+    return {k: np.array(v) for k, v in blocks.items()}, sumsq
