@@ -58,13 +58,16 @@ class RTRL(Rule):
     (e_i: unit vector, the immediate term) and the update direction is
     dW = sum_k g_k S^W_t[k] with g = V^T e_t (= -dL_t/dW), likewise dU.
 
-    Why RTRL rather than truncated BPTT through a ring buffer: at N=32 one step is a single
-    batched (N×N)·(N×N²) matmul (~0.45 ms for B=16), independent of the spectral radius and
-    with zero truncation error.  A window long enough for a 1e-8 tail needs
-    K = log(1e-8)/log(rho) backward steps (K=83 at rho=0.8, 1833 at rho=0.99), each a
-    Python-level batched matvec (~2.5 us); it only wins for rho below ~0.9, and learning
-    drives rho towards the teacher's.  RTRL also propagates the trace with the current J at
-    every step, which is exactly the trace form s_t = lam s_{t-1} + alpha h_{t-1} of THEORY.md.
+    Why RTRL rather than truncated BPTT through a ring buffer (measured at N=32, B=16, see
+    benchmarks/simulate.py): one RTRL step is a single batched (N×N)·(N×N²) matmul,
+    ~0.55-0.9 ms, BLAS-bound and independent of the spectral radius, with zero truncation
+    error.  A window long enough for a 1e-8 tail needs K = log(1e-8)/log(rho) backward steps
+    of ~4 us each (Python-level batched matvecs): ~0.35 ms at rho=0.8 (K=83), ~0.7 ms at
+    rho=0.9 (K=175), ~7 ms at rho=0.99 (K=1833); a power-doubling backward pass was no
+    better.  So the window wins by <= 2x only while rho(J) <= 0.8, is even at 0.9 and loses
+    badly as rho -> 1, which is where learning drives the student when the teacher is slow.
+    RTRL also needs no window re-estimation while W changes, and propagates the trace with
+    the current J at every step, exactly the trace form s_t = lam s_{t-1} + alpha h_{t-1}.
     """
 
     name = "bptt"

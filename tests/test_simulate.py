@@ -1,0 +1,269 @@
+"""Tests of symdyn.simulate against independent references (finite differences, explicit
+loops, closed forms).  Whole file runs in well under 30 s."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from symdyn.simulate import (
+    RULES,
+    Network,
+    Runner,
+    Teacher,
+    UnstableNetworkError,
+    aligned_network,
+    expected_update_mc,
+    project_modes,
+    random_network,
+    spectral_radius,
+    train,
+)
+from symdyn.simulate.engine import _Inputs
+
+SCALAR = dict(a=0.3, b=0.8, c=0.5, a_star=0.5, b_star=1.0, c_star=1.0)
+
+
+def _run_frozen(net, teacher, xs, rule, leak, truncation=1):
+    """Per-step directions (dW, dU, dV) at frozen weights for inputs xs (T, B, D)."""
+    runner = Runner(net.copy(), teacher.copy(), rule, leak, truncation)
+    return [runner.step(x)[:3] for x in xs]
+
+
+def _unrolled_loss(W, U, V, teacher, xs, leak):
+    """½|y*_T - y_T|² at the last step, unrolling both networks from rest (batch entry 0)."""
+    h = np.zeros(W.shape[0])
+    hs = np.zeros(W.shape[0])
+    for x in xs[:, 0]:
+        h = (1 - leak) * h + leak * (W @ h + U @ x)
+        hs = (1 - leak) * hs + leak * (teacher.W[0] @ hs + teacher.U[0] @ x)
+    e = teacher.V[0] @ hs - V @ h
+    return 0.5 * e @ e
+
+
+def _fd_grad(f, X, eps=1e-6):
+    """Central finite-difference gradient of scalar f at matrix X."""
+    g = np.zeros_like(X)
+    for idx in np.ndindex(X.shape):
+        Xp, Xm = X.copy(), X.copy()
+        Xp[idx] += eps
+        Xm[idx] -= eps
+        g[idx] = (f(Xp) - f(Xm)) / (2 * eps)
+    return g
+
+
+def _tiny(leak=0.7, seed=1):
+    net, teacher = random_network(3, 2, 2, leak=leak, seed=seed, radius=0.7, teacher_radius=0.8)
+    xs = np.random.default_rng(seed).standard_normal((80, 1, 2))
+    return net, teacher, xs
+
+
+def test_bptt_matches_finite_difference_gradient():
+    leak = 0.7
+    net, teacher, xs = _tiny(leak)
+    dW, dU, dV = _run_frozen(net, teacher, xs, "bptt", leak)[-1]
+    W, U, V = net.W[0], net.U[0], net.V[0]
+    grads = {
+        "W": _fd_grad(lambda M: _unrolled_loss(M, U, V, teacher, xs, leak), W),
+        "U": _fd_grad(lambda M: _unrolled_loss(W, M, V, teacher, xs, leak), U),
+        "V": _fd_grad(lambda M: _unrolled_loss(W, U, M, teacher, xs, leak), V),
+    }
+    for name, d in (("W", dW), ("U", dU), ("V", dV)):
+        g = grads[name]
+        assert np.linalg.norm(g) > 1e-3  # non-trivial gradient
+        rel = np.linalg.norm(d[0] + g) / np.linalg.norm(g)  # direction = -gradient
+        assert rel < 1e-6, (name, rel)
+
+
+def test_tbptt_limits():
+    leak = 0.7
+    net, teacher, xs = _tiny(leak)
+    T = xs.shape[0]
+    ref = _run_frozen(net, teacher, xs, "bptt", leak)
+    full = _run_frozen(net, teacher, xs, "tbptt", leak, truncation=T)
+    # A window covering the whole history is exact BPTT at every step.
+    for (a, b, _), (c, d, _) in zip(ref, full, strict=True):
+        np.testing.assert_allclose(c, a, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(d, b, rtol=1e-10, atol=1e-12)
+    # Truncation error shrinks with k (like rho^k) and k = 1 is alpha g h_{t-1}^T.
+    errs = [np.linalg.norm(_run_frozen(net, teacher, xs, "tbptt", leak, k)[-1][0] - ref[-1][0])
+            for k in (1, 4, 16)]
+    assert errs[0] > errs[1] > errs[2] and errs[1] > 1e-4
+    runner = Runner(net.copy(), teacher.copy(), "tbptt", leak, 1)
+    for x in xs:
+        h_prev = runner.h.copy()
+        dW, dU, _, _ = runner.step(x)
+        e = teacher.V[0] @ runner.hs[0] - net.V[0] @ runner.h[0]
+        g = net.V[0].T @ e
+        np.testing.assert_allclose(dW[0], leak * np.outer(g, h_prev[0]), atol=1e-13)
+        np.testing.assert_allclose(dU[0], leak * np.outer(g, x[0]), atol=1e-13)
+
+
+def test_rflo_matches_explicit_loop():
+    leak, N, D, M = 0.4, 4, 3, 2
+    net, teacher = random_network(N, D, M, leak=leak, seed=3)
+    xs = np.random.default_rng(0).standard_normal((25, 1, D))
+    got = _run_frozen(net, teacher, xs, "rflo", leak)
+    W, U, V, Bf = net.W[0], net.U[0], net.V[0], net.B_fb[0]
+    h, hs, p, q = np.zeros(N), np.zeros(N), np.zeros(N), np.zeros(D)
+    for (dW, dU, dV), x in zip(got, xs[:, 0], strict=True):
+        p_new = [(1 - leak) * p[j] + leak * h[j] for j in range(N)]
+        q = np.array([(1 - leak) * q[j] + leak * x[j] for j in range(D)])
+        h = np.array([(1 - leak) * h[i] + leak * (sum(W[i, j] * h[j] for j in range(N))
+                                                   + sum(U[i, j] * x[j] for j in range(D)))
+                      for i in range(N)])
+        hs = (1 - leak) * hs + leak * (teacher.W[0] @ hs + teacher.U[0] @ x)
+        p = np.array(p_new)
+        e = [sum(teacher.V[0][m, i] * hs[i] - V[m, i] * h[i] for i in range(N)) for m in range(M)]
+        f = [sum(Bf[i, m] * e[m] for m in range(M)) for i in range(N)]
+        for i in range(N):
+            for j in range(N):
+                assert dW[0, i, j] == pytest.approx(f[i] * p[j], abs=1e-13)
+            for j in range(D):
+                assert dU[0, i, j] == pytest.approx(f[i] * q[j], abs=1e-13)
+        for m in range(M):
+            for i in range(N):
+                assert dV[0, m, i] == pytest.approx(e[m] * h[i], abs=1e-13)
+
+
+def test_train_applies_eta_times_direction():
+    leak, eta, seed = 0.5, 0.03, 7
+    net, teacher = random_network(5, 3, 2, leak=leak, batch=2, seed=2)
+    res = train(net, teacher, rule="bptt", eta=eta, n_steps=3, leak=leak, seed=seed)
+    manual = net.copy()
+    runner = Runner(manual, teacher, "bptt", leak)
+    inputs = _Inputs(2, 3, seed)
+    for _ in range(3):
+        dW, dU, dV, _ = runner.step(inputs.next())
+        manual.W += eta * dW
+        manual.U += eta * dU
+        manual.V += eta * dV
+    for k in ("W", "U", "V"):
+        np.testing.assert_allclose(getattr(res.final, k), getattr(manual, k), rtol=1e-12)
+    np.testing.assert_array_equal(res.initial.W, net.W)  # input not mutated
+    assert not np.allclose(res.final.W, net.W)
+
+
+@pytest.mark.parametrize("rule", ["rflo", "bptt"])
+def test_rflo_updates_are_low_rank(rule):
+    leak = 0.8
+    net, teacher = random_network(16, 3, 2, leak=leak, batch=2, seed=5)
+    res = train(net, teacher, rule=rule, eta=0.003, n_steps=2000, leak=leak, record=("loss",))
+    for b in range(2):
+        for k in ("W", "U"):
+            s = np.linalg.svd(getattr(res.final, k)[b] - getattr(res.initial, k)[b],
+                              compute_uv=False)
+            if rule == "rflo":
+                assert s[2] < 1e-10 * s[0], (k, s)
+            else:
+                assert s[2] > 1e-3 * s[0], (k, s)
+    assert res.loss[-1].mean() < res.loss[0].mean()  # it learns
+
+
+def test_aligned_projection_recovers_parameters():
+    n_modes, batch = 3, 2
+    rng = np.random.default_rng(0)
+    p = {k: rng.uniform(-0.8, 0.8, (batch, n_modes)) for k in SCALAR}
+    beta = rng.uniform(0.2, 1.0, n_modes)
+    net, teacher, bases = aligned_network(7, 4, 3, **p, beta=beta, leak=0.5, batch=batch,
+                                          seed=3, a_rest=0.1)
+    got, got_t = project_modes(net, bases), project_modes(teacher, bases)
+    for k in "abc":
+        np.testing.assert_allclose(got[k], p[k], atol=1e-14)
+        np.testing.assert_allclose(got_t[k], p[k + "_star"], atol=1e-14)
+    assert got["residual"].max() < 1e-14 and got_t["residual"].max() < 1e-14
+    fb = np.einsum("ki,bkl,li->bi", bases.R[:, :3], net.B_fb, bases.P[:, :3])
+    np.testing.assert_allclose(fb, np.broadcast_to(beta, (batch, 3)), atol=1e-14)
+    # a non-aligned perturbation shows up in the residual
+    net.W[0] += 1e-3 * rng.standard_normal(net.W[0].shape)
+    assert project_modes(net, bases)["residual"][0] > 1e-5
+
+
+def test_spectral_radius_and_instability():
+    W = np.diag([0.5, -2.9])[None]  # eig J = 1 - alpha + alpha eig W = 0.75, -0.95
+    assert spectral_radius(W, 0.5)[0] == pytest.approx(0.95)
+    assert spectral_radius(W, 1.0)[0] == pytest.approx(2.9)
+    assert issubclass(UnstableNetworkError, ValueError)
+    with pytest.raises(UnstableNetworkError, match="student"):
+        aligned_network(2, 2, 2, **{**SCALAR, "a": 1.2}, beta=1.0, leak=1.0)
+    with pytest.raises(UnstableNetworkError, match="teacher"):
+        aligned_network(2, 2, 2, **{**SCALAR, "a_star": -1.1}, beta=1.0, leak=1.0)
+    net, teacher = random_network(4, 2, 2, leak=1.0, seed=0)
+    with pytest.raises(UnstableNetworkError, match="rflo"):
+        train(Network(net.W * 3, net.U, net.V, net.B_fb), teacher, rule="rflo", eta=0.01,
+              n_steps=10, leak=1.0)
+    with np.errstate(all="ignore"), pytest.raises(UnstableNetworkError, match="step"):
+        train(net, teacher, rule="bptt", eta=20.0, n_steps=2000, leak=1.0)
+
+
+def test_bad_arguments():
+    net, teacher = random_network(3, 2, 2, leak=1.0)
+    for leak in (0.0, -0.2, 1.5):
+        with pytest.raises(ValueError, match="leak"):
+            train(net, teacher, rule="rflo", eta=0.1, n_steps=5, leak=leak)
+        with pytest.raises(ValueError, match="leak"):
+            aligned_network(2, 2, 2, **SCALAR, beta=1.0, leak=leak)
+    with pytest.raises(ValueError, match="bptt, tbptt, rflo"):
+        train(net, teacher, rule="rtrl", eta=0.1, n_steps=5, leak=1.0)
+    with pytest.raises(ValueError, match="truncation"):
+        train(net, teacher, rule="tbptt", truncation=0, eta=0.1, n_steps=5, leak=1.0)
+    with pytest.raises(ValueError, match="shape"):
+        train(net, Teacher(teacher.W, teacher.U, teacher.V[:, :1]), rule="rflo", eta=0.1,
+              n_steps=5, leak=1.0)
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_seeded_reproducibility(rule):
+    net, teacher = random_network(6, 2, 3, leak=0.6, batch=2, seed=4)
+    kw = dict(rule=rule, eta=0.02, n_steps=300, leak=0.6, truncation=3, record_every=50)
+    r1, r2 = train(net, teacher, seed=11, **kw), train(net, teacher, seed=11, **kw)
+    r3 = train(net, teacher, seed=12, **kw)
+    np.testing.assert_array_equal(r1.W, r2.W)
+    np.testing.assert_array_equal(r1.loss, r2.loss)
+    assert not np.array_equal(r1.W, r3.W)
+    assert r1.steps.tolist() == list(range(50, 301, 50)) and r1.W.shape == (6, 2, 6, 6)
+
+
+def _pooled_z(mc, key, expected):
+    """z-score of the batch-pooled Monte Carlo mean against `expected` (per mode 0)."""
+    mean = mc[key][:, 0].mean()
+    sem = np.sqrt(np.sum(mc[key + "_sem"][:, 0] ** 2)) / mc[key].shape[0]
+    return (mean - expected) / sem
+
+
+def test_scalar_rflo_expected_update():
+    a, b, c, a_s, b_s, c_s, beta = 0.3, 0.8, 0.5, 0.5, 1.0, 1.0, 0.7
+    net, teacher, bases = aligned_network(1, 1, 1, **SCALAR, beta=beta, leak=1.0, batch=16)
+    mc = expected_update_mc(net, teacher, rule="rflo", leak=1.0, n_steps=10000, burn_in=200,
+                            bases=bases)
+    # alpha = 1: s^b = x_t, s^a = h_{t-1}; white input gives closed forms.
+    db = beta * (c_s * b_s - c * b)
+    da = beta * (c_s * a_s * b_s * b / (1 - a * a_s) - c * a * b**2 / (1 - a**2))
+    dc = c_s * b * b_s / (1 - a * a_s) - c * b**2 / (1 - a**2)
+    for key, val in (("db", db), ("da", da), ("dc", dc)):
+        assert abs(_pooled_z(mc, key, val)) < 4, (key, _pooled_z(mc, key, val))
+    # the test can fail: feedback c instead of beta (a different rule) is rejected
+    assert abs(_pooled_z(mc, "db", c * (c_s * b_s - c * b))) > 10
+    assert mc["n_eff"].min() > 1000
+
+
+def _mode_loss(a, b, c, alpha):
+    """THEORY.md section 3 closed-form stationary loss of one mode (teacher from SCALAR)."""
+    lam, lam_s = 1 - alpha + alpha * a, 1 - alpha + alpha * SCALAR["a_star"]
+    bs, cs = SCALAR["b_star"], SCALAR["c_star"]
+    return 0.5 * alpha**2 * (cs**2 * bs**2 / (1 - lam_s**2)
+                             - 2 * c * cs * b * bs / (1 - lam * lam_s) + c**2 * b**2 / (1 - lam**2))
+
+
+def test_scalar_bptt_expected_update_is_minus_loss_gradient():
+    alpha = 0.6
+    net, teacher, bases = aligned_network(1, 1, 1, **SCALAR, beta=0.7, leak=alpha, batch=16)
+    mc = expected_update_mc(net, teacher, rule="bptt", leak=alpha, n_steps=10000, burn_in=300,
+                            bases=bases)
+    th = np.array([SCALAR["a"], SCALAR["b"], SCALAR["c"]])
+    for i, key in enumerate(("da", "db", "dc")):
+        step = np.eye(3)[i] * 1e-6
+        grad = (_mode_loss(*(th + step), alpha) - _mode_loss(*(th - step), alpha)) / 2e-6
+        assert abs(grad) > 0.01
+        assert abs(_pooled_z(mc, key, -grad)) < 4, (key, _pooled_z(mc, key, -grad))
+        assert abs(_pooled_z(mc, key, -1.2 * grad)) > 4  # a 20% error would be caught
