@@ -267,3 +267,56 @@ def test_scalar_bptt_expected_update_is_minus_loss_gradient():
         assert abs(grad) > 0.01
         assert abs(_pooled_z(mc, key, -grad)) < 4, (key, _pooled_z(mc, key, -grad))
         assert abs(_pooled_z(mc, key, -1.2 * grad)) > 4  # a 20% error would be caught
+
+
+def test_loss_windows_and_progress():
+    net, teacher = random_network(4, 2, 3, leak=0.9, batch=3, seed=8)
+    calls = []
+    res = train(net, teacher, rule="tbptt", truncation=2, eta=0.0, n_steps=35, leak=0.9,
+                seed=3, record_every=10, record=("loss",), progress=lambda t, n: calls.append(t))
+    runner, inputs = Runner(net.copy(), teacher, "tbptt", 0.9, 2), _Inputs(3, 2, 3)
+    losses = np.array([runner.step(inputs.next())[3] for _ in range(35)])
+    want = [losses[i:j].mean(0) for i, j in ((0, 10), (10, 20), (20, 30), (30, 35))]
+    assert res.steps.tolist() == [10, 20, 30, 35] and res.W is None
+    np.testing.assert_allclose(res.loss, np.array(want), rtol=1e-12)
+    assert calls[-1] == 35 and len(calls) >= 10
+
+
+def _mode_loss_general(th, star, alpha):
+    """Closed-form stationary loss of one mode, th = (a, b, c), star = (a*, b*, c*)."""
+    (a, b, c), (a_s, b_s, c_s) = th, star
+    lam, lam_s = 1 - alpha + alpha * a, 1 - alpha + alpha * a_s
+    return 0.5 * alpha**2 * (c_s**2 * b_s**2 / (1 - lam_s**2)
+                             - 2 * c * c_s * b * b_s / (1 - lam * lam_s)
+                             + c**2 * b**2 / (1 - lam**2))
+
+
+def _gradient_flow(th, star, alpha, tau, n=1000):
+    """Euler integration of d theta / d tau = -grad L (finite-difference gradient)."""
+    th = np.array(th, dtype=float)
+    for _ in range(n):
+        g = [(_mode_loss_general(th + h, star, alpha) - _mode_loss_general(th - h, star, alpha))
+             / 2e-6 for h in np.eye(3) * 1e-6]
+        th -= tau / n * np.array(g)
+    return th
+
+
+def test_aligned_bptt_trajectory_follows_gradient_flow():
+    alpha, eta, n_steps = 0.7, 0.002, 4000
+    p = dict(a=[0.2, 0.0], b=[0.5, 0.3], c=[0.4, 0.6], a_star=[0.5, -0.3], b_star=[1.0, 0.8],
+             c_star=[1.0, 0.7])
+    net, teacher, bases = aligned_network(6, 3, 2, **p, beta=0.5, leak=alpha, batch=8, seed=1)
+    res = train(net, teacher, rule="bptt", eta=eta, n_steps=n_steps, leak=alpha,
+                record=("loss",))
+    modes = project_modes(res.final, bases)
+    wrong = []
+    for i in range(2):
+        th0 = [p[k][i] for k in "abc"]
+        star = [p[k + "_star"][i] for k in "abc"]
+        sim = np.array([modes[k][:, i].mean() for k in "abc"])
+        ode = _gradient_flow(th0, star, alpha, eta * n_steps)
+        assert np.abs(ode - th0).max() > 0.1  # the modes really moved
+        assert np.abs(sim - ode).max() < 3e-3, (i, sim, ode)
+        wrong.append(np.abs(sim - _gradient_flow(th0, star, 1.0, eta * n_steps)).max())
+    assert max(wrong) > 3e-2  # an ODE that ignores the leak would be detected
+    assert modes["residual"].max() < 0.05  # alignment is kept up to O(sqrt(eta)) noise
