@@ -1,0 +1,58 @@
+"""The stationary region and random points in it.
+
+The averaged dynamics exists only where the stationary process does: ``|lam| < 1``,
+``|lam*| < 1`` and, for unbounded traces, ``|kappa| < 1`` (then ``lam lam* != 1``
+follows). Sign facts that SymPy cannot prove are decided on seeded random points of
+this region, and every such decision is labelled as sampled.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import sympy as sp
+
+from .. import symbols as S
+
+#: Working-coordinate symbols (lam replaces a, lam_star replaces a_star).
+WORKING_PARAMETERS = (S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
+
+
+def sample_parameters(rng: np.random.Generator, leak: sp.Expr,
+                      fixed: dict[sp.Symbol, sp.Expr] | None = None) -> dict[sp.Symbol, float]:
+    """A random teacher, feedback and leak inside the stationary region (|lam*| < 1).
+
+    ``fixed`` pins working parameters to values (which may depend on ``alpha``).
+    """
+    values = {
+        S.lam_star: rng.uniform(-0.9, 0.9),
+        S.b_star: _signed(rng, 0.3, 1.5),
+        S.c_star: _signed(rng, 0.3, 1.5),
+        S.beta: _signed(rng, 0.2, 2.0),
+    }
+    values[S.alpha] = rng.uniform(0.1, 1.0) if leak == S.alpha else float(leak)
+    for symbol, value in (fixed or {}).items():
+        values[symbol] = float(sp.sympify(value).subs(S.alpha, values[S.alpha]))
+    return values
+
+
+def sample_state(rng: np.random.Generator) -> dict[sp.Symbol, float]:
+    """A random student point in working coordinates (|lam| < 1)."""
+    return {S.lam: rng.uniform(-0.95, 0.95), S.b: _signed(rng, 0.2, 2.0),
+            S.c: _signed(rng, 0.2, 2.0)}
+
+
+def _signed(rng: np.random.Generator, low: float, high: float) -> float:
+    return float(rng.choice([-1.0, 1.0]) * rng.uniform(low, high))
+
+
+def in_region(values: dict[sp.Symbol, float], kappa: sp.Expr | None) -> bool:
+    """Whether a numeric point lies inside the stationary region."""
+    lam = complex(sp.sympify(S.lam).subs(values))
+    lam_star = values[S.lam_star]
+    if abs(lam.imag) > 1e-12 or abs(lam) >= 1 or abs(lam_star) >= 1:
+        return False
+    if kappa is not None:
+        k = complex(kappa.subs(values))
+        if abs(k.imag) > 1e-12 or abs(k) >= 1:
+            return False
+    return True

@@ -1,0 +1,250 @@
+"""Fixed-point sets as users see them: public symbols, stability, printing.
+
+``fixed_points(ode)`` returns one :class:`FixedPointSet` per component of the fixed-point
+set inside the stationary region, each with its defining equations, dimension,
+parametrisation, Jacobian eigenvalues, Routh-Hurwitz stability conditions and a
+classification (stable, saddle, unstable, marginal, or conditional on the parameters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy as sp
+
+from .. import symbols as S
+from ..ode import LearningODE
+from .fixed_points import WorkingComponent, working_components
+from .signs import simplify_positive
+from .stability import (
+    Root,
+    Spectrum,
+    classify,
+    sample_points,
+    sampled_classes,
+    spectrum,
+    stability_conditions,
+)
+
+#: Teacher parameters that a set's relation may be solved for, to write conditions in
+#: the state variables (on the optimal manifold ``b_star c_star`` becomes ``b c``).
+RELATION_PARAMETERS = (S.b_star, S.c_star, S.lam_star)
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPointSet:
+    """One component of the fixed points of a learning ODE, in public symbols.
+
+    ``equations``: polynomials whose common zeros inside the stationary region are the set.
+    ``parametrization``: each solved state variable as a function of the ``free`` ones.
+    ``eigenvalues``: all Jacobian eigenvalues on the set (``dimension`` of them zero),
+    closed forms where the reduced characteristic polynomial has degree <= 2.
+    ``conditions``: expressions ``g`` such that the set is stable iff every ``g > 0``.
+    """
+
+    name: str
+    equations: list[sp.Expr]
+    dimension: int
+    free: tuple[sp.Symbol, ...]
+    parametrization: dict[sp.Symbol, sp.Expr]
+    roots: list[Root]
+    conditions: list[sp.Expr]
+    classification: str
+    working: WorkingComponent = field(repr=False)
+    spectrum: Spectrum = field(repr=False)
+
+    @property
+    def eigenvalues(self) -> list[sp.Expr]:
+        return [r.expr for r in self.roots]
+
+    @property
+    def condition_relations(self) -> list[sp.core.relational.Relational]:
+        return [sp.StrictGreaterThan(g, 0) for g in self.conditions]
+
+    def to_dict(self) -> dict:
+        """The JSON shape of one set in ``symdyn fixed-points --format json``."""
+        return {
+            "name": self.name,
+            "equations": [str(e) for e in self.equations],
+            "dimension": self.dimension,
+            "classification": self.classification,
+            "conditions": [str(r) for r in self.condition_relations],
+            "eigenvalues": [str(e) for e in self.eigenvalues],
+        }
+
+    def __str__(self) -> str:
+        equations = ", ".join(f"{e} = 0" for e in self.equations)
+        lines = [f"{self.name} (dimension {self.dimension}): {{{equations}}}"]
+        if self.parametrization:
+            free = ", ".join(s.name for s in self.free) or "none"
+            pars = ", ".join(f"{k} = {v}" for k, v in self.parametrization.items())
+            lines.append(f"  parametrised by {free}: {pars}")
+        lines.append(f"  {self.classification}"
+                     + (": stable iff " + " and ".join(map(str, self.condition_relations))
+                        if self.conditions else ""))
+        lines += [f"  eigenvalue: {e}" for e in self.eigenvalues]
+        return "\n".join(lines)
+
+    def _repr_latex_(self) -> str:
+        from ..latex import fixed_point_set_latex
+
+        return "$$" + fixed_point_set_latex(self) + "$$"
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPointReport:
+    """All fixed-point sets of one learning ODE."""
+
+    ode: LearningODE
+    sets: list[FixedPointSet]
+
+    def __iter__(self):
+        return iter(self.sets)
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def __getitem__(self, key: int | str) -> FixedPointSet:
+        if isinstance(key, int):
+            return self.sets[key]
+        for s in self.sets:
+            if s.name == key or s.name.startswith(key):
+                return s
+        raise KeyError(f"no fixed-point set called {key!r}; sets: "
+                       + ", ".join(s.name for s in self.sets))
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``symdyn fixed-points --format json``."""
+        from ..model import leak_text
+
+        return {"rule": self.ode.rule.name, "truncation": self.ode.rule.truncation,
+                "leak": leak_text(self.ode.leak), "sets": [s.to_dict() for s in self.sets]}
+
+    def __str__(self) -> str:
+        return f"Fixed points of {self.ode.title}:\n" + "\n".join(str(s) for s in self.sets)
+
+    def _repr_latex_(self) -> str:
+        from ..latex import fixed_points_latex
+
+        return "$$" + fixed_points_latex(self, environment="aligned") + "$$"
+
+
+def fixed_points(ode: LearningODE, timeout: float | None = 60, samples: int = 200,
+                 seed: int = 0) -> FixedPointReport:
+    """Find, parametrise and classify every fixed-point set of ``ode`` (see module doc).
+
+    ``samples`` seeded random points per set decide signs that SymPy cannot prove and
+    cross-check the symbolic conditions against numeric eigenvalues.
+    """
+    sets = [_analyse(ode, comp, samples, seed) for comp in working_components(ode, timeout)]
+    order = {"optimal": 0, "saddle": 1}
+    sets.sort(key=lambda s: (order.get(s.name.split()[0], 2), -s.dimension))
+    return FixedPointReport(ode, sets)
+
+
+def _analyse(ode: LearningODE, comp: WorkingComponent, samples: int, seed: int,
+             ) -> FixedPointSet:
+    spec = spectrum(ode, comp)
+    points = sample_points(ode, comp, samples, seed)
+    conditions = stability_conditions(spec, points)
+    classification = classify(sampled_classes(ode, comp, points), conditions)
+    relations = _relations(comp)
+    public_conditions = [] if isinstance(conditions, bool) or classification != "conditional" \
+        else [_public(ode, _shortest(g, relations, points)) for g in conditions]
+    zeros = [Root(sp.Integer(0))] * (3 - spec.reduced.degree())
+    roots = zeros + _public_roots(ode, spec.roots, relations) if spec.roots else []
+    optimal = sp.cancel(ode.working_loss.subs(comp.solved)) == 0
+    return FixedPointSet(
+        name=_name(optimal, classification, len(comp.free)),
+        equations=_equations(ode, comp),
+        dimension=len(comp.free),
+        free=tuple(_public_state(v) for v in comp.free),
+        parametrization=_parametrization(ode, comp),
+        roots=roots,
+        conditions=public_conditions,
+        classification=classification,
+        working=comp,
+        spectrum=spec,
+    )
+
+
+def _name(optimal: bool, classification: str, dimension: int) -> str:
+    kind = "manifold" if dimension else "point"
+    if optimal:
+        return f"optimal {kind}"
+    if classification == "saddle":
+        return f"saddle {kind}"
+    return f"non-optimal {kind}"
+
+
+def _public_state(v: sp.Symbol) -> sp.Symbol:
+    return S.a if v is S.lam else v
+
+
+def _public(ode: LearningODE, expr: sp.Expr) -> sp.Expr:
+    return ode.from_working(expr)
+
+
+def _equations(ode: LearningODE, comp: WorkingComponent) -> list[sp.Expr]:
+    """One polynomial per solved variable: the numerator of ``v - value``, in public
+    symbols, stripped of factors free of state variables."""
+    out = []
+    for v, value in comp.solved.items():
+        numerator = sp.numer(sp.together(ode.from_working(v - value)))
+        _, factors = sp.factor_list(numerator)
+        kept = [f**m for f, m in factors if f.free_symbols & set(S.STATE)]
+        out.append(sp.expand(sp.Mul(*kept)))
+    return sorted(out, key=lambda e: [s.name for s in S.STATE if s in e.free_symbols])
+
+
+def _parametrization(ode: LearningODE, comp: WorkingComponent) -> dict[sp.Symbol, sp.Expr]:
+    out = {}
+    for v, value in comp.solved.items():
+        if v is S.lam:
+            out[S.a] = ode.from_working((value - 1 + ode.leak) / ode.leak)
+        else:
+            out[v] = ode.from_working(value)
+    return dict(sorted(out.items(), key=lambda kv: S.STATE.index(kv[0])))
+
+
+def _public_roots(ode: LearningODE, roots: list[Root], relations: list[dict]) -> list[Root]:
+    """Roots in public symbols; the two roots of a quadratic share their parts, so each
+    part is mapped once. Rational roots are also tried in the state-variable form."""
+    cache: dict[sp.Expr, sp.Expr] = {}
+
+    def public(e: sp.Expr, rewrite: bool) -> sp.Expr:
+        if e not in cache:
+            shortest = _shortest(e, relations, None) if rewrite else e
+            cache[e] = sp.factor(sp.cancel(shortest.subs(ode.model.from_working())))
+        return cache[e]
+
+    return [Root(public(r.mid, r.disc == 0), public(r.disc, False) if r.disc != 0 else r.disc,
+                 r.sign) for r in roots]
+
+
+def _relations(comp: WorkingComponent) -> list[dict[sp.Symbol, sp.Expr]]:
+    """Substitutions that express a teacher parameter through state variables on the set."""
+    out = []
+    for v, value in comp.solved.items():
+        numerator = sp.numer(sp.together(v - value))
+        for p in RELATION_PARAMETERS:
+            if p in numerator.free_symbols and sp.degree(numerator, p) == 1:
+                solution = sp.solve(numerator, p)
+                if len(solution) == 1:
+                    out.append({p: solution[0]})
+                    break
+    return out
+
+
+def _shortest(expr: sp.Expr, relations: list[dict], points: list[dict] | None) -> sp.Expr:
+    """The shortest equivalent form of ``expr`` on the set, trying each relation."""
+    candidates = [expr]
+    for relation in relations:
+        rewritten = sp.factor(sp.cancel(expr.subs(relation)))
+        if points is not None:
+            rewritten = simplify_positive(rewritten, points)
+            if isinstance(rewritten, bool):
+                continue
+        candidates.append(rewritten)
+    # Ties go to the rewritten form: it speaks of the state (beta c rather than beta b* c*/b).
+    return min(reversed(candidates), key=sp.count_ops)

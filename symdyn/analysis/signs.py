@@ -1,0 +1,99 @@
+"""Signs of expressions inside the stationary region.
+
+``simplify_positive`` writes a condition ``expr > 0`` with every factor of known sign
+removed. A factor's sign is known when it is an even power, a positive number, or when
+it keeps one sign on all of a few hundred seeded random points of the region (the
+region's own factors such as ``1 - lam**2`` or ``1 - lam lam*`` are of that kind).
+``implied`` decides exactly, with SymPy's assumptions, whether one condition follows
+from another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import sympy as sp
+
+Sampler = Callable[[], dict[sp.Symbol, float]]
+
+
+def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
+    """Values of ``expr`` at numeric points (NaN where it is not finite and real)."""
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    if not points:
+        return np.zeros(0)
+    f = sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
+    try:
+        columns = [np.array([p[s] for p in points], dtype=float) for s in symbols]
+    except KeyError:
+        return np.full(len(points), np.nan)
+    with np.errstate(all="ignore"):
+        values = np.asarray(f(*columns), dtype=complex) * np.ones(len(points))
+    real = np.isfinite(values) & (np.abs(values.imag) < 1e-9)
+    return np.where(real, values.real, np.nan)
+
+
+def sampled_sign(expr: sp.Expr, points: Sequence[dict]) -> int:
+    """+1 or -1 if ``expr`` keeps that sign on every point, else 0."""
+    if expr.is_number:
+        return int(sp.sign(expr))
+    values = sample_values(expr, points)
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return 0
+    if np.all(values > 0):
+        return 1
+    if np.all(values < 0):
+        return -1
+    return 0
+
+
+def simplify_positive(expr: sp.Expr, points: Sequence[dict]) -> sp.Expr | bool:
+    """An expression ``g`` with ``expr > 0  <=>  g > 0`` on the region, or True/False.
+
+    Factors of constant sign are dropped (flipping the overall sign for negative ones).
+    Returns ``True`` when every factor has constant sign and the product is positive,
+    ``False`` when it is negative.
+    """
+    expr = sp.factor(sp.cancel(expr))
+    num, den = sp.fraction(expr)
+    sign, kept = 1, []
+    for part, power in ((num, 1), (den, -1)):
+        coefficient, factors = sp.factor_list(part)
+        sign *= int(sp.sign(coefficient)) or 1
+        for factor, multiplicity in factors:
+            if multiplicity % 2 == 0:
+                continue
+            s = sampled_sign(factor, points)
+            if s == 0:
+                kept.append(factor)
+            else:
+                sign *= s
+    if not kept:
+        return sign > 0
+    product = sp.Mul(*kept)
+    return product if sign > 0 else -product
+
+
+def implied(condition: sp.Expr, given: sp.Expr, max_ops: int = 40) -> bool:
+    """Exactly whether ``given > 0`` implies ``condition > 0`` (False when undecided).
+
+    ``given`` is solved (linearly) for one of its symbols in terms of a new positive
+    symbol ``p``; SymPy's assumption system then decides whether ``condition`` is
+    positive. Expressions longer than ``max_ops`` are not tried: the assumption system
+    rarely decides those and would spend long on them.
+    """
+    if sp.count_ops(given) > max_ops or sp.count_ops(condition) > max_ops:
+        return False
+    p = sp.Dummy("p", positive=True)
+    given = sp.expand(given)
+    for symbol in sorted(given.free_symbols, key=lambda s: s.name):
+        if sp.degree(given, symbol) != 1:
+            continue
+        slope = given.coeff(symbol, 1)
+        solution = (p - (given - slope * symbol)) / slope
+        rewritten = sp.factor(sp.cancel(condition.subs(symbol, solution)))
+        if rewritten.is_positive:
+            return True
+    return False

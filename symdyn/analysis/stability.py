@@ -1,0 +1,221 @@
+"""Linear stability of fixed-point sets: spectra, Routh-Hurwitz conditions, classification.
+
+On a fixed-point set of dimension ``d`` the Jacobian has at least ``d`` zero eigenvalues
+(the tangent directions). Dividing them out of the characteristic polynomial leaves the
+*reduced* polynomial ``x^n + p_{n-1} x^{n-1} + ... + p_0``; the set is stable iff all its
+roots have negative real part, which Routh-Hurwitz turns into polynomial inequalities
+(``n = 2``: ``p_1 > 0, p_0 > 0``; ``n = 3``: ``p_2 > 0, p_0 > 0, p_2 p_1 > p_0``). When the
+reduced polynomial splits into linear factors the conditions are instead ``-root > 0``
+for each root, which is exact and shorter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+
+from .. import symbols as S
+from ..ode import LearningODE
+from .fixed_points import WorkingComponent, random_point_on, working_kappa
+from .region import in_region, sample_parameters
+from .signs import implied, simplify_positive
+
+X = sp.Symbol("x")
+ZERO_TOL = 1e-9
+
+
+@dataclass(frozen=True)
+class Root:
+    """A closed-form eigenvalue ``mid + sign * sqrt(disc)`` (``disc = 0`` for a rational
+    root). The parts are kept apart so that each stays a cancelled rational function."""
+
+    mid: sp.Expr
+    disc: sp.Expr = sp.Integer(0)
+    sign: int = 1
+
+    @property
+    def expr(self) -> sp.Expr:
+        return self.mid + self.sign * sp.sqrt(self.disc) if self.disc != 0 else self.mid
+
+    def map(self, f) -> Root:
+        """Apply ``f`` to both parts (a change of variables, a substitution)."""
+        return Root(f(self.mid), f(self.disc) if self.disc != 0 else self.disc, self.sign)
+
+
+@dataclass(frozen=True)
+class Spectrum:
+    """The reduced characteristic polynomial on a set and its roots, in working variables."""
+
+    jacobian: sp.Matrix
+    reduced: sp.Poly
+    roots: list[Root]               # closed forms of the reduced roots (may be empty)
+    split: bool                     # the reduced polynomial has only linear factors
+
+    @property
+    def eigenvalues(self) -> list[sp.Expr]:
+        return [r.expr for r in self.roots]
+
+
+def set_jacobian(ode: LearningODE, comp: WorkingComponent) -> sp.Matrix:
+    """The working Jacobian restricted to a component, entries cancelled."""
+    return ode.working_jacobian.subs(comp.solved).applyfunc(lambda e: sp.factor(sp.cancel(e)))
+
+
+def spectrum(ode: LearningODE, comp: WorkingComponent) -> Spectrum:
+    """Characteristic polynomial with the set's ``d`` zero eigenvalues divided out."""
+    jac = set_jacobian(ode, comp)
+    coeffs = [sp.factor(sp.cancel(k)) for k in jac.charpoly(X).all_coeffs()]
+    d = len(comp.free)
+    if any(k != 0 for k in coeffs[len(coeffs) - d:]):
+        d = 0  # the set's dimension does not show up as zero eigenvalues: keep them all
+    reduced = sp.Poly(coeffs[: len(coeffs) - d], X) if d else sp.Poly(coeffs, X)
+    eigenvalues, split = _roots(reduced)
+    return Spectrum(jac, reduced, eigenvalues, split)
+
+
+def _roots(poly: sp.Poly) -> tuple[list[Root], bool]:
+    """Closed-form roots: linear factors first, then the quadratic formula; cubic and up
+    are left to numerics."""
+    expr = sp.together(poly.as_expr())
+    _, factors = sp.factor_list(sp.numer(expr), X)
+    roots, split = [], True
+    for factor, multiplicity in factors:
+        fpoly = sp.Poly(factor, X)
+        if fpoly.degree() == 1:
+            c1, c0 = fpoly.all_coeffs()
+            roots += [Root(sp.factor(sp.cancel(-c0 / c1)))] * multiplicity
+        elif fpoly.degree() == 2:
+            split = False
+            c2, c1, c0 = fpoly.all_coeffs()
+            disc = sp.factor(sp.cancel((c1**2 - 4 * c2 * c0) / (4 * c2**2)))
+            mid = sp.factor(sp.cancel(-c1 / (2 * c2)))
+            roots += [Root(mid, disc, 1), Root(mid, disc, -1)] * multiplicity
+        else:
+            return [], False
+    return roots, split
+
+
+def hurwitz_expressions(poly: sp.Poly) -> list[sp.Expr]:
+    """Routh-Hurwitz expressions that must all be positive for a monic real polynomial."""
+    p = [sp.cancel(k / poly.LC()) for k in poly.all_coeffs()][1:]  # p_{n-1}, ..., p_0
+    n = len(p)
+    if n == 0:
+        return []
+    if n == 1:
+        return [p[0]]
+    if n == 2:
+        return [p[0], p[1]]
+    if n == 3:
+        return [p[0], p[2], sp.cancel(p[0] * p[1] - p[2])]
+    return _hurwitz_minors(p)
+
+
+def _hurwitz_minors(p: list[sp.Expr]) -> list[sp.Expr]:
+    n = len(p)
+    coeff = [sp.Integer(1)] + p
+    H = sp.Matrix(n, n, lambda i, j: coeff[2 * j - i + 1] if 0 <= 2 * j - i + 1 <= n else 0)
+    return [sp.cancel(H[:k, :k].det()) for k in range(1, n + 1)]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Stability of a set: conditions (each ``expr > 0``) and a classification."""
+
+    conditions: list[sp.Expr]
+    classification: str
+    samples: int
+
+
+def stability_conditions(spec: Spectrum, points: list[dict]) -> list[sp.Expr] | bool:
+    """Conditions for all non-zero eigenvalues to have negative real part.
+
+    ``True`` if always satisfied in the region, ``False`` if never (for one condition),
+    else the list of independent conditions ``g > 0``.
+    """
+    raw = [-e for e in spec.eigenvalues] if spec.split else hurwitz_expressions(spec.reduced)
+    conditions = []
+    for expr in raw:
+        g = simplify_positive(expr, points)
+        if g is False:
+            return False
+        if g is not True:
+            conditions.append(g)
+    conditions = _drop_implied(_unique(conditions))
+    if any(sp.expand(g + o) == 0 for g in conditions for o in conditions):
+        return False  # g > 0 and -g > 0 together: never satisfied
+    return conditions or True
+
+
+def _unique(conditions: list[sp.Expr]) -> list[sp.Expr]:
+    out: list[sp.Expr] = []
+    for g in conditions:
+        if not any(sp.expand(g - o) == 0 for o in out):
+            out.append(g)
+    return out
+
+
+def _drop_implied(conditions: list[sp.Expr]) -> list[sp.Expr]:
+    """Remove every condition that another one implies exactly."""
+    kept = list(conditions)
+    for g in conditions:
+        others = [o for o in kept if o is not g]
+        if any(implied(g, o) for o in others):
+            kept.remove(g)
+    return kept
+
+
+def sample_points(ode: LearningODE, comp: WorkingComponent, n: int, seed: int = 0,
+                  ) -> list[dict]:
+    """``n`` random points of the component inside the stationary region, with parameters
+    (those pinned by :meth:`LearningODE.specialize` keep their values)."""
+    rng = np.random.default_rng(seed)
+    kappa = working_kappa(ode)
+    points: list[dict] = []
+    for _ in range(50 * n):
+        params = sample_parameters(rng, ode.leak, ode.fixed_working)
+        point = random_point_on(comp, params, rng)
+        if point is not None and in_region({**params, **point}, kappa):
+            points.append({**params, **point})
+            if len(points) == n:
+                break
+    return points
+
+
+def numeric_class(eigenvalues: np.ndarray, n_zero: int) -> str:
+    """Classify one numeric spectrum after removing the ``n_zero`` smallest eigenvalues."""
+    order = np.argsort(np.abs(eigenvalues))
+    rest = eigenvalues[order[n_zero:]].real
+    scale = max(1.0, float(np.max(np.abs(eigenvalues))))
+    if np.any(np.abs(rest) < ZERO_TOL * scale):
+        return "marginal"
+    if np.all(rest < 0):
+        return "stable"
+    if np.all(rest > 0):
+        return "unstable"
+    return "saddle"
+
+
+def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]) -> list[str]:
+    """Numeric classification at each sample point from the working Jacobian."""
+    symbols = (*ode.working_state, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
+    jac = sp.lambdify(symbols, ode.working_jacobian, "numpy")
+    out = []
+    for p in points:
+        values = [p[s] if s in p else 0.0 for s in symbols]
+        matrix = np.asarray(jac(*values), dtype=float)
+        out.append(numeric_class(np.linalg.eigvals(matrix), len(comp.free)))
+    return out
+
+
+def classify(samples: list[str], conditions: list | bool) -> str:
+    """One word from the sampled classes, cross-checked with the symbolic conditions."""
+    kinds = set(samples)
+    if len(kinds) == 1:
+        (kind,) = kinds
+        if conditions is True or kind != "stable":
+            return kind
+    if conditions is True:
+        return "stable"
+    return "conditional"

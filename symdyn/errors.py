@@ -1,0 +1,27 @@
+"""The errors symdyn raises for bad input: each carries one sentence a user can act on."""
+
+from __future__ import annotations
+
+
+class SymdynError(ValueError):
+    """Base class of every user-facing error of symdyn."""
+
+
+class UnknownRuleError(SymdynError):
+    """A rule name that symdyn does not know."""
+
+
+class UnknownSymbolError(SymdynError):
+    """A symbol name outside the public names of THEORY.md section 6."""
+
+
+class LeakError(SymdynError):
+    """A leak outside (0, 1]."""
+
+
+class UnstableError(SymdynError):
+    """Parameters where the network is unstable (|lambda| >= 1): no stationary process."""
+
+
+class SolveTimeout(SymdynError):
+    """A symbolic solve that did not finish in the time it was given."""

@@ -1,0 +1,171 @@
+"""``LearningODE``: the averaged per-mode learning dynamics of one rule.
+
+In learning time ``tau = eta t`` the parameters of one mode follow
+``d(a, b, c)/dtau = E_stationary[update / eta]`` (THEORY.md section 3). ``derive`` builds
+it from a rule's definition; the object holds the right-hand side and the stationary loss
+both in public symbols and in the working variables ``lam, lam_star`` used by the analysis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+import sympy as sp
+
+from . import symbols as S
+from .averaging import expected_update
+from .errors import UnknownSymbolError
+from .model import ModeModel, leak_text, parse_leak
+from .rules import Rule, get_rule
+
+
+@dataclass(frozen=True, eq=False)
+class LearningODE:
+    """``d(a, b, c)/dtau = rhs`` for one mode under ``rule`` with leak ``model.leak``.
+
+    ``working_rhs`` is the same field in the coordinates ``(lam, b, c)`` with
+    ``lam = 1 - alpha + alpha a``: its first component is ``alpha * da/dtau``.
+    """
+
+    rule: Rule
+    model: ModeModel
+    rhs: tuple[sp.Expr, sp.Expr, sp.Expr]
+    loss: sp.Expr
+    working_rhs: tuple[sp.Expr, sp.Expr, sp.Expr]
+    working_loss: sp.Expr
+    #: Parameters pinned by :meth:`specialize`: public symbol -> value.
+    fixed: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+
+    state = S.STATE
+    working_state = (S.lam, S.b, S.c)
+
+    @property
+    def leak(self) -> sp.Expr:
+        return self.model.leak
+
+    @property
+    def parameters(self) -> tuple[sp.Symbol, ...]:
+        """Symbols other than the state: teacher, feedback, and alpha when symbolic."""
+        free = set().union(*(e.free_symbols for e in self.rhs)) | self.loss.free_symbols
+        return tuple(sorted(free - set(self.state), key=lambda s: s.name))
+
+    @property
+    def rhs_dict(self) -> dict[sp.Symbol, sp.Expr]:
+        return dict(zip(self.state, self.rhs, strict=True))
+
+    @cached_property
+    def jacobian(self) -> sp.Matrix:
+        """``d rhs / d(a, b, c)``, each entry a cancelled rational function."""
+        return sp.Matrix(3, 3, lambda i, j: sp.cancel(sp.diff(self.rhs[i], self.state[j])))
+
+    @cached_property
+    def working_jacobian(self) -> sp.Matrix:
+        """Jacobian in ``(lam, b, c)``; similar to :attr:`jacobian`, so same eigenvalues."""
+        return sp.Matrix(3, 3, lambda i, j: sp.diff(self.working_rhs[i], self.working_state[j]))
+
+    def to_working(self, expr: sp.Expr) -> sp.Expr:
+        """Rewrite an expression in (a, a*) into the working variables (lam, lam*)."""
+        return sp.sympify(expr).subs(self.model.to_working())
+
+    def from_working(self, expr: sp.Expr) -> sp.Expr:
+        """Rewrite an expression in the working variables back into (a, a*)."""
+        return sp.factor(sp.cancel(sp.sympify(expr).subs(self.model.from_working())))
+
+    def specialize(self, values: dict) -> LearningODE:
+        """The same dynamics with some teacher or feedback parameters fixed.
+
+        ``values`` maps public symbols or their names (``a_star``, ``b_star``, ``c_star``,
+        ``beta``) to numbers or expressions, e.g. ``ode.specialize({"a_star": 0})``.
+        """
+        public = _parameter_values(values)
+        working = self._working_values(public)
+        return LearningODE(
+            self.rule, self.model,
+            tuple(sp.factor(sp.cancel(e.subs(public))) for e in self.rhs),
+            sp.factor(sp.cancel(self.loss.subs(public))),
+            tuple(sp.factor(sp.cancel(e.subs(working))) for e in self.working_rhs),
+            sp.factor(sp.cancel(self.working_loss.subs(working))),
+            tuple({**dict(self.fixed), **public}.items()),
+        )
+
+    def _working_values(self, public: dict[sp.Symbol, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
+        working = {k: v for k, v in public.items() if k is not S.a_star}
+        if S.a_star in public:
+            working[S.lam_star] = sp.expand(1 - self.leak + self.leak * public[S.a_star])
+        return working
+
+    @property
+    def fixed_working(self) -> dict[sp.Symbol, sp.Expr]:
+        """The pinned parameters in working variables (``a_star`` becomes ``lam_star``)."""
+        return self._working_values(dict(self.fixed))
+
+    # --- printing -------------------------------------------------------------------
+    @property
+    def title(self) -> str:
+        k = "" if self.rule.truncation is None else f" (k = {self.rule.truncation})"
+        pinned = "".join(f", {s.name} = {v}" for s, v in self.fixed)
+        return f"{self.rule.name}{k}, leak {leak_text(self.leak)}{pinned}"
+
+    def __str__(self) -> str:
+        lines = [f"Learning dynamics of {self.title}:"]
+        lines += [f"  d{s}/dtau = {e}" for s, e in zip(self.state, self.rhs, strict=True)]
+        lines.append(f"  loss = {self.loss}")
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return f"LearningODE({self.title})"
+
+    def _repr_latex_(self) -> str:
+        from .latex import ode_latex
+
+        return "$$" + ode_latex(self, environment="aligned") + "$$"
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``symdyn derive --format json``."""
+        return {
+            "rule": self.rule.name,
+            "truncation": self.rule.truncation,
+            "leak": leak_text(self.leak),
+            "state": [s.name for s in self.state],
+            "rhs": {s.name: str(e) for s, e in zip(self.state, self.rhs, strict=True)},
+            "loss": str(self.loss),
+        }
+
+
+SPECIALIZABLE = (S.a_star, S.b_star, S.c_star, S.beta)
+
+
+def _parameter_values(values: dict) -> dict[sp.Symbol, sp.Expr]:
+    out = {}
+    for key, value in values.items():
+        symbol = S.by_name(key) if isinstance(key, str) else key
+        if symbol not in SPECIALIZABLE:
+            names = ", ".join(s.name for s in SPECIALIZABLE)
+            raise UnknownSymbolError(f"cannot fix {symbol}: only {names} can be fixed")
+        out[symbol] = sp.sympify(value)
+    return out
+
+
+def derive(rule: str | Rule, leak: object = 1, truncation: int | None = None) -> LearningODE:
+    """Derive the per-mode learning ODE of ``rule`` by averaging (cached).
+
+    ``rule`` is a name (``bptt``, ``tbptt``, ``rflo``, ``feedback_alignment``,
+    ``rflo_symmetric``) or a :class:`~symdyn.rules.Rule`; ``leak`` is ``"alpha"`` for a
+    symbolic leak or a number in (0, 1]; ``truncation`` is tBPTT's window ``k``.
+    """
+    return _derive(get_rule(rule, truncation), parse_leak(leak))
+
+
+@lru_cache(maxsize=64)
+def _derive(rule: Rule, leak: sp.Expr) -> LearningODE:
+    model = ModeModel(leak)
+    kappa = rule.trace_decay.subs(model.to_working()).subs(S.alpha, leak)
+    feedback = rule.feedback.subs(model.to_working()).subs(S.alpha, leak)
+    rule_here = Rule(rule.name, kappa, feedback, rule.truncation, rule.description)
+    update = expected_update(rule_here, leak, kappa)
+    working = (update.rhs[0] * leak, update.rhs[1], update.rhs[2])
+    back = model.from_working()
+    rhs = tuple(sp.factor(sp.cancel(e.subs(back))) for e in update.rhs)
+    loss = sp.factor(sp.cancel(update.loss.subs(back)))
+    return LearningODE(rule, model, rhs, loss, working, update.loss)

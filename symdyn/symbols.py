@@ -1,0 +1,52 @@
+"""The public SymPy symbols of symdyn (THEORY.md section 6).
+
+Student parameters ``a, b, c``; teacher ``a_star, b_star, c_star``; feedback ``beta``;
+leak ``alpha``; learning time ``tau``. Mode ``i`` of a multi-mode system appends ``_i``.
+The effective recurrences ``lam = 1 - alpha + alpha a`` and ``lam_star`` are internal
+working variables of the derivation: they keep the rational functions small.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+a, b, c = sp.symbols("a b c", real=True)
+a_star, b_star, c_star = sp.symbols("a_star b_star c_star", real=True)
+beta = sp.Symbol("beta", real=True)
+alpha = sp.Symbol("alpha", positive=True)
+tau = sp.Symbol("tau", nonnegative=True)
+
+# Working variables of the averaging step (never in a result that leaves the engine).
+lam, lam_star, kappa = sp.symbols("lambda lambda_star kappa", real=True)
+
+STATE: tuple[sp.Symbol, ...] = (a, b, c)
+TEACHER: tuple[sp.Symbol, ...] = (a_star, b_star, c_star)
+
+#: Every public name, as SymPy ``str`` prints it and ``sympify`` reads it back.
+PUBLIC: dict[str, sp.Symbol] = {
+    s.name: s for s in (a, b, c, a_star, b_star, c_star, beta, alpha, tau)
+}
+
+
+def by_name(name: str) -> sp.Symbol:
+    """The public symbol called ``name``; a ``KeyError`` naming the valid ones otherwise."""
+    try:
+        return PUBLIC[name]
+    except KeyError:
+        valid = ", ".join(PUBLIC)
+        raise KeyError(f"unknown symbol {name!r}; valid symbols are {valid}") from None
+
+
+def mode_symbols(i: int) -> dict[sp.Symbol, sp.Symbol]:
+    """Map each public symbol except ``alpha`` and ``tau`` to its mode-``i`` copy (``a_1``...)."""
+    shared = {alpha, tau}
+    return {
+        s: sp.Symbol(f"{s.name}_{i}", **s.assumptions0)
+        for s in PUBLIC.values()
+        if s not in shared
+    }
+
+
+def sympify(text: str) -> sp.Expr:
+    """Read expression text over the public names back into SymPy, with their assumptions."""
+    return sp.sympify(text, locals=dict(PUBLIC))
