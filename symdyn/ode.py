@@ -68,6 +68,10 @@ class LearningODE:
         """Rewrite an expression in (a, a*) into the working variables (lam, lam*)."""
         return sp.sympify(expr).subs(self.model.to_working())
 
+    def to_public_state(self, expr: sp.Expr) -> sp.Expr:
+        """Replace ``lam`` and ``lam_star`` by their expressions in ``a`` and ``a_star``."""
+        return sp.sympify(expr).subs(self.model.from_working())
+
     def from_working(self, expr: sp.Expr) -> sp.Expr:
         """Rewrite an expression in the working variables back into (a, a*)."""
         return sp.factor(sp.cancel(sp.sympify(expr).subs(self.model.from_working())))

@@ -1,0 +1,21 @@
+"""Analysis of a learning ODE: fixed-point sets, stability, rates, conserved quantities."""
+
+from .invariants import conserved_quantities, limit_candidates, predict_limit
+from .pointwise import PointStability, slowest_rate, stability_at
+from .rates import ConvergenceRate, convergence_rate, rate_function
+from .sets import FixedPointReport, FixedPointSet, fixed_points
+
+__all__ = [
+    "ConvergenceRate",
+    "FixedPointReport",
+    "FixedPointSet",
+    "PointStability",
+    "conserved_quantities",
+    "convergence_rate",
+    "fixed_points",
+    "limit_candidates",
+    "predict_limit",
+    "rate_function",
+    "slowest_rate",
+    "stability_at",
+]

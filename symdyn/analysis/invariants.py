@@ -1,0 +1,135 @@
+"""Conserved quantities and the limit point they predict.
+
+A polynomial ``Q(a, b, c)`` is conserved iff ``dQ/dtau = grad Q . rhs`` vanishes
+identically. For ``Q = sum_m q_m m`` over a set of monomials ``m`` this is linear in the
+coefficients ``q_m``: clearing the denominators of the right-hand side, every coefficient
+of the numerator (a polynomial in the state) must vanish. The conserved quantities are the
+null space of that linear system, solved with a linear solver. Under ``bptt`` the space of
+quadratic forms contains ``b**2 - c**2``: each mode stays as balanced as it started.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import sympy as sp
+from sympy.polys.matrices import DomainMatrix
+
+from .. import symbols as S
+from ..ode import LearningODE
+from .sets import FixedPointSet, fixed_points
+
+
+def candidate_monomials(variables=S.STATE, degree: int = 2) -> list[sp.Expr]:
+    """Monomials in ``variables`` of total degree 1 to ``degree``."""
+    out = []
+    for d in range(1, degree + 1):
+        out += [sp.Mul(*combo) for combo in itertools.combinations_with_replacement(variables, d)]
+    return out
+
+
+def conserved_quantities(ode: LearningODE, degree: int = 2) -> list[sp.Expr]:
+    """A basis of the polynomials of degree <= ``degree`` (no constant) conserved by ``ode``.
+
+    The search runs in the working coordinates ``(lam, b, c)``, where the right-hand side is
+    small; since ``lam`` is affine in ``a`` both monomial sets span the same polynomials up
+    to constants, which are dropped when mapping back.
+    """
+    monomials = candidate_monomials(ode.working_state, degree)
+    q = sp.symbols(f"q0:{len(monomials)}")
+    quantity = sum(qi * m for qi, m in zip(q, monomials, strict=True))
+    fractions = [sp.fraction(sp.factor(r)) for r in ode.working_rhs]
+    common = sp.lcm_list([den for _, den in fractions])
+    numerator = sum(sp.diff(quantity, s) * num * sp.cancel(common / den)
+                    for s, (num, den) in zip(ode.working_state, fractions, strict=True))
+    equations = sp.Poly(sp.expand(numerator), *ode.working_state).coeffs()
+    matrix, _ = sp.linear_eq_to_matrix(equations, q)
+    out = []
+    for vector in _nullspace(matrix):
+        working = sum(v * m for v, m in zip(vector, monomials, strict=True))
+        out.append(_normalise(sp.expand(ode.to_public_state(working))))
+    return out
+
+
+def _nullspace(matrix: sp.Matrix) -> list[list[sp.Expr]]:
+    """Exact null space over the field of rational functions in the parameters.
+
+    ``DomainMatrix`` row-reduces in a polynomial domain with no expression simplification,
+    which is many times faster than ``Matrix.nullspace`` here.
+    """
+    if matrix.rows == 0:
+        return [list(row) for row in sp.eye(matrix.cols).tolist()]
+    domain_matrix = DomainMatrix.from_Matrix(matrix).to_field()
+    basis = domain_matrix.nullspace().to_Matrix()
+    return [list(basis.row(i)) for i in range(basis.rows)]
+
+
+def _normalise(quantity: sp.Expr) -> sp.Expr:
+    """Drop the constant, clear denominators, make primitive with a positive lead."""
+    poly = sp.Poly(sp.numer(sp.together(quantity)), *S.STATE)
+    poly = poly - sp.Poly(poly.coeff_monomial(1), *S.STATE)
+    _, primitive = poly.primitive()
+    if primitive.LC().could_extract_minus_sign():
+        primitive = -primitive
+    return sp.factor(primitive.as_expr())
+
+
+@dataclass(frozen=True)
+class LimitPrediction:
+    """The limit point on the optimal manifold selected by the conserved quantities."""
+
+    candidates: list[dict[sp.Symbol, sp.Expr]]   # symbolic, in the initial values a0, b0, c0
+    point: dict[str, float]                       # the numeric prediction
+
+
+INITIAL = sp.symbols("a_0 b_0 c_0", real=True)
+
+
+def limit_candidates(ode: LearningODE, invariants: list[sp.Expr] | None = None,
+                     target: FixedPointSet | None = None) -> list[dict[sp.Symbol, sp.Expr]]:
+    """Points of the optimal manifold where every conserved quantity takes its initial value.
+
+    Solves ``Q(point(s)) = Q(a0, b0, c0)`` for the manifold's free variables ``s``; the
+    result is in the initial values ``a_0, b_0, c_0`` and the teacher parameters.
+    """
+    invariants = conserved_quantities(ode) if invariants is None else invariants
+    target = target or fixed_points(ode)["optimal"]
+    initial = dict(zip(S.STATE, INITIAL, strict=True))
+    equations = []
+    for q in invariants:
+        on_set = q.subs(target.parametrization)
+        equations.append(sp.numer(sp.together(on_set - q.subs(initial))))
+    solutions = sp.solve(equations, list(target.free), dict=True)
+    out = []
+    for solution in solutions:
+        point = {s: sp.simplify(solution.get(s, s)) for s in target.free}
+        for v, expr in target.parametrization.items():
+            point[v] = sp.simplify(expr.subs(point))
+        out.append(dict(sorted(point.items(), key=lambda kv: S.STATE.index(kv[0]))))
+    return out
+
+
+def predict_limit(ode: LearningODE, initial: Mapping[str, float], params: Mapping[str, float],
+                  candidates: list[dict] | None = None) -> LimitPrediction:
+    """Numeric limit point from an initial condition.
+
+    Among the real candidates, the one reached is on the same branch of the invariant's
+    level set as the start: the coordinate of larger modulus keeps its sign (for
+    ``b**2 - c**2 = D > 0`` the curve never crosses ``b = 0``, for ``D < 0`` never ``c = 0``).
+    """
+    candidates = limit_candidates(ode) if candidates is None else candidates
+    subs = {**{S.PUBLIC[k]: v for k, v in params.items()},
+            **{INITIAL[i]: initial[s.name] for i, s in enumerate(S.STATE)}}
+    real = []
+    for cand in candidates:
+        values = {v.name: complex(sp.sympify(e).subs(subs).evalf()) for v, e in cand.items()}
+        if all(abs(z.imag) < 1e-12 for z in values.values()):
+            real.append({k: z.real for k, z in values.items()})
+    b0, c0 = initial["b"], initial["c"]
+    key = "b" if abs(b0) >= abs(c0) else "c"
+    sign = np.sign(initial[key])
+    chosen = [p for p in real if np.sign(p[key]) == sign] or real
+    return LimitPrediction(candidates, chosen[0] if chosen else {})

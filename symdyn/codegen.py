@@ -1,0 +1,113 @@
+"""Numeric code from the derived dynamics: lambdified NumPy and mpmath callables.
+
+``rhs_function(ode)`` returns ``f(state, params)`` with ``state`` an array of shape
+``(3, ...)`` holding (a, b, c) and ``params`` a mapping from parameter names (``a_star``,
+``b_star``, ``c_star``, ``beta``, ``alpha`` when symbolic) to numbers or arrays that
+broadcast against ``state[0]``; it returns ``d(a, b, c)/dtau`` with the shape of
+``state``. ``jacobian_function`` returns the ``(3, 3, ...)`` Jacobian. With
+``backend="mpmath"`` the same callables take and return mpmath numbers, for checks at
+high precision (set ``mpmath.mp.dps`` first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import lru_cache
+
+import mpmath
+import numpy as np
+import sympy as sp
+
+from . import symbols as S
+from .errors import UnknownSymbolError, UnstableError
+from .ode import LearningODE
+
+Backend = str
+
+
+def _arguments(ode: LearningODE) -> tuple[sp.Symbol, ...]:
+    return (*ode.state, *ode.parameters)
+
+
+@lru_cache(maxsize=128)
+def _compiled(ode: LearningODE, what: str, backend: Backend) -> Callable:
+    if backend not in ("numpy", "mpmath"):
+        raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'mpmath'")
+    exprs = list(ode.rhs) if what == "rhs" else ode.jacobian.tolist()
+    return sp.lambdify(_arguments(ode), exprs, modules=backend, cse=True)
+
+
+def _parameter_values(ode: LearningODE, params: Mapping) -> list:
+    given = {(k if isinstance(k, str) else k.name): v for k, v in params.items()}
+    names = [p.name for p in ode.parameters]
+    unknown = sorted(set(given) - set(names) - set(S.PUBLIC))
+    if unknown:
+        raise UnknownSymbolError(f"unknown parameter {unknown[0]!r}; this ODE takes "
+                                 + ", ".join(names))
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise UnknownSymbolError(f"missing parameter {missing[0]!r}; this ODE takes "
+                                 + ", ".join(names))
+    return [given[n] for n in names]
+
+
+def check_region(ode: LearningODE, state, params: Mapping) -> None:
+    """Raise :class:`UnstableError` where |lam| >= 1 or |lam*| >= 1 (no stationary process)."""
+    values = dict(zip((p.name for p in ode.parameters), _parameter_values(ode, params),
+                      strict=True))
+    alpha = values.get("alpha", ode.leak)
+    alpha = float(alpha) if not isinstance(alpha, np.ndarray) else alpha
+    lam = 1 - alpha + alpha * np.asarray(state[0], dtype=float)
+    checks = [("lambda", lam)]
+    if "a_star" in values:
+        checks.append(("lambda_star", 1 - alpha + alpha * np.asarray(values["a_star"], float)))
+    for name, value in checks:
+        if np.any(np.abs(value) >= 1):
+            worst = float(np.max(np.abs(value)))
+            raise UnstableError(f"|{name}| = {worst:.6g} >= 1: the network is unstable there "
+                                "and the averaged dynamics is not defined")
+
+
+def rhs_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
+    """``f(state, params) -> d(a, b, c)/dtau`` (see module doc)."""
+    compiled = _compiled(ode, "rhs", backend)
+
+    def rhs(state, params: Mapping):
+        values = _parameter_values(ode, params)
+        if backend == "mpmath":
+            return [mpmath.mpf(v) if v == 0 else v for v in compiled(*state, *values)]
+        a, b, c = (np.asarray(s, dtype=float) for s in state)
+        out = compiled(a, b, c, *values)
+        shape = np.broadcast_shapes(a.shape, *(np.shape(v) for v in values))
+        return np.stack([np.broadcast_to(np.asarray(o, dtype=float), shape) for o in out])
+
+    rhs.__doc__ = f"d(a, b, c)/dtau of {ode.title}."
+    return rhs
+
+
+def jacobian_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
+    """``J(state, params) -> d rhs / d(a, b, c)`` of shape ``(3, 3, ...)``."""
+    compiled = _compiled(ode, "jacobian", backend)
+
+    def jacobian(state, params: Mapping):
+        values = _parameter_values(ode, params)
+        if backend == "mpmath":
+            return mpmath.matrix(compiled(*state, *values))
+        a, b, c = (np.asarray(s, dtype=float) for s in state)
+        rows = compiled(a, b, c, *values)
+        shape = np.broadcast_shapes(a.shape, *(np.shape(v) for v in values))
+        return np.array([[np.broadcast_to(np.asarray(e, dtype=float), shape) for e in row]
+                         for row in rows])
+
+    jacobian.__doc__ = f"Jacobian of {ode.title}."
+    return jacobian
+
+
+def loss_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
+    """``L(state, params)``: the stationary loss of the mode."""
+    compiled = sp.lambdify(_arguments(ode), ode.loss, modules=backend, cse=True)
+
+    def loss(state, params: Mapping):
+        return compiled(*state, *_parameter_values(ode, params))
+
+    return loss
