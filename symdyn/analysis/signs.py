@@ -59,7 +59,7 @@ def simplify_positive(expr: sp.Expr, points: Sequence[dict]) -> sp.Expr | bool:
     expr = sp.factor(sp.cancel(expr))
     num, den = sp.fraction(expr)
     sign, kept = 1, []
-    for part, power in ((num, 1), (den, -1)):
+    for part in (num, den):
         coefficient, factors = sp.factor_list(part)
         sign *= int(sp.sign(coefficient)) or 1
         for factor, multiplicity in factors:
