@@ -1,0 +1,234 @@
+"""LaTeX export: fragments for pasting, and standalone documents that compile.
+
+Fragments are the bodies of ``align`` environments (one ``\\\\``-separated line per
+equation); :func:`wrap` puts them in an environment and :func:`document` assembles a
+standalone article. With a leak other than 1 the equations are written in
+``lambda = 1 - alpha + alpha a``, which keeps them short; the definition is printed
+alongside.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import sympy as sp
+
+from . import symbols as S
+
+SYMBOL_NAMES = {
+    S.a_star: "a^{*}", S.b_star: "b^{*}", S.c_star: "c^{*}",
+    S.lam: r"\lambda", S.lam_star: r"\lambda^{*}", S.alpha: r"\alpha", S.beta: r"\beta",
+    S.tau: r"\tau",
+}
+
+
+def tex(expr: sp.Expr | sp.Basic) -> str:
+    """LaTeX of a SymPy expression with symdyn's symbol names (``a^{*}``, ``\\lambda``)."""
+    return sp.latex(expr, symbol_names=SYMBOL_NAMES)
+
+
+WIDTH = 300  # characters of LaTeX source per displayed line, before breaking
+
+
+def rows_for(lhs: str, expr: sp.Expr, width: int = WIDTH) -> list[str]:
+    r"""``lhs &= expr`` as one row, or several when long: the longest sum is split into
+    chunks of terms, continued on ``&\quad + ...`` rows, with the other factors before it."""
+    text = tex(expr)
+    if len(text) <= width:
+        return [f"{lhs} &= {text}"]
+    prefix, terms = _split_longest_sum(expr)
+    if not terms:
+        return [f"{lhs} &= {text}"]
+    rows, line = [], f"{lhs} &= {prefix}\\Big("
+    for i, term in enumerate(terms):
+        piece = tex(term)
+        if i and not piece.startswith("-"):
+            piece = "+ " + piece
+        if len(line) + len(piece) > width and i:
+            rows.append(line + (r"\notag" if rows else ""))
+            line = r"&\qquad "
+        line += piece + " "
+    rows.append(line + r"\Big)" + (r"\notag" if rows else ""))
+    return rows
+
+
+def _split_longest_sum(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
+    if expr.is_Add:
+        return "", list(sp.Add.make_args(expr))
+    if not expr.is_Mul:
+        return "", []
+    numerator, denominator = sp.fraction(expr)
+    factors = sp.Mul.make_args(numerator)
+    sums = [f for f in factors if f.is_Add]
+    if not sums:
+        return "", []
+    longest = max(sums, key=lambda f: len(sp.Add.make_args(f)))
+    rest = sp.Mul(*[f for f in factors if f is not longest]) / denominator
+    prefix = "" if rest == 1 else ("-" if rest == -1 else tex(rest) + r"\,")
+    return prefix, list(sp.Add.make_args(sp.expand(longest)))
+
+
+def wrap(body: str, environment: str = "align") -> str:
+    """Put fragment ``body`` into ``environment`` (``align``, ``align*``, ``aligned``)."""
+    return f"\\begin{{{environment}}}\n{body}\n\\end{{{environment}}}"
+
+
+def _lines(rows: Iterable[str]) -> str:
+    return " \\\\\n".join(rows)
+
+
+def uses_lambda(ode) -> bool:
+    """Whether equations of ``ode`` read better in ``lambda`` (leak other than 1)."""
+    return ode.leak != 1
+
+
+def lambda_definition(ode) -> str:
+    """``\\lambda = 1 - \\alpha + \\alpha a`` (and the teacher's) as one fragment line."""
+    return (rf"\lambda &= {tex(ode.model.lam)}, \qquad "
+            rf"\lambda^{{*}} = {tex(ode.model.lam_star)}")
+
+
+def ode_rows(ode) -> list[str]:
+    """One ``d x / d tau &= ...`` row per state variable, and the loss."""
+    if uses_lambda(ode):
+        rhs = (ode.working_rhs[0] / ode.leak, *ode.working_rhs[1:])
+        rhs = [sp.factor(e) for e in rhs]
+        loss = ode.working_loss
+    else:
+        rhs, loss = ode.rhs, ode.loss
+    rows = [r for s, e in zip(ode.state, rhs, strict=True)
+            for r in rows_for(rf"\frac{{d{tex(s)}}}{{d\tau}}", e)]
+    rows += rows_for(r"\mathcal{L}", loss)
+    if uses_lambda(ode):
+        rows.append(lambda_definition(ode))
+    return rows
+
+
+def ode_latex(ode, environment: str | None = "align") -> str:
+    """The ODE system of ``ode`` (and its loss) as LaTeX."""
+    body = _lines(ode_rows(ode))
+    return wrap(body, environment) if environment else body
+
+
+def jacobian_latex(ode, environment: str | None = "align") -> str:
+    """The Jacobian matrix ``d rhs / d(a, b, c)``."""
+    jac = ode.working_jacobian if uses_lambda(ode) else ode.jacobian
+    label = r"J^{(\lambda, b, c)}" if uses_lambda(ode) else "J"
+    rows = [r for i in range(3) for j in range(3)
+            for r in rows_for(rf"{label}_{{{i + 1}{j + 1}}}", sp.factor(jac[i, j]))]
+    if uses_lambda(ode):
+        rows.append(lambda_definition(ode))
+    body = _lines(rows)
+    return wrap(body, environment) if environment else body
+
+
+def _condition_tex(conditions: Sequence[sp.Expr]) -> str:
+    return r",\quad ".join(f"{tex(g)} > 0" for g in conditions)
+
+
+def fixed_point_set_rows(fp_set, working: bool = False) -> list[str]:
+    """Rows for one set: its equations, parametrisation, eigenvalues and conditions.
+
+    ``working=True`` writes the eigenvalues in ``lambda*`` (shorter for a symbolic leak).
+    """
+    equations = r",\ ".join(f"{tex(e)} = 0" for e in fp_set.equations)
+    rows = [rf"&\text{{{fp_set.name} (dim {fp_set.dimension})}}:\ \{{{equations}\}}"]
+    if fp_set.parametrization:
+        pars = r",\ ".join(f"{tex(k)} = {tex(v)}" for k, v in fp_set.parametrization.items())
+        rows.append(rf"&\quad {pars}")
+    zeros = fp_set.roots[: len(fp_set.roots) - len(fp_set.spectrum.roots)]
+    rows += _root_rows(zeros + fp_set.spectrum.roots if working else fp_set.roots)
+    verdict = fp_set.classification
+    if fp_set.conditions:
+        conditions = _condition_tex(fp_set.conditions)
+        rows.append(rf"&\quad \text{{conditional: stable iff }} {conditions}")
+    else:
+        rows.append(rf"&\quad \text{{{verdict}}}")
+    return rows
+
+
+def _root_rows(roots) -> list[str]:
+    """Eigenvalues; a pair ``m +- sqrt(D)`` is written once, with ``m`` and ``D`` below."""
+    rows, done = [], set()
+    for i, root in enumerate(roots):
+        if root.disc == 0:
+            rows += rows_for(rf"\mu_{{{i + 1}}}", root.expr)
+        elif (root.mid, root.disc) not in done:
+            done.add((root.mid, root.disc))
+            rows.append(rf"\mu_{{{i + 1},{i + 2}}} &= m \pm \sqrt{{\Delta}}")
+            rows += rows_for(r"m", root.mid) + rows_for(r"\Delta", root.disc)
+    return rows
+
+
+def fixed_point_set_latex(fp_set, environment: str | None = "aligned") -> str:
+    body = _lines(fixed_point_set_rows(fp_set))
+    return wrap(body, environment) if environment else body
+
+
+def fixed_points_latex(report, environment: str | None = "align") -> str:
+    """Every fixed-point set of a report, with its spectrum and stability."""
+    working = uses_lambda(report.ode)
+    rows = [r for s in report.sets for r in fixed_point_set_rows(s, working)]
+    if working:
+        rows.append(lambda_definition(report.ode))
+    body = _lines(rows)
+    return wrap(body, environment) if environment else body
+
+
+PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[margin=1.5cm,landscape]{geometry}
+\usepackage{amsmath,amssymb}
+\usepackage{graphicx}
+\allowdisplaybreaks
+\title{%s}
+\author{symdyn %s}
+\date{}
+\begin{document}
+\maketitle
+"""
+
+
+def document(sections: Sequence[tuple[str, str]], title: str = "symdyn") -> str:
+    """A standalone article: ``sections`` are (heading, LaTeX body) pairs."""
+    from . import __version__
+
+    parts = [PREAMBLE % (title, __version__)]
+    for heading, body in sections:
+        parts.append(f"\\section{{{heading}}}\n{body}\n")
+    parts.append("\\end{document}\n")
+    return "\n".join(parts)
+
+
+def ode_document(ode, report=None) -> str:
+    """Standalone document of one rule: ODE, Jacobian, fixed points and spectra."""
+    sections = [("Learning dynamics", ode_latex(ode)), ("Jacobian", jacobian_latex(ode))]
+    if report is not None:
+        sections.append(("Fixed points and stability", fixed_points_latex(report)))
+    return document(sections, title=f"Learning dynamics of {ode.title}")
+
+
+def has_pdflatex() -> bool:
+    return shutil.which("pdflatex") is not None
+
+
+def compile_pdf(tex_source: str, out_pdf: Path, timeout: float = 120) -> Path:
+    """Compile ``tex_source`` with pdflatex into ``out_pdf``; raise with the log on failure."""
+    if not has_pdflatex():
+        raise RuntimeError("pdflatex is not installed")
+    out_pdf = Path(out_pdf)
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "doc.tex"
+        src.write_text(tex_source)
+        for _ in range(2):  # twice, for references
+            result = subprocess.run(
+                ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", src.name],
+                cwd=tmp, capture_output=True, text=True, timeout=timeout)
+            if result.returncode != 0:
+                raise RuntimeError("pdflatex failed:\n" + result.stdout[-3000:])
+        out_pdf.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(Path(tmp) / "doc.pdf", out_pdf)
+    return out_pdf
