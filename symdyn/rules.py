@@ -14,8 +14,10 @@ A rule is therefore the pair (trace decay ``kappa``, feedback ``f``) plus a wind
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from tokenize import TokenError
 
 import sympy as sp
+from sympy.parsing.sympy_parser import parse_expr
 
 from . import symbols as S
 from .errors import SymdynError, UnknownRuleError, UnknownSymbolError
@@ -55,9 +57,24 @@ class Rule:
                 rf"f = {sp.latex(self.feedback)}{window}$")
 
 
+#: The only globals rule text can reach: numbers and symbols, no SymPy functions, so a
+#: name such as ``gamma`` is an unknown symbol rather than the Gamma function.
+_PARSE_GLOBALS: dict = {}
+exec("from sympy import Symbol, Integer, Float, Rational", _PARSE_GLOBALS)  # noqa: S102
+
+
 def _parse(value: object, what: str) -> sp.Expr:
     """Read a trace decay or feedback given as text or SymPy, over the known names only."""
-    expr = sp.sympify(value, locals=RULE_NAMES) if isinstance(value, str) else sp.sympify(value)
+    if isinstance(value, str):
+        try:
+            expr = parse_expr(value, local_dict=dict(RULE_NAMES),
+                              global_dict=dict(_PARSE_GLOBALS))
+        except (SyntaxError, TypeError, TokenError, NameError) as error:
+            raise SymdynError(
+                f"cannot read the {what} {value!r} ({error}); write it as a polynomial or "
+                f"rational expression in {', '.join(RULE_NAMES)}") from None
+    else:
+        expr = sp.sympify(value)
     unknown = sorted(s.name for s in expr.free_symbols if s not in set(RULE_NAMES.values()))
     if unknown:
         valid = ", ".join(RULE_NAMES)
