@@ -1,0 +1,279 @@
+"""Fixed points, stability, rates and invariants, each checked numerically."""
+
+from __future__ import annotations
+
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import symdyn as sd
+from symdyn import symbols as S
+from symdyn.analysis import limit_candidates, rate_function, slowest_rate
+from symdyn.errors import SolveTimeout, UnknownSymbolError, UnstableError
+
+TEACHER = dict(a_star=0.4, b_star=1.1, c_star=0.9)
+
+
+def _report(rule: str, leak=1):
+    return sd.fixed_points(sd.derive(rule, leak))
+
+
+def _names(report) -> list[str]:
+    return [s.name for s in report]
+
+
+@pytest.mark.parametrize("leak", [1, "0.3", "alpha"])
+@pytest.mark.parametrize("rule, names", [
+    ("bptt", ["optimal manifold", "saddle manifold"]),
+    ("tbptt", ["optimal manifold", "saddle manifold"]),
+    ("rflo", ["optimal manifold"]),
+])
+def test_fixed_point_sets(rule, names, leak):
+    report = _report(rule, leak)
+    assert _names(report) == names
+    optimal = report["optimal"]
+    assert optimal.dimension == 1
+    assert {sp.expand(e) for e in optimal.equations} == {S.a - S.a_star,
+                                                         S.b * S.c - S.b_star * S.c_star}
+    assert optimal.parametrization == {S.a: S.a_star, S.c: S.b_star * S.c_star / S.b}
+    if "saddle manifold" in names:
+        saddle = report["saddle"]
+        assert set(saddle.equations) == {S.b, S.c} and saddle.classification == "saddle"
+
+
+@pytest.mark.parametrize("rule", ["bptt", "tbptt", "rflo", "feedback_alignment",
+                                  "rflo_symmetric"])
+def test_every_set_is_inside_the_region_and_solves_the_ode(rule):
+    """No spurious roots: at random points of each set the full right-hand side vanishes
+    and |lam| < 1; the sets are exactly the common zeros of their equations."""
+    ode = sd.derive(rule, "0.5")
+    rhs = sd.rhs_function(ode)
+    rng = np.random.default_rng(1)
+    for fp_set in sd.fixed_points(ode):
+        for _ in range(5):
+            point = _point_on(fp_set, rng, dict(TEACHER, beta=0.7))
+            assert abs(1 - 0.5 + 0.5 * point["a"]) < 1
+            state = [point["a"], point["b"], point["c"]]
+            params = {p.name: point[p.name] for p in ode.parameters}
+            assert np.max(np.abs(rhs(state, params))) < 1e-12
+
+
+def _point_on(fp_set, rng, params: dict) -> dict:
+    free = {s: rng.uniform(0.3, 1.5) if s is not S.a else rng.uniform(-0.5, 0.5)
+            for s in fp_set.free}
+    subs = {**{S.PUBLIC[k]: v for k, v in params.items()}, **free}
+    point = {s.name: float(v) for s, v in free.items()}
+    for v, expr in fp_set.parametrization.items():
+        point[v.name] = float(expr.subs(subs))
+    return {**params, **point}
+
+
+def _fd_jacobian(ode, point: dict, h: float = 1e-6) -> np.ndarray:
+    rhs = sd.rhs_function(ode)
+    params = {p.name: point[p.name] for p in ode.parameters}
+    x0 = np.array([point["a"], point["b"], point["c"]])
+    columns = []
+    for j in range(3):
+        step = np.zeros(3)
+        step[j] = h
+        columns.append((rhs(x0 + step, params) - rhs(x0 - step, params)) / (2 * h))
+    return np.array(columns).T
+
+
+@pytest.mark.parametrize("leak", [1, "alpha"])
+@pytest.mark.parametrize("rule", ["bptt", "tbptt", "rflo"])
+def test_closed_form_eigenvalues_match_finite_differences(rule, leak):
+    ode = sd.derive(rule, leak)
+    rng = np.random.default_rng(2)
+    params = dict(TEACHER, beta=0.8)
+    if leak == "alpha":
+        params["alpha"] = 0.6
+    for fp_set in sd.fixed_points(ode):
+        for _ in range(3):
+            point = _point_on(fp_set, rng, params)
+            numeric = np.sort_complex(np.linalg.eigvals(_fd_jacobian(ode, point)))
+            subs = {S.PUBLIC[k]: v for k, v in point.items()}
+            closed = np.sort_complex(np.array([complex(e.subs(subs)) for e in
+                                               fp_set.eigenvalues]))
+            assert np.allclose(closed, numeric, atol=1e-6), (fp_set.name, closed, numeric)
+
+
+def test_jacobian_codegen_matches_finite_differences():
+    ode = sd.derive("rflo", "alpha")
+    point = dict(a=0.2, b=0.7, c=-0.4, a_star=0.5, b_star=1.0, c_star=0.8, beta=0.6,
+                 alpha=0.4)
+    params = {p.name: point[p.name] for p in ode.parameters}
+    exact = sd.jacobian_function(ode)([0.2, 0.7, -0.4], params)
+    assert np.allclose(exact, _fd_jacobian(ode, point), atol=1e-7)
+
+
+def test_rflo_condition_at_zero_teacher_recurrence_is_sign_of_beta_c():
+    """THEORY.md section 4: with a* = 0 the eigenvalues are -beta c b^2 and -(beta c + b^2)."""
+    for leak in (1, "alpha"):
+        ode = sd.derive("rflo", leak).specialize({"a_star": 0})
+        optimal = sd.fixed_points(ode)["optimal"]
+        assert optimal.classification == "conditional"
+        if leak == 1:
+            assert optimal.conditions == [S.beta * S.c]
+            expected = {-S.beta * S.c * S.b**2, -(S.beta * S.c + S.b**2)}
+            assert {sp.expand(e) for e in optimal.eigenvalues[1:]} == \
+                {sp.expand(e) for e in expected}
+
+
+@pytest.mark.parametrize("leak", [1, "0.5", "alpha"])
+def test_rflo_conditions_agree_with_numeric_eigenvalues(leak):
+    """Routh-Hurwitz conditions (general a*) predict stability at every sampled point."""
+    ode = sd.derive("rflo", leak)
+    optimal = sd.fixed_points(ode)["optimal"]
+    assert optimal.classification == "conditional" and optimal.conditions
+    rng = np.random.default_rng(3)
+    stable_seen = unstable_seen = 0
+    for _ in range(150):
+        params = dict(a_star=rng.uniform(-0.9, 0.9), b_star=rng.uniform(0.3, 1.5),
+                      c_star=rng.choice([-1, 1]) * rng.uniform(0.3, 1.5),
+                      beta=rng.choice([-1, 1]) * rng.uniform(0.05, 2))
+        if leak == "alpha":
+            params["alpha"] = rng.uniform(0.1, 1)
+        point = _point_on(optimal, rng, params)
+        point["b"] *= rng.choice([-1, 1])
+        point["c"] = point["b_star"] * point["c_star"] / point["b"]
+        subs = {S.PUBLIC[k]: v for k, v in point.items()}
+        margins = [float(g.subs(subs)) for g in optimal.conditions]
+        if min(abs(m) for m in margins) < 1e-6:
+            continue
+        predicted = all(m > 0 for m in margins)
+        eig = np.linalg.eigvals(_fd_jacobian(ode, point))
+        rest = eig[np.argsort(np.abs(eig))[1:]]
+        assert predicted == bool(np.all(rest.real < 0)), (point, margins, eig)
+        stable_seen += predicted
+        unstable_seen += not predicted
+    assert stable_seen > 10 and unstable_seen > 10
+
+
+@pytest.mark.parametrize("rule", ["bptt", "tbptt"])
+def test_gradient_rules_are_stable_on_the_optimal_manifold(rule):
+    optimal = _report(rule, "alpha")["optimal"]
+    assert optimal.classification == "stable" and optimal.conditions == []
+
+
+@pytest.mark.parametrize("rule, params", [("bptt", {}), ("tbptt", {}), ("rflo", {"beta": 0.9})])
+def test_integration_converges_to_the_optimal_manifold(rule, params):
+    """Fixed points against integration: trajectories end on a = a*, b c = b* c*."""
+    ode = sd.derive(rule, 1)
+    values = dict(TEACHER, **params)
+    start = [[0.0, 0.5, 0.4], [0.7, 1.2, 0.3], [-0.3, 0.4, 1.0]]
+    final = sd.integrate(ode, start, values, tau_end=200).final
+    assert np.allclose(final[:, 0], TEACHER["a_star"], atol=1e-6)
+    assert np.allclose(final[:, 1] * final[:, 2], TEACHER["b_star"] * TEACHER["c_star"],
+                       atol=1e-6)
+
+
+def test_conserved_quantities():
+    assert sd.conserved_quantities(sd.derive("bptt", "alpha")) == [sp.factor(S.b**2 - S.c**2)]
+    rflo = sd.conserved_quantities(sd.derive("rflo", 1))
+    assert [sp.expand(q) for q in rflo] == [S.a**2 + S.b**2 - 2 * S.beta * S.c]
+    assert sd.conserved_quantities(sd.derive("rflo", 1).specialize({"beta": 0})) != []
+
+
+@pytest.mark.parametrize("rule, params, quantity, conserved", [
+    ("bptt", {}, lambda a, b, c, beta: b**2 - c**2, True),
+    ("tbptt", {}, lambda a, b, c, beta: b**2 - c**2, False),
+    ("rflo", {"beta": 0.7}, lambda a, b, c, beta: b**2 - c**2, False),
+    ("rflo", {"beta": 0.7}, lambda a, b, c, beta: a**2 + b**2 - 2 * beta * c, True),
+])
+def test_invariants_along_integrated_trajectories(rule, params, quantity, conserved):
+    ode = sd.derive(rule, 1)
+    trajectory = sd.integrate(ode, [0.1, 0.6, 0.2], dict(TEACHER, **params), tau_end=20)
+    a, b, c = trajectory.states[:, 0].T
+    values = quantity(a, b, c, params.get("beta", 0))
+    drift = np.max(np.abs(values - values[0]))
+    assert (drift < 1e-7) == conserved, drift
+
+
+def test_bptt_limit_point_is_predicted_from_the_initial_condition():
+    ode = sd.derive("bptt", 1)
+    candidates = limit_candidates(ode)
+    assert len(candidates) == 4
+    for start in ([0.1, 0.5, 0.2], [-0.2, -0.3, 0.9], [0.3, 0.05, -0.6]):
+        predicted = sd.predict_limit(ode, dict(zip("abc", start, strict=True)), TEACHER,
+                                     candidates).point
+        final = sd.integrate(ode, start, TEACHER, tau_end=300).final[0]
+        assert np.allclose([predicted[k] for k in "abc"], final, atol=1e-6)
+
+
+def test_convergence_rate_closed_form_and_numeric():
+    for rule in ("bptt", "tbptt", "rflo"):
+        ode = sd.derive(rule, 1)
+        rate = sd.convergence_rate(ode)
+        f = rate_function(rate)
+        point = dict(TEACHER, a=TEACHER["a_star"], b=1.3, c=TEACHER["b_star"] * 0.9 / 1.3,
+                     beta=1.0)
+        params = {p.name: point[p.name] for p in ode.parameters}
+        closed = float(f(**{k: point[k] for k in f.symbols}))
+        numeric = rate.at({k: point[k] for k in ("a", "b", "c", *params)})
+        assert closed == pytest.approx(numeric, rel=1e-8)
+        assert closed > 0
+
+
+def test_convergence_rate_matches_integrated_decay():
+    """Rates against integration: the distance to the limit decays like exp(-r tau)."""
+    ode = sd.derive("rflo", 1)
+    values = dict(TEACHER, beta=0.8)
+    b0 = 1.2
+    start = [TEACHER["a_star"] + 1e-2, b0, TEACHER["b_star"] * TEACHER["c_star"] / b0 - 1e-2]
+    trajectory = sd.integrate(ode, start, values, tau_end=15, n_eval=301)
+    final = trajectory.final[0]
+    distance = np.linalg.norm(trajectory.states[:, 0] - final, axis=1)
+    window = (trajectory.tau > 4) & (trajectory.tau < 10)
+    fitted = -np.polyfit(trajectory.tau[window], np.log(distance[window]), 1)[0]
+    point = dict(values, a=final[0], b=final[1], c=final[2])
+    assert fitted == pytest.approx(slowest_rate(ode, point), rel=2e-2)
+
+
+@pytest.mark.parametrize("rule", ["bptt", "tbptt", "rflo"])
+def test_numpy_agrees_with_mpmath_at_50_digits(rule):
+    ode = sd.derive(rule, "alpha")
+    rng = np.random.default_rng(4)
+    mpmath.mp.dps = 50
+    f_np, f_mp = sd.rhs_function(ode), sd.rhs_function(ode, "mpmath")
+    j_np, j_mp = sd.jacobian_function(ode), sd.jacobian_function(ode, "mpmath")
+    for _ in range(20):
+        alpha = rng.uniform(0.1, 1)
+        lam, lam_s = rng.uniform(-0.9, 0.9, 2)
+        point = dict(a=(lam - 1 + alpha) / alpha, b=rng.uniform(-2, 2), c=rng.uniform(-2, 2),
+                     a_star=(lam_s - 1 + alpha) / alpha, b_star=rng.uniform(0.3, 2),
+                     c_star=rng.uniform(0.3, 2), beta=rng.uniform(-2, 2), alpha=alpha)
+        params = {p.name: point[p.name] for p in ode.parameters}
+        state = [point[k] for k in "abc"]
+        mp_params = {k: mpmath.mpf(v) for k, v in params.items()}
+        mp_state = [mpmath.mpf(v) for v in state]
+        exact = np.array([float(v) for v in f_mp(mp_state, mp_params)])
+        approx = f_np(state, params)
+        assert np.allclose(approx, exact, rtol=1e-10, atol=1e-10 * np.max(np.abs(exact)))
+        exact_j = np.array(j_mp(mp_state, mp_params).tolist(), dtype=float)
+        assert np.allclose(j_np(state, params), exact_j, rtol=1e-10,
+                           atol=1e-10 * np.max(np.abs(exact_j)))
+
+
+def test_solve_timeout_is_a_clear_error():
+    with pytest.raises(SolveTimeout, match="did not finish within"):
+        sd.fixed_points(sd.derive("bptt", 1, ), timeout=0)
+
+
+def test_stability_at_points():
+    ode = sd.derive("bptt", 1)
+    saddle = sd.stability_at(ode, dict(a=0.2, b=0, c=0, **TEACHER))
+    assert saddle.is_fixed_point and saddle.classification == "saddle"
+    optimum = sd.stability_at(ode, dict(a=0.4, b=1.0, c=0.99, **TEACHER))
+    assert optimum.is_fixed_point and optimum.classification == "stable"
+    moving = sd.stability_at(ode, dict(a=0.1, b=1.0, c=0.5, **TEACHER))
+    assert not moving.is_fixed_point
+    with pytest.raises(UnknownSymbolError, match="'gamma'"):
+        sd.stability_at(ode, dict(a=0.2, b=0, c=0, gamma=1, **TEACHER))
+    with pytest.raises(UnknownSymbolError, match="'c_star'"):
+        sd.stability_at(ode, dict(a=0.2, b=0, c=0, a_star=0.4, b_star=1))
+    with pytest.raises(UnstableError):
+        sd.stability_at(ode, dict(a=1.0, b=0, c=0, **TEACHER))
+    with pytest.raises(UnstableError):
+        sd.stability_at(ode, dict(a=0.1, b=0, c=0, a_star=-1.2, b_star=1, c_star=1))
