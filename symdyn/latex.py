@@ -144,7 +144,7 @@ def fixed_point_set_rows(fp_set, working: bool = False) -> list[str]:
     rows += _root_rows(zeros + fp_set.spectrum.roots if working else fp_set.roots)
     verdict = fp_set.classification
     if fp_set.conditions:
-        conditions = _condition_tex(fp_set.conditions)
+        conditions = _condition_tex(fp_set.working_conditions if working else fp_set.conditions)
         rows.append(rf"&\quad \text{{conditional: stable iff }} {conditions}")
     else:
         rows.append(rf"&\quad \text{{{verdict}}}")

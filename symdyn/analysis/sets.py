@@ -15,7 +15,7 @@ import sympy as sp
 from .. import symbols as S
 from ..ode import LearningODE
 from .fixed_points import WorkingComponent, working_components
-from .signs import simplify_positive
+from .signs import collect_in_state, simplify_positive, strip_positive_factors
 from .stability import (
     Root,
     Spectrum,
@@ -51,6 +51,7 @@ class FixedPointSet:
     conditions: list[sp.Expr]
     classification: str
     working: WorkingComponent = field(repr=False)
+    working_conditions: list[sp.Expr] = field(repr=False)
     spectrum: Spectrum = field(repr=False)
 
     @property
@@ -149,8 +150,11 @@ def _analyse(ode: LearningODE, comp: WorkingComponent, samples: int, seed: int,
     conditions = stability_conditions(spec, points)
     classification = classify(sampled_classes(ode, comp, points), conditions)
     relations = _relations(comp)
-    public_conditions = [] if isinstance(conditions, bool) or classification != "conditional" \
-        else [_public(ode, _shortest(g, relations, points)) for g in conditions]
+    working_conditions = [] if isinstance(conditions, bool) or classification != "conditional" \
+        else [strip_positive_factors(_shortest(g, relations, points)) for g in conditions]
+    public_conditions = [collect_in_state(strip_positive_factors(_public(ode, g)))
+                         for g in working_conditions]
+    working_conditions = [collect_in_state(g) for g in working_conditions]
     zeros = [Root(sp.Integer(0))] * (3 - spec.reduced.degree())
     roots = zeros + _public_roots(ode, spec.roots, relations) if spec.roots else []
     optimal = sp.cancel(ode.working_loss.subs(comp.solved)) == 0
@@ -162,6 +166,7 @@ def _analyse(ode: LearningODE, comp: WorkingComponent, samples: int, seed: int,
         parametrization=_parametrization(ode, comp),
         roots=roots,
         conditions=public_conditions,
+        working_conditions=working_conditions,
         classification=classification,
         working=comp,
         spectrum=spec,

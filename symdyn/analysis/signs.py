@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from .. import symbols as S
+
 Sampler = Callable[[], dict[sp.Symbol, float]]
 
 
@@ -97,3 +99,24 @@ def implied(condition: sp.Expr, given: sp.Expr, max_ops: int = 40) -> bool:
         if rewritten.is_positive:
             return True
     return False
+
+
+def strip_positive_factors(expr: sp.Expr) -> sp.Expr:
+    """Drop the numeric content and every factor that is provably positive (``alpha``,
+    even powers), exactly; keeps the sign, so ``expr > 0`` is unchanged."""
+    coefficient, factors = sp.factor_list(sp.factor(expr))
+    sign = 1 if coefficient > 0 else -1
+    kept = [f**m for f, m in factors if not (m % 2 == 0 or f.is_positive)]
+    return sign * sp.Mul(*kept)
+
+
+def collect_in_state(expr: sp.Expr, state: tuple = (S.b, S.c)) -> sp.Expr:
+    """Group a polynomial by monomials of the state variables, factoring each coefficient
+    (``b**2 (1 - a*^2) + beta c (a*^2 - 1)^2 + ...``); products are grouped per factor."""
+    if expr.is_Mul:
+        return sp.Mul(*[collect_in_state(f, state) for f in expr.args])
+    if expr.is_Pow:
+        return collect_in_state(expr.base, state) ** expr.exp
+    if not expr.is_Add:
+        return expr
+    return sp.collect(sp.expand(expr), list(state), func=sp.factor)
