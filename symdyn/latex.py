@@ -141,6 +141,7 @@ def fixed_point_set_rows(fp_set, working: bool = False) -> list[str]:
         pars = r",\ ".join(f"{tex(k)} = {tex(v)}" for k, v in fp_set.parametrization.items())
         rows.append(rf"&\quad {pars}")
     zeros = fp_set.roots[: len(fp_set.roots) - len(fp_set.spectrum.roots)]
+    rows += _characteristic_rows(fp_set, working)
     rows += _root_rows(zeros + fp_set.spectrum.roots if working else fp_set.roots)
     verdict = fp_set.classification
     if fp_set.conditions:
@@ -148,6 +149,22 @@ def fixed_point_set_rows(fp_set, working: bool = False) -> list[str]:
         rows.append(rf"&\quad \text{{conditional: stable iff }} {conditions}")
     else:
         rows.append(rf"&\quad \text{{{verdict}}}")
+    return rows
+
+
+def _characteristic_rows(fp_set, working: bool) -> list[str]:
+    """The reduced characteristic polynomial ``mu^n + p_{n-1} mu^{n-1} + ... + p_0``, whose
+    coefficients are much shorter than its roots."""
+    coefficients = fp_set.characteristic(working)
+    n = len(coefficients)
+    if n < 2:
+        return []
+    mu = sp.Symbol("mu")
+    p = sp.symbols(f"p_0:{n}")
+    polynomial = mu**n + sum(p[k] * mu**k for k in range(n))
+    rows = [rf"0 &= {tex(polynomial)}"]
+    for k in reversed(range(n)):
+        rows += rows_for(f"p_{{{k}}}", coefficients[k])
     return rows
 
 

@@ -53,10 +53,26 @@ class FixedPointSet:
     working: WorkingComponent = field(repr=False)
     working_conditions: list[sp.Expr] = field(repr=False)
     spectrum: Spectrum = field(repr=False)
+    leak: sp.Expr = field(default=sp.Integer(1), repr=False)
+
+    def _to_public(self, expr: sp.Expr) -> sp.Expr:
+        from ..model import ModeModel
+
+        return sp.factor(sp.cancel(expr.subs(ModeModel(self.leak).from_working())))
 
     @property
     def eigenvalues(self) -> list[sp.Expr]:
         return [r.expr for r in self.roots]
+
+    def characteristic(self, working: bool = False) -> list[sp.Expr]:
+        """Coefficients ``[p_0, ..., p_{n-1}]`` of the monic reduced characteristic
+        polynomial (zero eigenvalues of the set's tangent directions divided out); in
+        ``lambda`` coordinates when ``working``."""
+        poly = self.spectrum.reduced
+        coefficients = [sp.factor(sp.cancel(k / poly.LC())) for k in poly.all_coeffs()[1:]]
+        if not working:
+            coefficients = [self._to_public(k) for k in coefficients]
+        return coefficients[::-1]
 
     @property
     def condition_relations(self) -> list[sp.core.relational.Relational]:
@@ -167,6 +183,7 @@ def _analyse(ode: LearningODE, comp: WorkingComponent, samples: int, seed: int,
         roots=roots,
         conditions=public_conditions,
         working_conditions=working_conditions,
+        leak=ode.leak,
         classification=classification,
         working=comp,
         spectrum=spec,
