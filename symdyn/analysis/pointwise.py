@@ -46,6 +46,14 @@ class PointStability:
             "classification": self.classification,
         }
 
+    def _repr_latex_(self) -> str:
+        from ..latex import tex
+
+        values = ",\\ ".join(f"{tex(S.PUBLIC[k])} = {v:g}" for k, v in self.point.items())
+        mus = ",\\ ".join(f"{e.real:.6g}{e.imag:+.6g}i" for e in self.eigenvalues)
+        return (f"$\\text{{{self.classification}}}\\ \\text{{at}}\\ {values}:\\ "
+                f"\\mu \\in \\{{{mus}\\}}$")
+
     def __str__(self) -> str:
         where = ", ".join(f"{k} = {v:g}" for k, v in self.point.items())
         kind = (f"a fixed point ({self.set_name})" if self.is_fixed_point
