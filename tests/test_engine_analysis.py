@@ -277,3 +277,25 @@ def test_stability_at_points():
         sd.stability_at(ode, dict(a=1.0, b=0, c=0, **TEACHER))
     with pytest.raises(UnstableError):
         sd.stability_at(ode, dict(a=0.1, b=0, c=0, a_star=-1.2, b_star=1, c_star=1))
+
+
+@pytest.mark.parametrize("leak", [1, "alpha"])
+def test_bptt_jacobian_is_minus_gauss_newton_on_the_optimum(leak):
+    """THEORY.md section 4: on the optimal manifold BPTT's Jacobian is -G, G = E[g g^T]."""
+    from symdyn.analysis import gauss_newton_matrix
+
+    ode = sd.derive("bptt", leak)
+    optimal = sd.fixed_points(ode)["optimal"]
+    gn = gauss_newton_matrix(ode)
+    difference = (ode.jacobian + gn).subs(optimal.parametrization).applyfunc(sp.cancel)
+    assert difference == sp.zeros(3, 3)
+    rng = np.random.default_rng(5)
+    for _ in range(10):
+        values = {S.a: rng.uniform(-0.9, 0.9), S.b: rng.normal(), S.c: rng.normal(),
+                  S.alpha: rng.uniform(0.2, 1)}
+        matrix = np.array(gn.subs(values).evalf(), dtype=float)
+        assert np.min(np.linalg.eigvalsh(matrix)) > -1e-12
+    # Away from the optimum the identity fails: the check has power.
+    off = (ode.jacobian + gn).subs({S.a: 0.1, S.b: 0.5, S.c: 0.3, S.a_star: 0.4,
+                                    S.b_star: 1, S.c_star: 1, S.alpha: 0.7})
+    assert np.max(np.abs(np.array(off.evalf(), dtype=float))) > 1e-3

@@ -1,5 +1,6 @@
 """Analysis of a learning ODE: fixed-point sets, stability, rates, conserved quantities."""
 
+from .gauss_newton import gauss_newton_matrix
 from .invariants import conserved_quantities, limit_candidates, predict_limit
 from .pointwise import PointStability, slowest_rate, stability_at
 from .rates import ConvergenceRate, convergence_rate, rate_function
@@ -13,6 +14,7 @@ __all__ = [
     "conserved_quantities",
     "convergence_rate",
     "fixed_points",
+    "gauss_newton_matrix",
     "limit_candidates",
     "predict_limit",
     "rate_function",
