@@ -104,6 +104,23 @@ class LearningODE:
         """The pinned parameters in working variables (``a_star`` becomes ``lam_star``)."""
         return self._working_values(dict(self.fixed))
 
+    def mode(self, i: int) -> tuple[dict[sp.Symbol, sp.Expr], sp.Expr]:
+        """Right-hand side and loss of mode ``i`` of a multi-mode network, in the symbols
+        ``a_i, b_i, c_i, a_star_i, ...`` (THEORY.md section 6)."""
+        names = S.mode_symbols(i)
+        rhs = {names[s]: e.xreplace(names) for s, e in zip(self.state, self.rhs, strict=True)}
+        return rhs, self.loss.xreplace(names)
+
+    def system(self, n_modes: int) -> tuple[dict[sp.Symbol, sp.Expr], sp.Expr]:
+        """The ``3 n`` ODEs of ``n`` independent modes and their total loss (modes 1..n)."""
+        rhs: dict[sp.Symbol, sp.Expr] = {}
+        loss = sp.Integer(0)
+        for i in range(1, n_modes + 1):
+            mode_rhs, mode_loss = self.mode(i)
+            rhs.update(mode_rhs)
+            loss += mode_loss
+        return rhs, loss
+
     # --- printing -------------------------------------------------------------------
     @property
     def title(self) -> str:

@@ -134,3 +134,15 @@ def test_objects_render_in_jupyter():
     report = sd.fixed_points(ode)
     assert report._repr_latex_().startswith("$$") and report[0]._repr_latex_()
     assert "optimal manifold" in str(report)
+
+
+def test_multi_mode_system_uses_suffixed_names():
+    ode = sd.derive("rflo", 1)
+    rhs, loss = ode.system(2)
+    names = sorted(s.name for s in rhs)
+    assert names == ["a_1", "a_2", "b_1", "b_2", "c_1", "c_2"]
+    assert {s.name for s in loss.free_symbols} >= {"a_1", "b_star_2", "c_2"}
+    text = str(rhs[sp.Symbol("b_2", real=True)])
+    back = S.sympify(text, n_modes=2)
+    assert sp.expand(back - rhs[sp.Symbol("b_2", real=True)]) == 0
+    assert "beta_2" in text and "a_1" not in text
