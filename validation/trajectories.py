@@ -1,0 +1,51 @@
+"""Trajectories: online SGD on an aligned 8-mode network vs the integrated ODE, and the
+shrinking of the gap as eta -> 0.
+
+    python validation/trajectories.py [--quick] [--out DIR] [--leak L]
+"""
+
+from __future__ import annotations
+
+import _common as C
+import numpy as np
+
+from symdyn.validate import check_eta_scaling, check_trajectory
+
+
+def main() -> None:
+    args = C.parse(__doc__)
+    results = []
+    for case in C.cases(args):
+        for check in (check_trajectory, check_eta_scaling):
+            chk = check(case)
+            print(f"{C.label(case):10s} {chk.name}: {chk.metric:.4g} "
+                  f"({chk.relation} {chk.threshold:.4g}) {'pass' if chk.passed else 'FAIL'}")
+            results.append((case, chk))
+    n = len(results) // 2
+    fig, axes = C.plt.subplots(2, n, figsize=(4.2 * n, 7))
+    for j in range(n):
+        case, traj = results[2 * j]
+        scaling = results[2 * j + 1][1]
+        d = traj.details
+        ax = axes[0, j]
+        for k, name in enumerate("abc"):
+            color = f"C{k}"
+            ax.plot(d["tau"], d["ode"][:, :, k], color=color, lw=1.5)
+            ax.plot(d["tau"], d["sim"][:, 0, :, k], color=color, lw=0.6, ls="--")
+            ax.plot([], [], color=color, label=f"{name} (ODE solid, SGD dashed)")
+        ax.set(xlabel="learning time tau = eta t", ylabel="mode parameter",
+               title=f"{C.label(case)}, eta = {d['eta']:.2g}")
+        ax.legend(fontsize=7)
+        ax = axes[1, j]
+        e = scaling.details
+        ax.loglog(e["etas"], e["errors"], "o-", label=f"slope {scaling.metric:.2f}")
+        ax.loglog(e["etas"], e["errors"][0] * np.sqrt(e["etas"] / e["etas"][0]), "k:",
+                  label="slope 1/2")
+        ax.set(xlabel="eta", ylabel="max relative error along the run")
+        ax.legend(fontsize=8)
+    C.save(fig, args.out, "trajectories", args.leak)
+    C.write_table(args.out, "trajectories", args.leak, C.CHECK_HEADER, C.check_rows(results))
+
+
+if __name__ == "__main__":
+    main()
