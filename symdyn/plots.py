@@ -1,0 +1,189 @@
+"""Figures from results, never from recomputation (matplotlib, Agg backend).
+
+Each drawing function takes the ``data`` dict of a
+:class:`symdyn.reproduce.common.FigureData` (NumPy arrays computed by the derivation) and
+returns a matplotlib figure; :func:`save_figure` writes it as PNG and PDF.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
+COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
+
+
+def phase_portraits(data: dict) -> plt.Figure:
+    """Streamplot of (db, dc) at a = a*, hyperbola b c = b* c*, saddle, trajectories."""
+    panels = data["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), sharey=True)
+    for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
+        speed = np.hypot(p["db"], p["dc"])
+        ax.streamplot(p["b"], p["c"], p["db"], p["dc"], color=np.log10(speed + 1e-12),
+                      cmap="Greys", density=1.1, linewidth=0.7, arrowsize=0.8)
+        for sign in (1, -1):
+            b = sign * np.linspace(0.05, 2.0, 200)
+            c = p["product"] / b
+            keep = np.abs(c) <= 2.0
+            ax.plot(b[keep], c[keep], color="C3", lw=2,
+                    label="optimal: $bc = b^*c^*$" if sign == 1 else None)
+        for i, path in enumerate(p["trajectories"]):
+            ax.plot(path[:, 1], path[:, 2], color=COLORS[p["rule"]], lw=1.3,
+                    label="ODE trajectories" if i == 0 else None)
+            ax.plot(path[0, 1], path[0, 2], "o", color=COLORS[p["rule"]], ms=3)
+        if p["saddle"]:
+            ax.plot(0, 0, "X", color="k", ms=10, label="saddle $b = c = 0$")
+        ax.set_xlim(-2, 2)
+        ax.set_ylim(-2, 2)
+        ax.set_xlabel("$b$ (input weight)")
+        title = f"{LABELS[p['rule']]}, $a = a^* = {p['a_star']}$"
+        ax.set_title(title + (f", $\\beta = {p['beta']}$" if p["rule"] == "rflo" else ""))
+        ax.legend(loc="lower right", fontsize=7)
+    np.atleast_1d(axes)[0].set_ylabel("$c$ (readout weight)")
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(data: dict) -> plt.Figure:
+    """Loss against learning time: simulation (dots) and integrated ODE (line)."""
+    panels = data["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True)
+    for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
+        color = COLORS[p["rule"]]
+        ax.semilogy(p["tau_sim"], p["loss_sim"], ".", color=color, ms=3, alpha=0.6,
+                    label=f"simulation ($\\eta = {p['eta']}$, batch {p['batch']})")
+        # Below ~1e-13 the closed-form loss is cancellation round-off, not dynamics.
+        ode_loss = np.where(p["loss_ode"] > 1e-13, p["loss_ode"], np.nan)
+        ax.semilogy(p["tau_ode"], ode_loss, "-", color="k", lw=1.5, label="ODE")
+        ax.set_ylim(1e-13, None)
+        ax.set_xlabel(r"learning time $\tau = \eta t$")
+        ax.set_title(LABELS[p["rule"]])
+        ax.legend(fontsize=8)
+    np.atleast_1d(axes)[0].set_ylabel(r"loss $\frac{1}{2}|e_t|^2$")
+    fig.tight_layout()
+    return fig
+
+
+def rate_vs_beta(data: dict) -> plt.Figure:
+    """RFLO's rate against beta (closed form, numeric marks), BPTT/tBPTT constant."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.plot(data["beta"], data["rflo"], color=COLORS["rflo"], lw=2, label="RFLO (closed form)")
+    ax.plot(data["marks"], data["rflo_numeric"], "o", color=COLORS["rflo"], mfc="none",
+            label="RFLO (numeric eigenvalues)")
+    for rule, value in data["lines"].items():
+        ax.axhline(value, color=COLORS[rule], ls="--", label=f"{LABELS[rule]}: {value:.3f}")
+    for x in data["crossings_bptt"]:
+        ax.axvline(x, color="grey", lw=0.8, ls=":")
+        ax.annotate(f"$\\beta = {x:.3f}$", (x, 0), textcoords="offset points", xytext=(3, 5),
+                    fontsize=8)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.axhspan(ax.get_ylim()[0], 0, color="red", alpha=0.08, label="unstable (rate < 0)")
+    point = data["point"]
+    ax.set_title(f"Convergence rate at $a = a^* = {point['a_star']}$, $b = {point['b']}$, "
+                 f"$c = {point['c']}$")
+    ax.set_xlabel(r"feedback $\beta$")
+    ax.set_ylabel(r"rate $r = -\max\,\mathrm{Re}\,\mu$")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def stability_region(data: dict) -> plt.Figure:
+    """Stable/unstable shading from numeric eigenvalues, symbolic boundaries overlaid."""
+    panels = data["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
+    cmap = ListedColormap(["#f4b6b6", "#b9e3b9"])
+    extent = (data["b"][0], data["b"][-1], data["beta"][0], data["beta"][-1])
+    for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
+        ax.imshow(p["stable"].astype(float), origin="lower", extent=extent, aspect="auto",
+                  cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+        for i, g in enumerate(p["conditions"]):
+            # c = b* c*/b jumps through infinity at b = 0: contour each side separately.
+            for side in (data["b"] < 0, data["b"] > 0):
+                ax.contour(data["b"][side], data["beta"], g[:, side], levels=[0],
+                           colors=[f"C{i}"], linewidths=1.5,
+                           linestyles=["-", "--", ":"][i % 3])
+        ax.set_title(f"RFLO, $a = a^* = {p['a_star']}$")
+        ax.set_xlabel("$b$  ($c = b^* c^* / b$)")
+    handles = [Patch(color="#b9e3b9", label="stable (numeric)"),
+               Patch(color="#f4b6b6", label="unstable (numeric)")]
+    handles += [plt.Line2D([], [], color=f"C{i}", ls=["-", "--", ":"][i % 3],
+                           label=f"$g_{i + 1} = 0$") for i in range(len(data["condition_tex"]))]
+    np.atleast_1d(axes)[0].set_ylabel(r"feedback $\beta$")
+    np.atleast_1d(axes)[-1].legend(handles=handles, fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def slower_region(data: dict) -> plt.Figure:
+    """Where RFLO is stable but slower than BPTT, with the a* = 0 boundary beta = c."""
+    panels = data["panels"]
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
+    cmap = ListedColormap(["#f4b6b6", "#cfe0f5", "#f5d9a8"])
+    extent = (data["beta"][0], data["beta"][-1], data["b"][0], data["b"][-1])
+    for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
+        state = np.where(p["rflo"] <= 0, 0, np.where(p["slower"], 2, 1))
+        ax.imshow(state, origin="lower", extent=extent, aspect="auto", cmap=cmap, vmin=0,
+                  vmax=2, interpolation="nearest")
+        b = data["b"]
+        ax.plot(1.0 / b, b, "k--", lw=1.2)
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_title(f"$a = a^* = {p['a_star']}$")
+        ax.set_xlabel(r"feedback $\beta$")
+    handles = [Patch(color="#f4b6b6", label="RFLO unstable"),
+               Patch(color="#f5d9a8", label="RFLO slower than BPTT"),
+               Patch(color="#cfe0f5", label="RFLO faster than BPTT"),
+               plt.Line2D([], [], color="k", ls="--", label=r"$\beta = c$ ($a^*=0$ boundary)")]
+    np.atleast_1d(axes)[0].set_ylabel("$b$  ($c = 1/b$)")
+    np.atleast_1d(axes)[-1].legend(handles=handles, fontsize=7, loc="upper right")
+    fig.tight_layout(w_pad=2.5)
+    return fig
+
+
+def singular_values(data: dict) -> plt.Figure:
+    """Singular values of W_T - W_0 and U_T - U_0 per rule (log scale), M marked."""
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    for ax, key in zip(axes, ("W", "U"), strict=True):
+        for rule, sv in data["rules"].items():
+            # Exact zeros would vanish from a log axis: floor them far below round-off.
+            ax.semilogy(np.arange(1, len(sv[key]) + 1), np.maximum(sv[key], 1e-18), "o-",
+                        color=COLORS[rule], ms=4, label=LABELS[rule])
+        ax.axvline(data["M"] + 0.5, color="grey", ls=":", label=f"$M = {data['M']}$")
+        ax.set_xlabel("index $i$")
+        ax.set_ylabel(rf"$\sigma_i({key}_T - {key}_0)$")
+        ax.set_title(f"{key}: N = {data['N']}, D = {data['D']}, M = {data['M']}, "
+                     f"{data['steps']} steps")
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+DRAW = {"phase_portraits": phase_portraits, "learning_curves": learning_curves,
+        "rate_vs_beta": rate_vs_beta, "stability_region": stability_region,
+        "slower_region": slower_region, "singular_values": singular_values}
+
+
+def draw(figure) -> plt.Figure:
+    """The matplotlib figure of a :class:`~symdyn.reproduce.common.FigureData`."""
+    return DRAW[figure.kind](figure.data)
+
+
+def save_figure(figure, out: Path) -> list[Path]:
+    """Draw ``figure`` and write ``NAME.png`` and ``NAME.pdf`` into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    fig = draw(figure)
+    paths = [out / f"{figure.name}.png", out / f"{figure.name}.pdf"]
+    fig.savefig(paths[0], dpi=130)
+    fig.savefig(paths[1])
+    plt.close(fig)
+    return paths
