@@ -76,7 +76,8 @@ def limit_rows_for(rule: str, candidates: list[dict]) -> list[str]:
         rows.append(rf"&\text{{{LABELS[rule]}}}:\ {tex(equation)}")
     for cand in [c for c in candidates if _real_positive_branch(c)][:1]:
         pars = r",\ ".join(f"{tex(k)} = {tex(v)}" for k, v in cand.items())
-        rows.append(rf"&\qquad \text{{one branch: }} {pars}")
+        if len(pars) < 250:  # longer closed forms overflow a line; they are in results.json
+            rows.append(rf"&\qquad \text{{one branch: }} {pars}")
     return rows
 
 
