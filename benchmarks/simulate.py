@@ -23,6 +23,8 @@ import time
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
+import subprocess  # noqa: E402
+
 import numpy as np  # noqa: E402
 
 from symdyn.simulate import random_network, spectral_radius, train  # noqa: E402
@@ -54,6 +56,15 @@ def main() -> None:
     for label, rule, k in rows:
         rate, loss = bench(rule, k, n_steps)
         print(f"{label:<26}{rate:>14,.0f}{1e6 * BATCH / rate:>10.1f}{loss:>10.4f}")
+    print(f"one full `symdyn validate --rule rflo`: {time_validate():.1f} s (target < 60 s)")
+
+
+def time_validate() -> float:
+    """Wall time of the command a user runs, in a fresh process."""
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "symdyn.cli", "validate", "--rule", "rflo"],
+                   check=True, capture_output=True)
+    return time.perf_counter() - t0
 
 
 if __name__ == "__main__":
