@@ -100,10 +100,12 @@ def compute(quick: bool = False) -> Section:
     curves = [learning_curve(rule, quick) for rule in RULES]
     gaps = {}
     for curve in curves:
-        # Compare at the ODE's time grid, late half (early windows mix in the transient).
-        sim = np.interp(curve["tau_ode"], curve["tau_sim"], curve["loss_sim"])
-        late = curve["tau_ode"] > curve["tau_ode"][-1] / 2
-        gaps[curve["rule"]] = float(np.max(np.abs(sim[late] - curve["loss_ode"][late])))
+        # Parameters, not the loss: near the optimum a log-loss axis magnifies the O(eta)
+        # parameter differences (loss ~ distance^2), so the loss gap says little there.
+        gaps[curve["rule"]] = float(max(
+            np.max(np.abs(np.interp(curve["tau_ode"], curve["tau_sim"], curve[f"{k}_sim"][:, i])
+                          - curve[f"{k}_ode"][:, i]))
+            for k in ("b", "c") for i in range(len(A_STARS))))
     data = {"portraits": {p["rule"]: {"saddle_marked": p["saddle"],
                                       "trajectories": len(p["trajectories"]),
                                       "end_points": [t[-1].tolist() for t in p["trajectories"]]}
@@ -112,13 +114,13 @@ def compute(quick: bool = False) -> Section:
                                             "steps": c["steps"], "a_stars": list(A_STARS),
                                             "final_loss_sim": float(c["loss_sim"][-1]),
                                             "final_loss_ode": float(c["loss_ode"][-1]),
-                                            "late_max_abs_gap": gaps[c["rule"]]}
+                                            "max_abs_parameter_gap": gaps[c["rule"]]}
                                 for c in curves}}
     text = (f"Phase portraits on the slice $a = a^{{*}} = {TEACHER['a_star']}$ "
             f"($b^{{*}} = c^{{*}} = 1$, RFLO $\\beta = {BETA}$) and learning curves of a "
             f"data-aligned network with {len(A_STARS)} modes ($a^{{*}} = "
-            f"{', '.join(map(str, A_STARS))}$), online SGD against the ODE. Largest loss gap "
-            "in the second half of training: "
+            f"{', '.join(map(str, A_STARS))}$), online SGD against the ODE. Largest gap of the "
+            "mode parameters $b_i, c_i$ (simulation vs ODE) over the run: "
             + ", ".join(f"{LABELS[r]} {g:.2e}" for r, g in gaps.items()) + ".")
     figures = [FigureData("phase_portraits", "phase_portraits", {"panels": portraits},
                           "Flow of (b, c) at a = a* for each rule, the optimal hyperbola "
@@ -126,7 +128,9 @@ def compute(quick: bool = False) -> Section:
                           "trajectories."),
                FigureData("learning_curves", "learning_curves", {"panels": curves},
                           "Loss of online SGD on an aligned network (dots) against the "
-                          "integrated ODE (line), in learning time tau = eta t.")]
-    checks = {"learning curves follow the ODE (late gap < 0.05)": max(gaps.values()) < 0.05}
+                          "integrated ODE (line), in learning time tau = eta t. At small loss "
+                          "the log axis magnifies O(eta) parameter differences.")]
+    checks = {"simulated mode parameters follow the ODE (gap < 0.05)":
+              max(gaps.values()) < 0.05}
     return Section("dynamics", "Phase portraits and learning curves", text, text, data,
                    figures, checks)
