@@ -136,6 +136,8 @@ class ExpectedUpdate:
 
     rhs: tuple[sp.Expr, sp.Expr, sp.Expr]
     loss: sp.Expr
+    #: The loss as ``c*^2/2 E[h*^2] - c c* E[h h*] + c^2/2 E[h^2]``, term by term.
+    loss_terms: tuple[sp.Expr, ...] = ()
 
 
 def expected_update(rule: Rule, alpha: sp.Expr, kappa: sp.Expr) -> ExpectedUpdate:
@@ -158,11 +160,13 @@ def expected_update(rule: Rule, alpha: sp.Expr, kappa: sp.Expr) -> ExpectedUpdat
 
     f = rule.feedback
     raw = (f * error_with("sa"), f * error_with("sb"), error_with("h"))
-    loss = (S.c_star**2 * moment("h*", "h*") - 2 * S.c * S.c_star * moment("h", "h*")
-            + S.c**2 * moment("h", "h")) / 2
+    loss_terms = tuple(sp.factor(t) for t in (
+        S.c_star**2 * moment("h*", "h*") / 2, -S.c * S.c_star * moment("h", "h*"),
+        S.c**2 * moment("h", "h") / 2))
+    loss = sum(loss_terms)
     subs = {S.kappa: kappa}
     rhs = tuple(sp.factor(sp.cancel(e.subs(subs))) for e in raw)
-    return ExpectedUpdate(rhs, sp.factor(sp.cancel(loss)))
+    return ExpectedUpdate(rhs, sp.factor(sp.cancel(loss)), loss_terms)
 
 
 def gauss_newton(alpha: sp.Expr) -> sp.Matrix:

@@ -97,9 +97,10 @@ def ode_rows(ode) -> list[str]:
     if uses_lambda(ode):
         rhs = (ode.working_rhs[0] / ode.leak, *ode.working_rhs[1:])
         rhs = [sp.factor(e) for e in rhs]
-        loss = ode.working_loss
+        terms = ode.working_loss_terms
     else:
-        rhs, loss = ode.rhs, ode.loss
+        rhs, terms = ode.rhs, ode.loss_terms
+    loss = sp.Add(*terms, evaluate=False) if terms else ode.loss
     rows = [r for s, e in zip(ode.state, rhs, strict=True)
             for r in rows_for(rf"\frac{{d{tex(s)}}}{{d\tau}}", e)]
     rows += rows_for(r"\mathcal{L}", loss)

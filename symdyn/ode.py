@@ -36,6 +36,9 @@ class LearningODE:
     working_loss: sp.Expr
     #: Parameters pinned by :meth:`specialize`: public symbol -> value.
     fixed: tuple[tuple[sp.Symbol, sp.Expr], ...] = ()
+    #: The working loss term by term (teacher power, cross term, student power): the
+    #: readable form, ``L = 1/2 c*^2 E[h*^2] - c c* E[h h*] + 1/2 c^2 E[h^2]``.
+    working_loss_terms: tuple[sp.Expr, ...] = ()
 
     state = S.STATE
     working_state = (S.lam, S.b, S.c)
@@ -49,6 +52,11 @@ class LearningODE:
         """Symbols other than the state: teacher, feedback, and alpha when symbolic."""
         free = set().union(*(e.free_symbols for e in self.rhs)) | self.loss.free_symbols
         return tuple(sorted(free - set(self.state), key=lambda s: s.name))
+
+    @property
+    def loss_terms(self) -> tuple[sp.Expr, ...]:
+        """The loss term by term in public symbols (their sum is :attr:`loss`)."""
+        return tuple(self.from_working(t) for t in self.working_loss_terms)
 
     @property
     def rhs_dict(self) -> dict[sp.Symbol, sp.Expr]:
@@ -91,6 +99,7 @@ class LearningODE:
             tuple(sp.factor(sp.cancel(e.subs(working))) for e in self.working_rhs),
             sp.factor(sp.cancel(self.working_loss.subs(working))),
             tuple({**dict(self.fixed), **public}.items()),
+            tuple(sp.factor(t.subs(working)) for t in self.working_loss_terms),
         )
 
     def _working_values(self, public: dict[sp.Symbol, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
@@ -189,4 +198,4 @@ def _derive(rule: Rule, leak: sp.Expr) -> LearningODE:
     back = model.from_working()
     rhs = tuple(sp.factor(sp.cancel(e.subs(back))) for e in update.rhs)
     loss = sp.factor(sp.cancel(update.loss.subs(back)))
-    return LearningODE(rule, model, rhs, loss, working, update.loss)
+    return LearningODE(rule, model, rhs, loss, working, update.loss, (), update.loss_terms)
