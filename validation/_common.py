@@ -49,11 +49,11 @@ def label(case: Case) -> str:
     return f"{case.rule}{k}"
 
 
-def run_checks(args: argparse.Namespace, check: Callable[[Case], Check]
+def run_checks(args: argparse.Namespace, *checks: Callable[[Case], Check]
                ) -> list[tuple[Case, Check]]:
-    """Run ``check`` for every rule, printing one line each."""
+    """Run every check for every rule (rule by rule), printing one line each."""
     out = []
-    for case in cases(args):
+    for case, check in ((case, check) for case in cases(args) for check in checks):
         result = check(case)
         verdict = "pass" if result.passed else "FAIL"
         print(f"{label(case):10s} {result.name}: {result.metric:.4g} "

@@ -12,13 +12,7 @@ from symdyn.validate import check_conserved, check_limit
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = []
-    for case in C.cases(args):
-        for check in (check_conserved, check_limit):
-            chk = check(case)
-            print(f"{C.label(case):10s} {chk.name}: {chk.metric:.4g} "
-                  f"({chk.relation} {chk.threshold:.4g}) {'pass' if chk.passed else 'FAIL'}")
-            results.append((case, chk))
+    results = C.run_checks(args, check_conserved, check_limit)
     n = len(results) // 2
     fig, axes = C.plt.subplots(2, n, figsize=(4.2 * n, 7))
     for j in range(n):
