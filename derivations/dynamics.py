@@ -1,11 +1,6 @@
 """Phase portraits of each rule, and learning curves of the ODE against simulation.
 
-Phase portrait: the ``(b, c)`` components of the derived field on the slice ``a = a*``,
-with the optimal set ``b c = b* c*`` (a hyperbola), the saddle point ``b = c = 0`` where
-the rule has the saddle manifold, and trajectories of the full 3-d ODE (projected on
-``(b, c)``). Learning curves: online SGD of a
-data-aligned network (``symdyn.simulate``, which never sees the derivation), its loss
-against the sum of the modes' stationary losses along the integrated ODE, ``tau = eta t``.
+The mathematics is in the docstring of :mod:`symdyn.reproduce.dynamics`.
 
 Stand-alone: ``python derivations/dynamics.py [--out DIR] [--quick]`` writes
 ``dynamics.tex`` (LaTeX fragment), ``dynamics.md``, ``dynamics.json`` and figures into ``DIR``.

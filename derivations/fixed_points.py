@@ -1,10 +1,6 @@
 """Fixed-point sets of each rule (THEORY.md section 4, "Fixed points").
 
-``symdyn.fixed_points(ode)`` solves ``rhs = 0`` by factoring the numerators, discards
-roots where a denominator vanishes (no stationary process there) and keeps components
-meeting ``|lam| < 1``. Expected: the optimal manifold ``{a = a*, b c = b* c*}`` for every
-rule; the saddle manifold ``{b = c = 0}`` for BPTT and tBPTT only, since under RFLO
-``db/dtau = beta b* c* (...) != 0`` at ``b = c = 0``.
+The mathematics is in the docstring of :mod:`symdyn.reproduce.fixed_points`.
 
 Stand-alone: ``python derivations/fixed_points.py [--out DIR] [--quick]`` writes
 ``fixed_points.tex`` (LaTeX fragment), ``fixed_points.md``, ``fixed_points.json``

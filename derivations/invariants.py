@@ -1,11 +1,6 @@
 """Conserved quantities of each rule, and the limit point they predict.
 
-``symdyn.conserved_quantities(ode)`` finds every quadratic ``Q(a, b, c)`` with
-``grad Q . rhs = 0`` identically (a linear null-space problem). BPTT conserves the balance
-``b^2 - c^2``; the other rules conserve different quadratics, so the balance itself is
-broken. With one invariant, the limit on the optimal manifold (a curve) is the point where
-the invariant keeps its initial value: ``symdyn.analysis.limit_candidates`` solves for it,
-``symdyn.predict_limit`` picks the branch, and ``symdyn.integrate`` checks it.
+The mathematics is in the docstring of :mod:`symdyn.reproduce.invariants`.
 
 Stand-alone: ``python derivations/invariants.py [--out DIR] [--quick]`` writes
 ``invariants.tex`` (LaTeX fragment), ``invariants.md``, ``invariants.json``

@@ -1,9 +1,6 @@
 """Per-mode learning ODEs of BPTT, one-step tBPTT and RFLO (THEORY.md sections 2-3).
 
-For each rule and leak (``1`` and symbolic ``alpha``) ``symdyn.derive`` averages the
-online update over the stationary process, ``d(a, b, c)/dtau = E[update / eta]``. As a
-check of the averaging, BPTT's field must be the gradient flow of the stationary loss,
-``rhs = -grad L``: exactly (``sp.cancel``) at leak 1, on random points for symbolic alpha.
+The mathematics is in the docstring of :mod:`symdyn.reproduce.odes`.
 
 Stand-alone: ``python derivations/odes.py [--out DIR] [--quick]`` writes
 ``odes.tex`` (LaTeX fragment), ``odes.md``, ``odes.json`` and figures into ``DIR``.

@@ -1,13 +1,6 @@
 """Convergence rates at the optimum, and where RFLO is the slower learner (leak 1).
 
-The rate is ``r = -max Re(mu)`` over the non-zero Jacobian eigenvalues on the optimal
-manifold (``symdyn.convergence_rate``). With ``a* = 0`` the spectra are
-``{-b^2 c^2, -(b^2 + c^2)}`` (BPTT) and ``{-b^2 beta c, -(b^2 + beta c)}`` (RFLO). Where
-RFLO is slower is derived, not assumed: each RFLO eigenvalue is paired with the BPTT
-eigenvalue it equals at some beta, ``mu_rflo > mu_bptt`` is solved for beta with
-``sp.solve_univariate_inequality`` (c > 0 and c < 0 separately), and when every pair gives
-the same set, ``max mu_rflo > max mu_bptt`` holds exactly there. For general ``a*`` the
-region is mapped numerically in the ``(beta, b)`` plane.
+The mathematics is in the docstring of :mod:`symdyn.reproduce.rates`.
 
 Stand-alone: ``python derivations/rates.py [--out DIR] [--quick]`` writes
 ``rates.tex`` (LaTeX fragment), ``rates.md``, ``rates.json`` and figures into ``DIR``.

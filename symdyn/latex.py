@@ -143,7 +143,7 @@ def fixed_point_set_rows(fp_set, working: bool = False) -> list[str]:
         rows.append(rf"&\quad {pars}")
     zeros = fp_set.roots[: len(fp_set.roots) - len(fp_set.spectrum.roots)]
     rows += _characteristic_rows(fp_set, working)
-    rows += _root_rows(zeros + fp_set.spectrum.roots if working else fp_set.roots)
+    rows += root_rows(zeros + fp_set.spectrum.roots if working else fp_set.roots)
     verdict = fp_set.classification
     if fp_set.conditions:
         conditions = _condition_tex(fp_set.working_conditions if working else fp_set.conditions)
@@ -169,15 +169,15 @@ def _characteristic_rows(fp_set, working: bool) -> list[str]:
     return rows
 
 
-def _root_rows(roots) -> list[str]:
+def root_rows(roots, prefix: str = r"\mu") -> list[str]:
     """Eigenvalues; a pair ``m +- sqrt(D)`` is written once, with ``m`` and ``D`` below."""
     rows, done = [], set()
     for i, root in enumerate(roots):
         if root.disc == 0:
-            rows += rows_for(rf"\mu_{{{i + 1}}}", root.expr)
+            rows += rows_for(rf"{prefix}_{{{i + 1}}}", root.expr)
         elif (root.mid, root.disc) not in done:
             done.add((root.mid, root.disc))
-            rows.append(rf"\mu_{{{i + 1},{i + 2}}} &= m \pm \sqrt{{\Delta}}")
+            rows.append(rf"{prefix}_{{{i + 1},{i + 2}}} &= m \pm \sqrt{{\Delta}}")
             rows += rows_for(r"m", root.mid) + rows_for(r"\Delta", root.disc)
     return rows
 

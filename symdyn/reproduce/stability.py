@@ -16,31 +16,16 @@ import sympy as sp
 
 from .. import derive, jacobian_function
 from .. import symbols as S
-from ..latex import rows_for, tex
+from ..latex import root_rows, rows_for, tex
 from .common import LABELS, RULES, TEACHER, FigureData, Section, align, analysed, md_math
 
 A_STARS = (-0.5, 0.0, 0.5)
 X = sp.Symbol("x")
 
 
-def root_rows(roots, prefix: str = r"\mu") -> list[str]:
-    """Rows for eigenvalues; a pair ``m +- sqrt(Delta)`` is written once with its parts."""
-    rows, done = [], set()
-    for i, root in enumerate(roots):
-        if root.disc == 0:
-            rows += rows_for(rf"{prefix}_{{{i + 1}}}", root.expr)
-        elif (root.mid, root.disc) not in done:
-            done.add((root.mid, root.disc))
-            rows.append(rf"{prefix}_{{{i + 1},{i + 2}}} &= m \pm \sqrt{{\Delta}}")
-            rows += rows_for("m", root.mid) + rows_for(r"\Delta", root.disc)
-    return rows
-
-
 def reduced_coefficients(ode, fp_set) -> list[sp.Expr]:
     """``p_1, p_0`` of the reduced characteristic polynomial, in public symbols."""
-    poly = fp_set.spectrum.reduced
-    monic = [sp.cancel(k / poly.LC()) for k in poly.all_coeffs()][1:]
-    return [ode.from_working(k) for k in monic]
+    return fp_set.characteristic()[::-1]
 
 
 def numeric_rate(ode, b: np.ndarray, beta: np.ndarray | float, a_star: float) -> np.ndarray:
