@@ -15,7 +15,7 @@ import sympy as sp
 
 from . import symbols as S
 from .averaging import expected_update
-from .errors import UnknownSymbolError
+from .errors import UnknownSymbolError, UnstableError
 from .model import ModeModel, leak_text, parse_leak
 from .rules import Rule, get_rule
 
@@ -191,6 +191,10 @@ def derive(rule: str | Rule, leak: object = 1, truncation: int | None = None) ->
 def _derive(rule: Rule, leak: sp.Expr) -> LearningODE:
     model = ModeModel(leak)
     kappa = rule.trace_decay.subs(model.to_working()).subs(S.alpha, leak)
+    if rule.truncation is None and kappa.is_number and abs(kappa) >= 1:
+        raise UnstableError(
+            f"trace decay kappa = {kappa} of rule {rule.name!r} has |kappa| >= 1: an "
+            "unbounded eligibility trace then has no stationary statistics (use a window k)")
     feedback = rule.feedback.subs(model.to_working()).subs(S.alpha, leak)
     rule_here = Rule(rule.name, kappa, feedback, rule.truncation, rule.description)
     update = expected_update(rule_here, leak, kappa)

@@ -75,6 +75,9 @@ def _parse(value: object, what: str) -> sp.Expr:
                 f"rational expression in {', '.join(RULE_NAMES)}") from None
     else:
         expr = sp.sympify(value)
+    # Floats would turn the exact rational algebra downstream into floating-point
+    # polynomials; 0.5 means 1/2.
+    expr = sp.nsimplify(expr, rational=True) if expr.atoms(sp.Float) else expr
     unknown = sorted(s.name for s in expr.free_symbols if s not in set(RULE_NAMES.values()))
     if unknown:
         valid = ", ".join(RULE_NAMES)

@@ -299,3 +299,20 @@ def test_bptt_jacobian_is_minus_gauss_newton_on_the_optimum(leak):
     off = (ode.jacobian + gn).subs({S.a: 0.1, S.b: 0.5, S.c: 0.3, S.a_star: 0.4,
                                     S.b_star: 1, S.c_star: 1, S.alpha: 0.7})
     assert np.max(np.abs(np.array(off.evalf(), dtype=float))) > 1e-3
+
+
+def test_custom_rules_fixed_point_sets():
+    """A 2-dimensional set: with feedback b, nothing but c moves at b = 0, and c's update
+    is proportional to b there. Decimal text is read as an exact rational."""
+    rule = sd.Rule("local", trace_decay="0.5", feedback="b")
+    assert rule.trace_decay == sp.Rational(1, 2)
+    report = sd.fixed_points(sd.derive(rule, 1))
+    assert [s.dimension for s in report] == [1, 2]
+    assert report[1].equations == [S.b]
+
+
+def test_trace_without_decay_has_no_stationary_statistics():
+    with pytest.raises(UnstableError, match="kappa"):
+        sd.derive(sd.Rule("integrator", trace_decay=1, feedback="c"))
+    windowed = sd.derive(sd.Rule("window", trace_decay=1, feedback="c", truncation=2))
+    assert [s.name for s in sd.fixed_points(windowed)][0] == "optimal manifold"

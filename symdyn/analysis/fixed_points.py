@@ -123,19 +123,27 @@ def _solve_factor(factor: sp.Expr, others: list, solved: dict, ctx: _Context, de
         v = linear[0]
         coefficient = sp.expand(factor).coeff(v, 1)
         rest = sp.expand(factor - coefficient * v)
-        _branch(others, _extend(solved, v, sp.cancel(-rest / coefficient)), ctx, depth + 1)
+        extended = _extend(solved, v, sp.cancel(-rest / coefficient))
+        if extended is not None:
+            _branch(others, extended, ctx, depth + 1)
         # The branch where the coefficient vanishes: then the rest must vanish too.
         if coefficient.free_symbols & set(STATE):
             _branch(others + [coefficient, rest], solved, ctx, depth + 1)
         return
     v = min(variables, key=lambda s: sp.degree(factor, s))
     for root in sp.solve(factor, v):
-        _branch(others, _extend(solved, v, root), ctx, depth + 1)
+        extended = _extend(solved, v, root)
+        if extended is not None:
+            _branch(others, extended, ctx, depth + 1)
 
 
-def _extend(solved: dict, v: sp.Symbol, value: sp.Expr) -> dict:
+def _extend(solved: dict, v: sp.Symbol, value: sp.Expr) -> dict | None:
+    """``solved`` with ``v = value`` substituted into it; ``None`` where that divides by
+    zero (the branch lies where an earlier solution's denominator vanishes)."""
     out = {k: sp.factor(sp.cancel(e.subs(v, value))) for k, e in solved.items()}
     out[v] = sp.factor(value)
+    if any(e.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for e in out.values()):
+        return None
     return out
 
 
