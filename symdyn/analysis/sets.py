@@ -99,6 +99,14 @@ class FixedPointSet:
         lines.append(f"  {self.classification}"
                      + (": stable iff " + " and ".join(map(str, self.condition_relations))
                         if self.conditions else ""))
+        coefficients = self.characteristic()
+        if len(coefficients) >= 2:
+            n = len(coefficients)
+            terms = " + ".join([f"mu**{n}"] + [f"p{k}*mu**{k}" if k > 1 else
+                                               (f"p{k}*mu" if k == 1 else "p0")
+                                               for k in reversed(range(n))])
+            lines.append(f"  reduced characteristic polynomial: {terms}")
+            lines += [f"    p{k} = {coefficients[k]}" for k in reversed(range(n))]
         lines += [f"  eigenvalue: {e}" for e in self.eigenvalues]
         return "\n".join(lines)
 
