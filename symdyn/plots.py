@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import ListedColormap  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
 COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
@@ -167,9 +168,41 @@ def singular_values(data: dict) -> plt.Figure:
     return fig
 
 
+def truncation_sweep(data: dict) -> plt.Figure:
+    """Rate against the window k (BPTT dashed) and sup |f_k - f_BPTT| against k (log)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    k = data["k"]
+    for i, (a_star, rates) in enumerate(data["rates"].items()):
+        color = f"C{i}"
+        left.plot(k, rates, "o-", color=color, label=f"tBPTT($k$), $a = a^* = {a_star}$")
+        left.axhline(data["bptt"][a_star], color=color, ls="--", lw=1,
+                     label=f"BPTT, $a^* = {a_star}$: {data['bptt'][a_star]:.4f}")
+    left.set_xlabel("truncation window $k$")
+    left.set_ylabel(r"rate $r = -\max\,\mathrm{Re}\,\mu$")
+    left.set_title("Convergence rate at $b = 1$, $c = b^* c^*/b$")
+    left.xaxis.set_major_locator(MaxNLocator(integer=True))
+    left.set_ylim(top=1.06 * max(data["bptt"].values()))  # BPTT's lines off the frame
+    left.legend(fontsize=8, loc="center right")
+    for i, (L, d) in enumerate(data["distances"].items()):
+        color = f"C{i + 2}"
+        right.semilogy(d["k"], d["distance"], "o", color=color,
+                       label=f"$L = {L}$: fitted ratio {d['fitted_ratio']:.4f} "
+                             f"($L^2 = {L * L:.2f}$)")
+        right.semilogy(d["k"], np.exp(d["fitted_intercept"]) * d["fitted_ratio"] ** d["k"],
+                       "-", color=color, lw=1)
+    right.set_xlabel("truncation window $k$")
+    right.set_ylabel(r"$\sup\,|f_k - f_{\mathrm{BPTT}}|$ on $|a|, |a^*| \leq L$")
+    right.set_title("Distance of the right-hand sides to BPTT")
+    right.xaxis.set_major_locator(MaxNLocator(integer=True))
+    right.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
 DRAW = {"phase_portraits": phase_portraits, "learning_curves": learning_curves,
         "rate_vs_beta": rate_vs_beta, "stability_region": stability_region,
-        "slower_region": slower_region, "singular_values": singular_values}
+        "slower_region": slower_region, "singular_values": singular_values,
+        "truncation_sweep": truncation_sweep}
 
 
 def draw(figure) -> plt.Figure:

@@ -4,12 +4,21 @@ Both ``symdyn paper`` (:mod:`symdyn.paper`) and the stand-alone scripts in
 ``derivations/`` call these functions; they use only the public symdyn API.
 """
 
-from . import dynamics, fixed_points, invariants, low_rank, odes, rates, stability
+from . import (
+    dynamics,
+    fixed_points,
+    invariants,
+    low_rank,
+    odes,
+    rates,
+    stability,
+    truncation,
+)
 from .common import FigureData, Section, write_section
 
 #: (name, module) in the order of the paper.
 SECTIONS = (("odes", odes), ("fixed_points", fixed_points), ("stability", stability),
-            ("rates", rates), ("invariants", invariants), ("low_rank", low_rank),
-            ("dynamics", dynamics))
+            ("rates", rates), ("truncation", truncation), ("invariants", invariants),
+            ("low_rank", low_rank), ("dynamics", dynamics))
 
 __all__ = ["SECTIONS", "FigureData", "Section", "write_section"]
