@@ -29,7 +29,7 @@ from pathlib import Path
 from . import __version__
 from .latex import compile_pdf, document, has_pdflatex
 from .reproduce import SECTIONS
-from .reproduce.common import RULES, Section, jsonable, tex_text
+from .reproduce.common import RULES, Section, jsonable, plain_text, tex_mixed, tex_text
 
 Progress = Callable[[str, float], None]
 TITLE = ("Learning dynamics of BPTT, one-step truncated BPTT and RFLO in data-aligned "
@@ -142,7 +142,7 @@ def _figure_tex(figure) -> str:
     return ("\\begin{figure}[h!]\\centering\n"
             f"\\includegraphics[width=0.95\\linewidth,height=0.38\\textheight,"
             f"keepaspectratio]{{{figure.name}.pdf}}\n"
-            f"\\caption{{{tex_text(figure.caption)}}}\n\\end{{figure}}")
+            f"\\caption{{{tex_mixed(figure.caption)}}}\n\\end{{figure}}")
 
 
 def paper_tex(sections: list[Section], figures_dir: str = "figures/") -> str:
@@ -165,7 +165,7 @@ def report_md(sections: list[Section], checks: dict[str, bool]) -> str:
     for s in sections:
         lines += [f"## {s.title}", "", s.markdown, ""]
         for f in s.figures:
-            lines += [f"![{f.caption}](figures/{f.name}.png)", "", f"*{f.caption}*", ""]
+            lines += [f"![{plain_text(f.caption)}](figures/{f.name}.png)", "", f"*{f.caption}*", ""]
     lines += ["## Checks", ""]
     lines += [f"- {'pass' if v else 'FAIL'}: {k}" for k, v in checks.items()]
     return "\n".join(lines) + "\n"

@@ -23,6 +23,22 @@ LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
 COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
 
 
+def legend_below(fig: plt.Figure, axes, handles=None, ncol: int = 4) -> None:
+    """One legend for all panels, under them (never over the data); labels deduplicated."""
+    if handles is None:
+        seen: dict[str, object] = {}
+        for ax in np.atleast_1d(axes):
+            for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                seen.setdefault(label, h)
+        handles = [h for h in seen.values()]
+        labels = list(seen)
+    else:
+        labels = [h.get_label() for h in handles]
+    fig.tight_layout(rect=(0, 0.1, 1, 1), w_pad=2.5)
+    fig.legend(handles, labels, loc="lower center", ncol=min(ncol, len(labels)), fontsize=9,
+               frameon=False)
+
+
 def phase_portraits(data: dict) -> plt.Figure:
     """Streamplot of (db, dc) at a = a*, hyperbola b c = b* c*, saddle, trajectories."""
     panels = data["panels"]
@@ -39,18 +55,18 @@ def phase_portraits(data: dict) -> plt.Figure:
                     label="optimal: $bc = b^*c^*$" if sign == 1 else None)
         for i, path in enumerate(p["trajectories"]):
             ax.plot(path[:, 1], path[:, 2], color=COLORS[p["rule"]], lw=1.3,
-                    label="ODE trajectories" if i == 0 else None)
+                    label=f"{LABELS[p['rule']]}: ODE trajectories" if i == 0 else None)
             ax.plot(path[0, 1], path[0, 2], "o", color=COLORS[p["rule"]], ms=3)
         if p["saddle"]:
             ax.plot(0, 0, "X", color="k", ms=10, label="saddle $b = c = 0$")
         ax.set_xlim(-2, 2)
         ax.set_ylim(-2, 2)
+        ax.set_xticks(np.arange(-2, 3))
         ax.set_xlabel("$b$ (input weight)")
         title = f"{LABELS[p['rule']]}, $a = a^* = {p['a_star']}$"
         ax.set_title(title + (f", $\\beta = {p['beta']}$" if p["rule"] == "rflo" else ""))
-        ax.legend(loc="lower right", fontsize=7)
     np.atleast_1d(axes)[0].set_ylabel("$c$ (readout weight)")
-    fig.tight_layout()
+    legend_below(fig, axes, ncol=5)
     return fig
 
 
@@ -87,7 +103,9 @@ def rate_vs_beta(data: dict) -> plt.Figure:
         ax.annotate(f"$\\beta = {x:.3f}$", (x, 0), textcoords="offset points", xytext=(3, 5),
                     fontsize=8)
     ax.axhline(0, color="k", lw=0.6)
-    ax.axhspan(ax.get_ylim()[0], 0, color="red", alpha=0.08, label="unstable (rate < 0)")
+    ylim = ax.get_ylim()
+    ax.axhspan(ylim[0], 0, color="red", alpha=0.08, label="unstable (rate < 0)")
+    ax.set_ylim(ylim)
     point = data["point"]
     ax.set_title(f"Convergence rate at $a = a^* = {point['a_star']}$, $b = {point['b']}$, "
                  f"$c = {point['c']}$")
@@ -120,8 +138,7 @@ def stability_region(data: dict) -> plt.Figure:
     handles += [plt.Line2D([], [], color=f"C{i}", ls=["-", "--", ":"][i % 3],
                            label=f"$g_{i + 1} = 0$") for i in range(len(data["condition_tex"]))]
     np.atleast_1d(axes)[0].set_ylabel(r"feedback $\beta$")
-    np.atleast_1d(axes)[-1].legend(handles=handles, fontsize=8, loc="lower right")
-    fig.tight_layout()
+    legend_below(fig, axes, handles)
     return fig
 
 
@@ -145,8 +162,7 @@ def slower_region(data: dict) -> plt.Figure:
                Patch(color="#cfe0f5", label="RFLO faster than BPTT"),
                plt.Line2D([], [], color="k", ls="--", label=r"$\beta = c$ ($a^*=0$ boundary)")]
     np.atleast_1d(axes)[0].set_ylabel("$b$  ($c = 1/b$)")
-    np.atleast_1d(axes)[-1].legend(handles=handles, fontsize=7, loc="upper right")
-    fig.tight_layout(w_pad=2.5)
+    legend_below(fig, axes, handles)
     return fig
 
 
@@ -160,6 +176,7 @@ def singular_values(data: dict) -> plt.Figure:
                         color=COLORS[rule], ms=4, label=LABELS[rule])
         ax.axvline(data["M"] + 0.5, color="grey", ls=":", label=f"$M = {data['M']}$")
         ax.set_xlabel("index $i$")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(rf"$\sigma_i({key}_T - {key}_0)$")
         ax.set_title(f"{key}: N = {data['N']}, D = {data['D']}, M = {data['M']}, "
                      f"{data['steps']} steps")

@@ -13,7 +13,7 @@ from symdyn.latex import compile_pdf, has_pdflatex
 from symdyn.paper import run_paper
 
 FIGURES = ("phase_portraits", "learning_curves", "rate_vs_beta", "rflo_stability_region",
-           "rflo_slower_region", "singular_values")
+           "rflo_slower_region", "singular_values", "truncation_sweep")
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +45,8 @@ def test_results_json_parses_and_expressions_sympify(paper):
     _, out, _ = paper
     results = json.loads((out / "results.json").read_text())
     sections = results["sections"]
-    assert set(sections) >= {"odes", "fixed_points", "stability", "rates", "invariants",
-                             "low_rank", "dynamics", "validation"}
+    assert set(sections) >= {"odes", "fixed_points", "stability", "rates", "truncation",
+                             "invariants", "low_rank", "dynamics", "validation"}
     for rule in ("bptt", "tbptt", "rflo"):
         for leak in ("1", "alpha"):
             rhs = sections["odes"]["data"][rule][leak]["rhs"]
@@ -68,6 +68,27 @@ def test_saddle_manifold_for_bptt_and_tbptt_only(paper):
         assert data["tbptt"][leak]["has_saddle_manifold"]
         assert not data["rflo"][leak]["has_saddle_manifold"]
         assert all(data[r][leak]["has_optimal_manifold"] for r in ("bptt", "tbptt", "rflo"))
+
+
+def test_truncation_sweep_approaches_bptt(paper):
+    _, out, _ = paper
+    data = json.loads((out / "results.json").read_text())["sections"]["truncation"]["data"]
+    ks = [str(k) for k in data["k"]]
+    assert ks[0] == "1" and len(ks) >= 3
+    for k in ks:
+        assert data["has_optimal_manifold"][k] and data["has_saddle_manifold"][k], k
+        assert data["fixed_point_sets"][k]["optimal manifold"]["equations"] == \
+            data["bptt_fixed_point_sets"]["optimal manifold"]["equations"]
+    for point, values in data["rates"].items():
+        rates = [values["tbptt"][k] for k in ks]
+        gaps = [values["bptt"] - r for r in rates]
+        assert all(g > 0 for g in gaps), point                    # below BPTT ...
+        assert all(b < a for a, b in zip(gaps[:-1], gaps[1:], strict=True)), point  # closing in
+        assert gaps[-1] < 0.6 * gaps[0], point
+    for grid in data["rhs_distance"].values():
+        distance = grid["distance"]
+        assert all(b < a for a, b in zip(distance[:-1], distance[1:], strict=True))
+        assert abs(grid["fitted_ratio"] - grid["L_squared"]) < 0.02 * grid["L_squared"]
 
 
 def test_report_has_validation_table_with_numbers(paper):

@@ -19,6 +19,7 @@ import sympy as sp
 from .. import derive, fixed_points
 from ..analysis import FixedPointReport
 from ..latex import tex, wrap
+from ..model import leak_text
 from ..ode import LearningODE
 
 #: The rules the paper compares, with the labels used in tables and legends.
@@ -94,6 +95,24 @@ def md_inline(expr: sp.Expr) -> str:
 def tex_text(text: str) -> str:
     """Escape the few characters of plain text that LaTeX treats specially."""
     return text.replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+
+
+def tex_mixed(text: str) -> str:
+    """Text with ``$...$`` math: escape only the plain parts (captions)."""
+    parts = text.split("$")
+    return "$".join(p if i % 2 else tex_text(p) for i, p in enumerate(parts))
+
+
+def plain_text(text: str) -> str:
+    """Text with ``$...$`` math reduced to readable plain text (Markdown image alt text)."""
+    text = re.sub(r"\\(mathrm|text|operatorname)\{([^}]*)\}", r"\2", text)
+    text = re.sub(r"\\([A-Za-z]+)", r"\1", text)
+    return re.sub(r"[${}^]", "", text).replace("  ", " ")
+
+
+def leak_heading(leak: sp.Expr) -> str:
+    """The leak for headings, in math: ``$\\alpha$`` or the number."""
+    return r"$\alpha$" if leak_text(leak) == "alpha" else leak_text(leak)
 
 
 def fmt(x: float, digits: int = 4) -> str:

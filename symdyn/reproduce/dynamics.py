@@ -126,13 +126,13 @@ def compute(quick: bool = False) -> Section:
             "mode parameters $b_i, c_i$ (simulation vs ODE) over the run: "
             + ", ".join(f"{LABELS[r]} {g:.2e}" for r, g in gaps.items()) + ".")
     figures = [FigureData("phase_portraits", "phase_portraits", {"panels": portraits},
-                          "Flow of (b, c) at a = a* for each rule, the optimal hyperbola "
-                          "b c = b* c*, the saddle b = c = 0 (BPTT, tBPTT) and ODE "
-                          "trajectories."),
+                          "Flow of $(b, c)$ at $a = a^{*}$ for each rule, the optimal "
+                          "hyperbola $b c = b^{*} c^{*}$, the saddle $b = c = 0$ (BPTT, "
+                          "tBPTT) and ODE trajectories."),
                FigureData("learning_curves", "learning_curves", {"panels": curves},
                           "Loss of online SGD on an aligned network (dots) against the "
-                          "integrated ODE (line), in learning time tau = eta t. At small loss "
-                          "the log axis magnifies O(eta) parameter differences.")]
+                          "integrated ODE (line), in learning time $\\tau = \\eta t$. At small "
+                          "loss the log axis magnifies $O(\\eta)$ parameter differences.")]
     checks = {"simulated mode parameters follow the ODE (gap < 0.1)":
               max(gaps.values()) < 0.1}
     return Section("dynamics", "Phase portraits and learning curves", text, text, data,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..latex import tex
 from ..model import leak_text
-from .common import LABELS, RULES, Section, align, analysed, md_math
+from .common import LABELS, RULES, Section, align, analysed, leak_heading, md_math
 
 LEAKS: tuple[object, ...] = (1, "alpha")
 
@@ -47,7 +47,7 @@ def compute(quick: bool = False) -> Section:
                 saddle == expected
             for fp_set in report:
                 rows += set_rows(LABELS[rule], fp_set)
-        heading = f"Leak {leak_text(analysed('bptt', leak)[0].leak)}"
+        heading = f"Leak {leak_heading(analysed('bptt', leak)[0].leak)}"
         body = align(rows)
         latex_parts.append(rf"\subsection*{{{heading}}}" + "\n" + body)
         md_parts.append(f"**{heading}**\n\n" + md_math(body))

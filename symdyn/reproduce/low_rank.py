@@ -76,7 +76,7 @@ def compute(quick: bool = False) -> Section:
                               NO_BOUND, result])
     md_body = "\n\n".join([ARGUMENT, f"$$\n{BOUND}\n$$", NO_BOUND, result])
     figure = FigureData("singular_values", "singular_values", sim,
-                        f"Singular values of W_T - W_0 and U_T - U_0 on a dense network "
-                        f"(M = {M}): RFLO's drop to round-off after index M.")
+                        f"Singular values of $W_T - W_0$ and $U_T - U_0$ on a dense network "
+                        f"($M = {M}$): RFLO's drop to round-off after index $M$.")
     return Section("low_rank", "Low-rank structure of RFLO's solutions", latex_body, md_body,
                    data, [figure], checks)

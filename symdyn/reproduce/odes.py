@@ -14,7 +14,7 @@ import sympy as sp
 from .. import derive
 from ..latex import ode_latex
 from ..model import leak_text
-from .common import LABELS, RULES, Section, md_math
+from .common import LABELS, RULES, Section, leak_heading, md_math
 
 LEAKS: tuple[object, ...] = (1, "alpha")
 
@@ -50,7 +50,7 @@ def compute(quick: bool = False) -> Section:
     for leak in LEAKS:
         for rule in RULES:
             ode = derive(rule, leak)
-            heading = f"{LABELS[rule]}, leak {leak_text(ode.leak)}"
+            heading = f"{LABELS[rule]}, leak {leak_heading(ode.leak)}"
             body = ode_latex(ode)
             latex_parts.append(rf"\subsection*{{{heading}}}" + "\n" + body)
             md_parts.append(f"**{heading}**\n\n" + md_math(body))
@@ -60,7 +60,8 @@ def compute(quick: bool = False) -> Section:
     checks = {f"BPTT is the gradient flow of the loss at leak {k}": v < 1e-9
               for k, v in residuals.items()}
     sentence = (r"Check: BPTT's field equals $-\nabla\mathcal{L}$; the largest residual is "
-                + ", ".join(f"{v:.1e} (leak {k})" for k, v in residuals.items()) + ".")
+                + ", ".join(f"{residuals[leak_text(ode.leak)]:.1e} (leak {leak_heading(ode.leak)})"
+                           for ode in (derive("bptt", leak) for leak in LEAKS)) + ".")
     latex_parts.append(sentence)
     md_parts.append(sentence)
     return Section("odes", "Learning dynamics of each rule", "\n\n".join(latex_parts),

@@ -175,11 +175,12 @@ def compute(quick: bool = False) -> Section:
                 if same else ""))
     figures = [
         FigureData("rate_vs_beta", "rate_vs_beta", curve,
-                   f"Convergence rate at a = a* = {POINT['a_star']}, b = c = 1: RFLO against "
-                   "beta (line: closed form, dots: numeric eigenvalues), BPTT/tBPTT constant."),
+                   f"Convergence rate at $a = a^{{*}} = {POINT['a_star']}$, $b = c = 1$: RFLO "
+                   "against $\\beta$ (line: closed form, circles: numeric eigenvalues), "
+                   "BPTT and tBPTT constant."),
         FigureData("rflo_slower_region", "slower_region", region,
-                   "Where RFLO is stable but slower than BPTT in the (beta, b) plane "
-                   "(numeric), with the a* = 0 boundary beta = c = 1/b."),
+                   "Where RFLO is stable but slower than BPTT in the $(\\beta, b)$ plane "
+                   "(numeric), with the $a^{*} = 0$ boundary $\\beta = c = 1/b$."),
     ]
     body = align(rows)
     return Section("rates", "Convergence rates", f"{intro}\n{body}\n\n{after}",

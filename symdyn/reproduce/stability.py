@@ -145,8 +145,8 @@ def compute(quick: bool = False) -> Section:
                 f"\\}}$, $b^{{*}} = c^{{*}} = 1$, the symbolic conditions agree with the signs "
                 f"of the numeric eigenvalues at {grid['agree']} of them.")
     figure = FigureData("rflo_stability_region", "stability_region", grid,
-                        "RFLO's stability on the optimal manifold in the (b, beta) plane "
-                        "(shading: numeric eigenvalues; lines: symbolic conditions g_i = 0).")
+                        "RFLO's stability on the optimal manifold in the $(b, \\beta)$ plane "
+                        "(shading: numeric eigenvalues; lines: symbolic conditions $g_i = 0$).")
     specialize = r"\texttt{ode.specialize(\{'a\_star': 0\})}"
     parts = [("Spectra on the optimal manifold ($\\chi$: characteristic polynomial; "
               "leak 1, general $a^{*}$):", None, align(rows)),
