@@ -1,8 +1,9 @@
 """``symdyn paper``: every result of the BPTT / tBPTT / RFLO comparison, end to end.
 
 ``run_paper(out)`` runs each derivation of :mod:`symdyn.reproduce` (ODEs, fixed points,
-stability, rates, invariants, low rank, dynamics) and the validation against simulation
-(:func:`symdyn.validate.run_validation` for each rule), then writes into ``out``:
+stability, rates, truncation sweep, invariants, low rank, dynamics) and the validation
+against simulation (:func:`symdyn.validate.run_validation` for each rule), then writes
+into ``out``:
 ``paper.tex`` (and ``paper.pdf`` where pdflatex exists), ``report.md``, ``results.json``
 and ``figures/*.png|pdf``. Computed sections are pure data and are cached under
 ``out/.cache/KEY`` with ``KEY`` a hash of the symdyn version, every source file of the
