@@ -1,5 +1,5 @@
 """Tests of symdyn.validate: quick versions of every check pass for each rule, and checks
-that must fail do fail (wrong ODE, wrong rank bound).  Whole file: well under 90 s."""
+that must fail do fail (wrong ODE, wrong rank bound).  Whole file: well under 60 s."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from symdyn.validate import (  # noqa: E402
     Case,
     Check,
     ValidationReport,
+    check_discrimination,
     check_expected_update,
     check_trajectory,
     low_rank_run,
@@ -30,8 +31,8 @@ def test_quick_validation_passes(rule, k):
                             progress=lambda name, frac: calls.append((name, frac)))
     assert report.passed, report.table()
     names = [c.name for c in report.checks]
-    assert {"expected_update", "trajectory", "eta_scaling", "local_rate", "stability",
-            "saddle", "conserved", "limit", "low_rank"} <= set(names)
+    assert {"expected_update", "trajectory", "discrimination", "eta_scaling", "local_rate",
+            "stability", "saddle", "conserved", "limit", "low_rank"} <= set(names)
     assert calls[0][1] == 0.0 and calls[-1] == ("done", 1.0)
     assert all(b[1] >= a[1] for a, b in zip(calls, calls[1:], strict=False))
 
@@ -76,6 +77,26 @@ def test_trajectory_fails_against_wrong_ode():
     case.__dict__["ode"] = sd.derive("rflo")  # the wrong field (beta from the modes)
     check = check_trajectory(case)
     assert not check.passed, check.metric
+
+
+@pytest.mark.parametrize("leak", [1.0, 0.3])
+@pytest.mark.parametrize(("rule", "k"), RULES)
+def test_discrimination_passes(rule, k, leak):
+    check = check_discrimination(Case(rule, k, leak, 0, quick=True))
+    assert check.passed, (check.metric, check.details["errors"])
+    errors = check.details["errors"]
+    assert set(errors) == {"bptt", "tbptt k=1", "rflo"}
+    own = check.details["own"]
+    assert own.split()[0] == rule
+    assert errors[own] < min(v for name, v in errors.items() if name != own) / 2
+
+
+def test_trajectory_fails_for_bptt_against_tbptt_ode():
+    # the case that passed (0.07 < 0.1) when the teachers had little memory
+    case = Case("bptt", None, 1.0, 0, quick=True)
+    case.__dict__["ode"] = sd.derive("tbptt", truncation=1)
+    check = check_trajectory(case)
+    assert not check.passed and check.metric > 2 * check.threshold, check.metric
 
 
 def test_rank_bound_fails_for_bptt():
