@@ -18,6 +18,7 @@ from symdyn.validate import (  # noqa: E402
     check_expected_update,
     check_trajectory,
     low_rank_run,
+    rivals,
     run_validation,
 )
 
@@ -89,6 +90,13 @@ def test_discrimination_passes(rule, k, leak):
     own = check.details["own"]
     assert own.split()[0] == rule
     assert errors[own] < min(v for name, v in errors.items() if name != own) / 2
+
+
+def test_rivals():
+    assert rivals(Case("bptt")) == [("tbptt", 1), ("rflo", None)]
+    assert rivals(Case("tbptt", 1)) == [("bptt", None), ("rflo", None)]
+    # tBPTT(k > 1) is not compared with its k -> infinity limit
+    assert rivals(Case("tbptt", 3)) == [("tbptt", 1), ("rflo", None)]
 
 
 def test_trajectory_fails_for_bptt_against_tbptt_ode():

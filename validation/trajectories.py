@@ -1,5 +1,6 @@
-"""Trajectories: online SGD on an aligned 8-mode network vs the integrated ODE, and the
-shrinking of the gap as eta -> 0.
+"""Trajectories: online SGD on an aligned 8-mode network vs the integrated ODE, the same
+runs against the other rules' ODEs (discrimination), and the shrinking of the gap as
+eta -> 0.
 
     python validation/trajectories.py [--quick] [--out DIR] [--leak L]
 """
@@ -9,17 +10,17 @@ from __future__ import annotations
 import _common as C
 import numpy as np
 
-from symdyn.validate import check_eta_scaling, check_trajectory
+from symdyn.validate import check_discrimination, check_eta_scaling, check_trajectory
 
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = C.run_checks(args, check_trajectory, check_eta_scaling)
-    n = len(results) // 2
-    fig, axes = C.plt.subplots(2, n, figsize=(4.2 * n, 7))
+    results = C.run_checks(args, check_trajectory, check_discrimination, check_eta_scaling)
+    n = len(results) // 3
+    fig, axes = C.plt.subplots(3, n, figsize=(4.2 * n, 10.5))
     for j in range(n):
-        case, traj = results[2 * j]
-        scaling = results[2 * j + 1][1]
+        case, traj = results[3 * j]
+        disc, scaling = results[3 * j + 1][1], results[3 * j + 2][1]
         d = traj.details
         ax = axes[0, j]
         for k, name in enumerate("abc"):
@@ -31,6 +32,19 @@ def main() -> None:
                title=f"{C.label(case)}, eta = {d['eta']:.2g}")
         ax.legend(fontsize=7)
         ax = axes[1, j]
+        own = disc.details["own"]
+        for name, curve in disc.details["curves"].items():
+            if curve is None:
+                continue
+            err = disc.details["errors"][name]
+            # from the first record on: zero at the common start
+            ax.semilogy(disc.details["tau"][1:], curve[1:], lw=2.0 if name == own else 1.0,
+                        label=f"{name} ODE: max {err:.3g}" + (" (own)" if name == own else ""))
+        ax.axhline(traj.threshold, color="k", ls=":", lw=0.8, label="trajectory threshold")
+        ax.set(xlabel="learning time tau", ylabel="relative error of the SGD run",
+               title=f"against each rule's ODE: ratio {disc.metric:.3g}")
+        ax.legend(fontsize=7)
+        ax = axes[2, j]
         e = scaling.details
         ax.loglog(e["etas"], e["errors"], "o-", label=f"slope {scaling.metric:.2f}")
         ax.loglog(e["etas"], e["errors"][0] * np.sqrt(e["etas"] / e["etas"][0]), "k:",
@@ -38,7 +52,11 @@ def main() -> None:
         ax.set(xlabel="eta", ylabel="max relative error along the run")
         ax.legend(fontsize=8)
     C.save(fig, args.out, "trajectories", args.leak)
-    C.write_table(args.out, "trajectories", args.leak, C.CHECK_HEADER, C.check_rows(results))
+    rows = C.check_rows(results)
+    rows += [[C.label(case), f"error vs {name} ODE", err, "", ""]
+             for case, chk in results if chk.name == "discrimination"
+             for name, err in chk.details["errors"].items()]
+    C.write_table(args.out, "trajectories", args.leak, C.CHECK_HEADER, rows)
 
 
 if __name__ == "__main__":
