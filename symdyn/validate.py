@@ -51,6 +51,7 @@ from .errors import SymdynError
 from .integrate import Trajectory, integrate
 from .model import parse_leak
 from .ode import LearningODE, derive
+from .rules import get_rule
 from .simulate import (
     aligned_network,
     expected_update_mc,
@@ -210,7 +211,16 @@ class Case:
         return np.random.default_rng([self.seed, salt])
 
 
+#: Rules with a matrix-level simulator in :mod:`symdyn.simulate` and rule-specific
+#: expectations (saddle, stability, rank) in the checks below.
+SIMULATED_RULES = ("bptt", "tbptt", "rflo")
+
+
 def _case(rule: str, truncation: int | None, leak, seed: int, quick: bool) -> Case:
+    if rule not in SIMULATED_RULES:
+        get_rule(rule, truncation)  # an unknown name gets the engine's own error
+        raise SymdynError(f"validation simulates {', '.join(SIMULATED_RULES)}; rule {rule!r} "
+                          "has no matrix-level simulator yet")
     value = parse_leak(leak)
     if value.free_symbols:
         raise SymdynError("validation simulates networks, so it needs a numeric leak in "

@@ -82,6 +82,8 @@ def test_stability_json_shape():
      "unstable"),
     (["stability", "--rule", "bptt", "--at", "a=x"], "not a number"),
     (["fixed-points", "--rule", "bptt", "--timeout", "0"], "did not finish within"),
+    (["validate", "--rule", "feedback_alignment"], "no matrix-level simulator"),
+    (["validate", "--rule", "rflo", "--leak", "alpha"], "needs a numeric leak"),
 ])
 def test_user_errors_are_one_clear_sentence(args, words):
     out = run(*args)
