@@ -4,38 +4,61 @@ The flow is one way: a mode model and a rule (:mod:`symdyn.rules`) are averaged 
 :class:`~symdyn.ode.LearningODE` (:func:`derive`), which :mod:`symdyn.analysis` studies
 and :mod:`symdyn.codegen`, :mod:`symdyn.latex` and :mod:`symdyn.plots` turn into numbers,
 equations and figures. :mod:`symdyn.simulate` never imports any of it.
+
+The public names below are loaded on first use (PEP 562), so that ``symdyn.cli`` can
+configure the numeric libraries before NumPy is imported.
 """
 
-from . import symbols
-from .analysis import (
-    conserved_quantities,
-    convergence_rate,
-    fixed_points,
-    predict_limit,
-    stability_at,
-)
-from .codegen import jacobian_function, loss_function, rhs_function
-from .errors import SymdynError
-from .integrate import integrate
-from .ode import LearningODE, derive
-from .rules import Rule, get_rule
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
 
+#: public name -> module that defines it
+_EXPORTS = {
+    "LearningODE": "ode", "derive": "ode",
+    "Rule": "rules", "get_rule": "rules",
+    "SymdynError": "errors",
+    "conserved_quantities": "analysis", "convergence_rate": "analysis",
+    "fixed_points": "analysis", "predict_limit": "analysis", "stability_at": "analysis",
+    "jacobian_function": "codegen", "loss_function": "codegen", "rhs_function": "codegen",
+    "integrate": "integrate",
+}
+
 __all__ = [
-    "LearningODE",
-    "Rule",
-    "SymdynError",
-    "conserved_quantities",
-    "convergence_rate",
-    "derive",
-    "fixed_points",
-    "get_rule",
-    "integrate",
-    "jacobian_function",
-    "loss_function",
-    "predict_limit",
-    "rhs_function",
-    "stability_at",
-    "symbols",
+    "LearningODE", "Rule", "SymdynError", "conserved_quantities", "convergence_rate",
+    "derive", "fixed_points", "get_rule", "integrate", "jacobian_function", "loss_function",
+    "predict_limit", "rhs_function", "stability_at", "symbols",
 ]
+
+
+def __getattr__(name: str):
+    if name == "symbols":
+        return importlib.import_module(".symbols", __name__)
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'symdyn' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])
+
+
+if TYPE_CHECKING:  # for type checkers and editors: the eager imports
+    from . import symbols
+    from .analysis import (
+        conserved_quantities,
+        convergence_rate,
+        fixed_points,
+        predict_limit,
+        stability_at,
+    )
+    from .codegen import jacobian_function, loss_function, rhs_function
+    from .errors import SymdynError
+    from .integrate import integrate
+    from .ode import LearningODE, derive
+    from .rules import Rule, get_rule
