@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zlib
+
 import numpy as np
 import pytest
 import sympy as sp
@@ -66,7 +68,8 @@ def _symbolic(name: str, leak):
 @pytest.mark.parametrize("name", list(SCALAR))
 def test_expected_update_matches_monte_carlo(name, leak):
     """Every rule's derived right-hand side is the stationary mean of its online update."""
-    rng = np.random.default_rng(hash((name, leak)) % 2**32)
+    # A stable seed per case (str hashes are salted per process): the test is reproducible.
+    rng = np.random.default_rng(zlib.crc32(f"{name}-{leak}".encode()))
     ode = _symbolic(name, leak)
     rhs, loss = sd.rhs_function(ode), sd.loss_function(ode)
     for _ in range(2):
