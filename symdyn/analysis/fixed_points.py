@@ -54,9 +54,11 @@ def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[s
     return numerators, _unique(denominators)
 
 
-def working_components(ode: LearningODE, timeout: float | None = 60) -> list[WorkingComponent]:
+def working_components(ode: LearningODE, timeout: float | Deadline | None = 60,
+                       ) -> list[WorkingComponent]:
     """All fixed-point components in working coordinates, restricted to the region."""
-    deadline = Deadline(timeout, f"finding the fixed points of {ode.title}")
+    deadline = timeout if isinstance(timeout, Deadline) else Deadline(
+        timeout, f"finding the fixed points of {ode.title}")
     numerators, denominators = numerators_and_denominators(ode)
     context = _Context(denominators, deadline)
     _branch(numerators, {}, context, depth=0)

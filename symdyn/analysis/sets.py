@@ -14,6 +14,7 @@ import sympy as sp
 
 from .. import symbols as S
 from ..ode import LearningODE
+from .deadline import Deadline
 from .fixed_points import WorkingComponent, working_components
 from .signs import collect_in_state, simplify_positive, strip_positive_factors
 from .stability import (
@@ -159,9 +160,15 @@ def fixed_points(ode: LearningODE, timeout: float | None = 60, samples: int = 20
     """Find, parametrise and classify every fixed-point set of ``ode`` (see module doc).
 
     ``samples`` seeded random points per set decide signs that SymPy cannot prove and
-    cross-check the symbolic conditions against numeric eigenvalues.
+    cross-check the symbolic conditions against numeric eigenvalues. ``timeout`` (seconds)
+    bounds the whole analysis; past it a :class:`~symdyn.errors.SolveTimeout` is raised.
     """
-    sets = [_analyse(ode, comp, samples, seed) for comp in working_components(ode, timeout)]
+    deadline = Deadline(timeout, f"the fixed-point analysis of {ode.title}")
+    sets = []
+    for comp in working_components(ode, deadline):
+        deadline.check()
+        sets.append(_analyse(ode, comp, samples, seed))
+    deadline.check()
     order = {"optimal": 0, "saddle": 1}
     sets.sort(key=lambda s: (order.get(s.name.split()[0], 2), -s.dimension))
     return FixedPointReport(ode, sets)
