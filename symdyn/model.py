@@ -13,7 +13,7 @@ from fractions import Fraction
 import sympy as sp
 
 from . import symbols as S
-from .errors import LeakError, UnstableError
+from .errors import LeakError
 
 
 def parse_leak(leak: object) -> sp.Expr:
@@ -70,13 +70,3 @@ class ModeModel:
     def from_working(self) -> dict[sp.Symbol, sp.Expr]:
         """Substitution from the working variables back to (a, a*)."""
         return {S.lam: self.lam, S.lam_star: self.lam_star}
-
-    def check_stationary(self, values: dict[sp.Symbol, float]) -> None:
-        """Raise :class:`UnstableError` unless |lam| < 1 and |lam*| < 1 at ``values``."""
-        for name, expr in (("lambda", self.lam), ("lambda_star", self.lam_star)):
-            number = complex(expr.subs(values))
-            if abs(number) >= 1:
-                raise UnstableError(
-                    f"{name} = {number.real:.6g} has |{name}| >= 1: the network is unstable "
-                    "there and has no stationary statistics"
-                )

@@ -162,14 +162,25 @@ def _is_valid(ode: LearningODE, comp: WorkingComponent, denominators: list) -> b
 
 
 def _meets_region(ode: LearningODE, comp: WorkingComponent, trials: int = 60) -> bool:
-    rng = np.random.default_rng(0)
+    return bool(sample_points(ode, comp, 1, tries=trials))
+
+
+def sample_points(ode: LearningODE, comp: WorkingComponent, n: int, seed: int = 0,
+                  tries: int | None = None) -> list[dict]:
+    """Up to ``n`` random points of the component inside the stationary region, with
+    parameters (those pinned by :meth:`LearningODE.specialize` keep their values), from at
+    most ``tries`` draws (default ``50 n``)."""
+    rng = np.random.default_rng(seed)
     kappa = working_kappa(ode)
-    for _ in range(trials):
-        values = sample_parameters(rng, ode.leak, ode.fixed_working)
-        point = random_point_on(comp, values, rng)
-        if point is not None and in_region({**values, **point}, kappa):
-            return True
-    return False
+    points: list[dict] = []
+    for _ in range(50 * n if tries is None else tries):
+        params = sample_parameters(rng, ode.leak, ode.fixed_working)
+        point = random_point_on(comp, params, rng)
+        if point is not None and in_region({**params, **point}, kappa):
+            points.append({**params, **point})
+            if len(points) == n:
+                break
+    return points
 
 
 def working_kappa(ode: LearningODE) -> sp.Expr | None:
@@ -179,7 +190,8 @@ def working_kappa(ode: LearningODE) -> sp.Expr | None:
     return ode.to_working(ode.rule.trace_decay).subs(S.alpha, ode.leak)
 
 
-_POINT_ARGS = (S.lam, S.b, S.c, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
+#: Argument order of every lambdified working-coordinate function.
+POINT_ARGS = (S.lam, S.b, S.c, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
 
 
 def random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generator,
@@ -187,7 +199,7 @@ def random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generat
     """A random real point of the component (free variables drawn, solved ones computed)."""
     draws = {S.lam: rng.uniform(-0.95, 0.95), S.b: _signed(rng), S.c: _signed(rng)}
     point = {v: draws[v] for v in comp.free}
-    args = [point.get(s, params.get(s, 0.0)) for s in _POINT_ARGS]
+    args = [point.get(s, params.get(s, 0.0)) for s in POINT_ARGS]
     for v, f in _solved_functions(comp).items():
         with np.errstate(all="ignore"):
             value = complex(f(*args))
@@ -201,7 +213,7 @@ def _solved_functions(comp: WorkingComponent) -> dict:
     key = id(comp)
     if key not in _FUNCTION_CACHE:
         _FUNCTION_CACHE[key] = (comp, {
-            v: sp.lambdify(_POINT_ARGS, e, modules=["numpy", {"sqrt": np.emath.sqrt}])
+            v: sp.lambdify(POINT_ARGS, e, modules=["numpy", {"sqrt": np.emath.sqrt}])
             for v, e in comp.solved.items()})
     return _FUNCTION_CACHE[key][1]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -36,8 +37,14 @@ def conserved_quantities(ode: LearningODE, degree: int = 2) -> list[sp.Expr]:
 
     The search runs in the working coordinates ``(lam, b, c)``, where the right-hand side is
     small; since ``lam`` is affine in ``a`` both monomial sets span the same polynomials up
-    to constants, which are dropped when mapping back.
+    to constants, which are dropped when mapping back. Computed once per ODE (``derive``
+    returns the same object for the same rule), since limit predictions ask for it again.
     """
+    return list(_conserved(ode, degree))
+
+
+@lru_cache(maxsize=64)
+def _conserved(ode: LearningODE, degree: int) -> tuple[sp.Expr, ...]:
     monomials = candidate_monomials(ode.working_state, degree)
     q = sp.symbols(f"q0:{len(monomials)}")
     quantity = sum(qi * m for qi, m in zip(q, monomials, strict=True))
@@ -51,7 +58,7 @@ def conserved_quantities(ode: LearningODE, degree: int = 2) -> list[sp.Expr]:
     for vector in _nullspace(matrix):
         working = sum(v * m for v, m in zip(vector, monomials, strict=True))
         out.append(_normalise(sp.expand(ode.to_public_state(working))))
-    return out
+    return tuple(out)
 
 
 def _nullspace(matrix: sp.Matrix) -> list[list[sp.Expr]]:

@@ -84,12 +84,17 @@ def parse_point(ode: LearningODE, point: Mapping) -> dict[str, float]:
     return {name: given[name] for name in required}
 
 
+def _split(ode: LearningODE, point: Mapping) -> tuple[dict, list[float], dict[str, float]]:
+    """The checked point, its state ``[a, b, c]`` and its parameters by name."""
+    values = parse_point(ode, point)
+    return (values, [values[s.name] for s in ode.state],
+            {p.name: values[p.name] for p in ode.parameters})
+
+
 def stability_at(ode: LearningODE, point: Mapping, report: FixedPointReport | None = None,
                  ) -> PointStability:
     """Numeric eigenvalues and classification of ``ode`` at ``point`` (names -> numbers)."""
-    values = parse_point(ode, point)
-    state = [values[s.name] for s in ode.state]
-    params = {p.name: values[p.name] for p in ode.parameters}
+    values, state, params = _split(ode, point)
     check_region(ode, state, params)
     velocity = rhs_function(ode)(state, params)
     jac = jacobian_function(ode)(state, params)
@@ -118,9 +123,7 @@ def _containing_set(report: FixedPointReport, values: dict[str, float]):
 def slowest_rate(ode: LearningODE, point: Mapping, n_zero: int = 1) -> float:
     """Convergence rate at a stable point: minus the largest real part among the
     eigenvalues left after removing the ``n_zero`` of smallest modulus."""
-    values = parse_point(ode, point)
-    state = [values[s.name] for s in ode.state]
-    params = {p.name: values[p.name] for p in ode.parameters}
+    _, state, params = _split(ode, point)
     eigenvalues = np.linalg.eigvals(jacobian_function(ode)(state, params))
     rest = eigenvalues[np.argsort(np.abs(eigenvalues))[n_zero:]]
     return float(-np.max(rest.real))

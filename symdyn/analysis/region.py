@@ -13,9 +13,6 @@ import sympy as sp
 
 from .. import symbols as S
 
-#: Working-coordinate symbols (lam replaces a, lam_star replaces a_star).
-WORKING_PARAMETERS = (S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
-
 
 def sample_parameters(rng: np.random.Generator, leak: sp.Expr,
                       fixed: dict[sp.Symbol, sp.Expr] | None = None) -> dict[sp.Symbol, float]:
@@ -33,12 +30,6 @@ def sample_parameters(rng: np.random.Generator, leak: sp.Expr,
     for symbol, value in (fixed or {}).items():
         values[symbol] = float(sp.sympify(value).subs(S.alpha, values[S.alpha]))
     return values
-
-
-def sample_state(rng: np.random.Generator) -> dict[sp.Symbol, float]:
-    """A random student point in working coordinates (|lam| < 1)."""
-    return {S.lam: rng.uniform(-0.95, 0.95), S.b: _signed(rng, 0.2, 2.0),
-            S.c: _signed(rng, 0.2, 2.0)}
 
 
 def _signed(rng: np.random.Generator, low: float, high: float) -> float:

@@ -15,13 +15,12 @@ import sympy as sp
 from .. import symbols as S
 from ..ode import LearningODE
 from .deadline import Deadline
-from .fixed_points import WorkingComponent, working_components
+from .fixed_points import WorkingComponent, sample_points, working_components
 from .signs import collect_in_state, simplify_positive, strip_positive_factors
 from .stability import (
     Root,
     Spectrum,
     classify,
-    sample_points,
     sampled_classes,
     spectrum,
     stability_conditions,

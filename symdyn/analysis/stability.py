@@ -16,10 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .. import symbols as S
 from ..ode import LearningODE
-from .fixed_points import WorkingComponent, random_point_on, working_kappa
-from .region import in_region, sample_parameters
+from .fixed_points import POINT_ARGS, WorkingComponent
 from .signs import implied, simplify_positive
 
 X = sp.Symbol("x")
@@ -119,15 +117,6 @@ def _hurwitz_minors(p: list[sp.Expr]) -> list[sp.Expr]:
     return [sp.cancel(H[:k, :k].det()) for k in range(1, n + 1)]
 
 
-@dataclass(frozen=True)
-class Verdict:
-    """Stability of a set: conditions (each ``expr > 0``) and a classification."""
-
-    conditions: list[sp.Expr]
-    classification: str
-    samples: int
-
-
 def stability_conditions(spec: Spectrum, points: list[dict]) -> list[sp.Expr] | bool:
     """Conditions for all non-zero eigenvalues to have negative real part.
 
@@ -166,23 +155,6 @@ def _drop_implied(conditions: list[sp.Expr]) -> list[sp.Expr]:
     return kept
 
 
-def sample_points(ode: LearningODE, comp: WorkingComponent, n: int, seed: int = 0,
-                  ) -> list[dict]:
-    """``n`` random points of the component inside the stationary region, with parameters
-    (those pinned by :meth:`LearningODE.specialize` keep their values)."""
-    rng = np.random.default_rng(seed)
-    kappa = working_kappa(ode)
-    points: list[dict] = []
-    for _ in range(50 * n):
-        params = sample_parameters(rng, ode.leak, ode.fixed_working)
-        point = random_point_on(comp, params, rng)
-        if point is not None and in_region({**params, **point}, kappa):
-            points.append({**params, **point})
-            if len(points) == n:
-                break
-    return points
-
-
 def numeric_class(eigenvalues: np.ndarray, n_zero: int) -> str:
     """Classify one numeric spectrum after removing the ``n_zero`` smallest eigenvalues."""
     order = np.argsort(np.abs(eigenvalues))
@@ -199,11 +171,10 @@ def numeric_class(eigenvalues: np.ndarray, n_zero: int) -> str:
 
 def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]) -> list[str]:
     """Numeric classification at each sample point from the working Jacobian."""
-    symbols = (*ode.working_state, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
-    jac = sp.lambdify(symbols, ode.working_jacobian, "numpy")
+    jac = sp.lambdify(POINT_ARGS, ode.working_jacobian, "numpy")
     out = []
     for p in points:
-        values = [p[s] if s in p else 0.0 for s in symbols]
+        values = [p.get(s, 0.0) for s in POINT_ARGS]
         matrix = np.asarray(jac(*values), dtype=float)
         out.append(numeric_class(np.linalg.eigvals(matrix), len(comp.free)))
     return out
