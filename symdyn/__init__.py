@@ -24,7 +24,7 @@ _EXPORTS = {
     "conserved_quantities": "analysis", "convergence_rate": "analysis",
     "fixed_points": "analysis", "predict_limit": "analysis", "stability_at": "analysis",
     "jacobian_function": "codegen", "loss_function": "codegen", "rhs_function": "codegen",
-    "integrate": "integrate",
+    "integrate": "integration",
 }
 
 __all__ = [
@@ -59,6 +59,6 @@ if TYPE_CHECKING:  # for type checkers and editors: the eager imports
     )
     from .codegen import jacobian_function, loss_function, rhs_function
     from .errors import SymdynError
-    from .integrate import integrate
+    from .integration import integrate
     from .ode import LearningODE, derive
     from .rules import Rule, get_rule

@@ -48,7 +48,7 @@ from .analysis import (
 )
 from .codegen import jacobian_function, loss_function, rhs_function
 from .errors import SymdynError
-from .integrate import Trajectory, integrate
+from .integration import Trajectory, integrate
 from .model import parse_leak
 from .ode import LearningODE, derive
 from .rules import get_rule

@@ -149,3 +149,16 @@ def test_multi_mode_system_uses_suffixed_names():
     back = S.sympify(text, n_modes=2)
     assert sp.expand(back - rhs[sp.Symbol("b_2", real=True)]) == 0
     assert "beta_2" in text and "a_1" not in text
+
+
+def test_lazy_public_names_survive_submodule_imports():
+    """``symdyn.integrate`` stays the function whatever was imported first (a submodule
+    of the same name would replace it on the package)."""
+    import subprocess
+    import sys
+
+    code = ("import symdyn.validate, symdyn\n"
+            "assert callable(symdyn.integrate)\n"
+            "assert all(getattr(symdyn, n) is not None for n in symdyn.__all__)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
