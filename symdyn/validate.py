@@ -33,7 +33,7 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 import sympy as sp
@@ -822,16 +822,24 @@ def low_rank_run(case: Case, rule: str) -> dict:
     loss reduction ``1 - L_end / L_start`` (first window vs the mean of the last ten).
     eta = 5e-4 / alpha keeps RFLO's dense random feedback from destabilising W (at 1e-3
     it does at leak 1)."""
-    net, teacher = random_network(leak=case.leak, seed=case.seed + 51, radius=0.5,
+    k = case.k if rule == "tbptt" else 1  # the simulator ignores k for bptt and rflo
+    return _low_rank_run(rule, k, case.leak, case.seed, case.quick)
+
+
+@lru_cache(maxsize=16)
+def _low_rank_run(rule: str, k: int, leak: float, seed: int, quick: bool) -> dict:
+    """Every rule's low-rank check trains all three rules on the same seeded network, so
+    a validation of the three rules in one process trains each of them once."""
+    net, teacher = random_network(leak=leak, seed=seed + 51, radius=0.5,
                                   teacher_radius=0.8, **LOW_RANK_SIZES)
-    steps = 4000 if case.quick else 8000
-    res = train(net, teacher, rule=rule, eta=5e-4 / case.leak, n_steps=steps, leak=case.leak,
-                truncation=case.k, seed=case.seed + 52, record_every=100, record=("loss",))
+    steps = 4000 if quick else 8000
+    res = train(net, teacher, rule=rule, eta=5e-4 / leak, n_steps=steps, leak=leak,
+                truncation=k, seed=seed + 52, record_every=100, record=("loss",))
     loss = res.loss[:, 0]
-    sv = {k: np.linalg.svd(getattr(res.final, k)[0] - getattr(res.initial, k)[0],
-                           compute_uv=False) for k in ("W", "U")}
+    sv = {name: np.linalg.svd(getattr(res.final, name)[0] - getattr(res.initial, name)[0],
+                              compute_uv=False) for name in ("W", "U")}
     m = LOW_RANK_SIZES["n_output"]
-    return {"sv": sv, "ratio": {k: float(s[m] / s[0]) for k, s in sv.items()},
+    return {"sv": sv, "ratio": {name: float(v[m] / v[0]) for name, v in sv.items()},
             "reduction": float(1 - loss[-10:].mean() / loss[0]), "loss": loss,
             "steps": res.steps}
 

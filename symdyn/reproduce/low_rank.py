@@ -10,8 +10,6 @@ bound holds. Shown by simulation: singular values of ``W_T - W_0`` per rule.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from ..simulate import random_network, train
@@ -33,8 +31,6 @@ NO_BOUND = (r"BPTT and tBPTT propagate the error through $V^{\top}$ and $W$, whi
 
 def spectra(quick: bool = False, seed: int = 0) -> dict:
     """Singular values of ``W_T - W_0`` and ``U_T - U_0`` after online training, per rule."""
-    # The per-step matrix products are tiny; one BLAS thread avoids OpenBLAS spin-waits.
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     steps = 2000 if quick else 8000
     out: dict = {"N": N, "D": D, "M": M, "leak": LEAK, "eta": ETA, "steps": steps, "rules": {}}
     for rule in RULES:
