@@ -18,7 +18,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import symdyn as sd  # noqa: E402
-from symdyn.validate import run_validation  # noqa: E402
+from symdyn.validation import run_validation  # noqa: E402
 
 RULES = (("bptt", None), ("tbptt", 1), ("rflo", None))
 

@@ -115,7 +115,7 @@ def _progress_printer(prefix: str) -> Callable[[str, float], None]:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .validate import run_validation
+    from .validation import run_validation
 
     report = run_validation(args.rule, truncation=args.truncation, leak=args.leak,
                             seed=args.seed, quick=args.quick,

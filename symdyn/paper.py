@@ -2,7 +2,7 @@
 
 ``run_paper(out)`` runs each derivation of :mod:`symdyn.reproduce` (ODEs, fixed points,
 stability, rates, truncation sweep, invariants, low rank, dynamics) and the validation
-against simulation (:func:`symdyn.validate.run_validation` for each rule), then writes
+against simulation (:func:`symdyn.validation.run_validation` for each rule), then writes
 into ``out``:
 ``paper.tex`` (and ``paper.pdf`` where pdflatex exists), ``report.md``, ``results.json``
 and ``figures/*.png|pdf``. Computed sections are pure data and are cached under
@@ -87,7 +87,7 @@ def cached(cache: Path, name: str, compute: Callable[[], Section]) -> tuple[Sect
 
 def validation_section(quick: bool, progress: Progress | None = None) -> Section:
     """``run_validation`` for each rule: every check's number, threshold and verdict."""
-    from .validate import run_validation
+    from .validation import run_validation
 
     reports = {}
     for i, rule in enumerate(RULES):
@@ -96,24 +96,28 @@ def validation_section(quick: bool, progress: Progress | None = None) -> Section
                 progress(f"validation {rule}: {what}", (i + fraction) / len(RULES))
 
         reports[rule] = run_validation(rule, quick=quick, progress=step)
-    rows = [(rule, c.name, c.metric, c.threshold, c.passed, getattr(c, "relation", "<"))
-            for rule, report in reports.items() for c in report.checks]
+    rows = [(rule, c) for rule, report in reports.items() for c in report.checks]
     md = ["| rule | check | metric | threshold | verdict |", "|---|---|---|---|---|"]
-    md += [f"| {r} | {n} | {m:.4g} | {rel} {t:.4g} | {'pass' if p else 'FAIL'} |"
-           for r, n, m, t, p, rel in rows]
-    fail = r"\textbf{FAIL}"
-    tex_rows = [f"{r} & {tex_text(n)} & {m:.4g} & ${rel}$ {t:.4g} & {'pass' if p else fail}"
-                for r, n, m, t, p, rel in rows]
+    md += ["| {} | {} | {} | {} | {} |".format(r, *c.row()) for r, c in rows]
+    tex_rows = [f"{r} & {tex_text(c.name)} & {c.row()[1]} & ${c.sense}$ {c.threshold:.4g} & "
+                + _tex_verdict(c) for r, c in rows]
     tex_table = ("\\begin{center}\\begin{tabular}{llrrl}\nrule & check & metric & threshold & "
                  "verdict\\\\\\hline\n" + "\\\\\n".join(tex_rows) + "\n\\end{tabular}\\end{center}")
     size = "quick (small simulations)" if quick else "full"
     text = (f"Each derived result against simulation of full networks "
-            f"(\\texttt{{symdyn.validate}}, {size}); every number below is from this run.")
+            f"(\\texttt{{symdyn.validation}}, {size}); every number below is from this run.")
     data = {rule: report.to_dict() for rule, report in reports.items()}
     checks = {f"validation of {rule}": report.passed for rule, report in reports.items()}
     return Section("validation", "Validation against simulation", text + "\n\n" + tex_table,
-                   text.replace("\\texttt{symdyn.validate}", "`symdyn.validate`") + "\n\n"
+                   text.replace("\\texttt{symdyn.validation}", "`symdyn.validation`") + "\n\n"
                    + "\n".join(md), data, checks=checks)
+
+
+def _tex_verdict(check) -> str:
+    """pass, \\textbf{FAIL} or n/a (with the reason) for the LaTeX table."""
+    if not check.applicable:
+        return f"n/a ({tex_text(check.reason)})"
+    return "pass" if check.passed else r"\textbf{FAIL}"
 
 
 def _start_validation(cache: Path, quick: bool) -> Future | None:

@@ -157,7 +157,7 @@ def test_lazy_public_names_survive_submodule_imports():
     import subprocess
     import sys
 
-    code = ("import symdyn.validate, symdyn\n"
+    code = ("import symdyn.validation, symdyn\n"
             "assert callable(symdyn.integrate)\n"
             "assert all(getattr(symdyn, n) is not None for n in symdyn.__all__)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -1,6 +1,6 @@
 """Shared plumbing of the validation scripts: arguments, cases, figure and table output.
 
-Every script computes its numbers through :mod:`symdyn.validate` and plots the arrays the
+Every script computes its numbers through :mod:`symdyn.validation` and plots the arrays the
 checks return in ``Check.details``; nothing here does mathematics.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 # One BLAS thread: the simulator's small batched gemms stall under multi-threaded
@@ -21,7 +21,8 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from symdyn.validate import Case, Check  # noqa: E402
+from symdyn.validation import Case, Check  # noqa: E402
+from symdyn.validation import run_checks as run_case_checks  # noqa: E402
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "output"
 RULES = (("bptt", None), ("tbptt", 1), ("rflo", None))
@@ -49,16 +50,14 @@ def label(case: Case) -> str:
     return f"{case.rule}{k}"
 
 
-def run_checks(args: argparse.Namespace, *checks: Callable[[Case], Check]
-               ) -> list[tuple[Case, Check]]:
-    """Run every check for every rule (rule by rule), printing one line each."""
+def run_checks(args: argparse.Namespace, *names: str) -> list[tuple[Case, Check]]:
+    """Run the named checks for every rule (rule by rule, the runs they share computed
+    once per rule), printing one line each."""
     out = []
-    for case, check in ((case, check) for case in cases(args) for check in checks):
-        result = check(case)
-        verdict = "pass" if result.passed else "FAIL"
-        print(f"{label(case):10s} {result.name}: {result.metric:.4g} "
-              f"({result.relation} {result.threshold:.4g}) {verdict}")
-        out.append((case, result))
+    for case in cases(args):
+        for result in run_case_checks(case, names):
+            print(f"{label(case):10s} {result.name}: " + " ".join(result.row()[1:]))
+            out.append((case, result))
     return out
 
 
@@ -85,8 +84,7 @@ def write_table(out: Path, stem: str, leak: float, header: Iterable[str],
 
 def check_rows(results: list[tuple[Case, Check]]) -> list[list[object]]:
     """Rows ``rule, check, metric, threshold, verdict``."""
-    return [[label(c), r.name, r.metric, f"{r.relation} {r.threshold:g}",
-             "pass" if r.passed else "FAIL"] for c, r in results]
+    return [[label(c), *r.row()] for c, r in results]
 
 
 CHECK_HEADER = ("rule", "check", "metric", "threshold", "verdict")

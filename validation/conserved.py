@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import _common as C
 
-from symdyn.validate import check_conserved, check_limit
-
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = C.run_checks(args, check_conserved, check_limit)
+    results = C.run_checks(args, "conserved", "limit")
     n = len(results) // 2
     fig, axes = C.plt.subplots(2, n, figsize=(4.2 * n, 7))
     for j in range(n):

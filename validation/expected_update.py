@@ -8,12 +8,10 @@ from __future__ import annotations
 import _common as C
 import numpy as np
 
-from symdyn.validate import check_expected_update
-
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = C.run_checks(args, check_expected_update)
+    results = C.run_checks(args, "expected_update")
     fig, axes = C.plt.subplots(1, len(results), figsize=(4 * len(results), 3.8))
     for ax, (case, chk) in zip(axes, results, strict=True):
         d = chk.details

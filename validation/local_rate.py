@@ -9,12 +9,10 @@ from __future__ import annotations
 import _common as C
 import numpy as np
 
-from symdyn.validate import check_local_rate
-
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = C.run_checks(args, check_local_rate)
+    results = C.run_checks(args, "local_rate")
     fig, axes = C.plt.subplots(1, len(results), figsize=(4 * len(results), 3.6))
     for ax, (case, chk) in zip(axes, results, strict=True):
         d = chk.details

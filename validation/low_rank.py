@@ -9,12 +9,10 @@ from __future__ import annotations
 import _common as C
 import numpy as np
 
-from symdyn.validate import check_low_rank
-
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = C.run_checks(args, check_low_rank)
+    results = C.run_checks(args, "low_rank")
     runs = results[0][1].details["runs"]  # every check trains all three rules alike
     fig, axes = C.plt.subplots(1, 2, figsize=(9, 3.8))
     for ax, key in zip(axes, ("W", "U"), strict=True):

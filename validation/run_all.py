@@ -13,7 +13,7 @@ from pathlib import Path
 
 import _common as C
 
-from symdyn.validate import run_validation
+from symdyn.validation import run_validation
 
 SCRIPTS = ("expected_update", "trajectories", "local_rate", "stability", "saddle",
            "conserved", "low_rank")

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import _common as C
 
-from symdyn.validate import check_saddle
-
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = C.run_checks(args, check_saddle)
+    results = C.run_checks(args, "saddle")
     fig, axes = C.plt.subplots(1, len(results), figsize=(4 * len(results), 3.6))
     rows = []
     for ax, (case, chk) in zip(axes, results, strict=True):

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import _common as C
 
-from symdyn.validate import check_stability
-
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = C.run_checks(args, check_stability)
+    results = C.run_checks(args, "stability")
     fig, axes = C.plt.subplots(1, len(results), figsize=(4 * len(results), 3.6))
     rows = []
     for ax, (case, chk) in zip(axes, results, strict=True):

@@ -10,12 +10,10 @@ from __future__ import annotations
 import _common as C
 import numpy as np
 
-from symdyn.validate import check_discrimination, check_eta_scaling, check_trajectory
-
 
 def main() -> None:
     args = C.parse(__doc__)
-    results = C.run_checks(args, check_trajectory, check_discrimination, check_eta_scaling)
+    results = C.run_checks(args, "trajectory", "discrimination", "eta_scaling")
     n = len(results) // 3
     fig, axes = C.plt.subplots(3, n, figsize=(4.2 * n, 10.5))
     for j in range(n):
