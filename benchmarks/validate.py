@@ -1,4 +1,4 @@
-"""Wall time of ``symdyn.validate.run_validation`` per rule, quick and full.
+"""Wall time of ``symdyn.validation.run_validation`` per rule, quick and full.
 
 Usage (from the repo root):
     python benchmarks/validate.py [--leak L] [--seed S]
