@@ -4,7 +4,7 @@ Student, teacher and eligibility traces of one mode form a linear system driven 
 noise, ``z_t = F z_{t-1} + G x_t``. Its stationary covariance solves the discrete
 Lyapunov equation ``Sigma = F Sigma F^T + G G^T``, and every expected update is a bilinear
 form ``u^T Sigma v`` in read-out vectors ``u, v`` of the state. All of it is done in the
-working variables ``lam, lam_star, kappa`` (THEORY.md section 3), which keeps the rational
+working variables ``lam, lam_star, kappa`` (docs/theory.md, 'Averaging'), which keeps the rational
 functions small; :mod:`symdyn.ode` maps back to (a, a*).
 """
 

@@ -12,7 +12,7 @@ class UnknownRuleError(SymdynError):
 
 
 class UnknownSymbolError(SymdynError):
-    """A symbol name outside the public names of THEORY.md section 6."""
+    """A symbol name outside the public names of docs/theory.md, 'Symbols and conventions'."""
 
 
 class LeakError(SymdynError):

@@ -1,7 +1,7 @@
 """``LearningODE``: the averaged per-mode learning dynamics of one rule.
 
 In learning time ``tau = eta t`` the parameters of one mode follow
-``d(a, b, c)/dtau = E_stationary[update / eta]`` (THEORY.md section 3). ``derive`` builds
+``d(a, b, c)/dtau = E_stationary[update / eta]`` (docs/theory.md, 'Averaging'). ``derive`` builds
 it from a rule's definition; the object holds the right-hand side and the stationary loss
 both in public symbols and in the working variables ``lam, lam_star`` used by the analysis.
 """
@@ -115,7 +115,7 @@ class LearningODE:
 
     def mode(self, i: int) -> tuple[dict[sp.Symbol, sp.Expr], sp.Expr]:
         """Right-hand side and loss of mode ``i`` of a multi-mode network, in the symbols
-        ``a_i, b_i, c_i, a_star_i, ...`` (THEORY.md section 6)."""
+        ``a_i, b_i, c_i, a_star_i, ...`` (docs/theory.md, 'Symbols and conventions')."""
         names = S.mode_symbols(i)
         rhs = {names[s]: e.xreplace(names) for s, e in zip(self.state, self.rhs, strict=True)}
         return rhs, self.loss.xreplace(names)

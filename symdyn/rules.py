@@ -1,4 +1,4 @@
-"""Learning rules as data, in trace-feedback form (THEORY.md section 2).
+"""Learning rules as data, in trace-feedback form (docs/theory.md, 'Learning rules').
 
 Every rule updates the readout by the delta rule, ``dc = eta e_t h_t``, and the recurrent
 and input weights by feedback signal x error x eligibility trace::

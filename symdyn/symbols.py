@@ -1,4 +1,4 @@
-"""The public SymPy symbols of symdyn (THEORY.md section 6).
+"""The public SymPy symbols of symdyn (docs/theory.md, 'Symbols and conventions').
 
 Student parameters ``a, b, c``; teacher ``a_star, b_star, c_star``; feedback ``beta``;
 leak ``alpha``; learning time ``tau``. Mode ``i`` of a multi-mode system appends ``_i``.

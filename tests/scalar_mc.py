@@ -1,4 +1,5 @@
-"""An independent Monte Carlo of one mode's online update, from THEORY.md section 2.
+"""An independent Monte Carlo of one mode's online update, from its definition
+(docs/theory.md, 'Learning rules').
 
 It implements the trace-feedback definition directly (no symdyn import): many independent
 chains of the scalar student/teacher recursion, the traces, and the per-step updates

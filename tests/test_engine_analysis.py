@@ -109,7 +109,8 @@ def test_jacobian_codegen_matches_finite_differences():
 
 
 def test_rflo_condition_at_zero_teacher_recurrence_is_sign_of_beta_c():
-    """THEORY.md section 4: with a* = 0 the eigenvalues are -beta c b^2 and -(beta c + b^2)."""
+    """With a* = 0 the eigenvalues are -beta c b^2 and -(beta c + b^2) (docs/theory.md,
+    'Analysis')."""
     for leak in (1, "alpha"):
         ode = sd.derive("rflo", leak).specialize({"a_star": 0})
         optimal = sd.fixed_points(ode)["optimal"]
@@ -281,7 +282,7 @@ def test_stability_at_points():
 
 @pytest.mark.parametrize("leak", [1, "alpha"])
 def test_bptt_jacobian_is_minus_gauss_newton_on_the_optimum(leak):
-    """THEORY.md section 4: on the optimal manifold BPTT's Jacobian is -G, G = E[g g^T]."""
+    """docs/theory.md, 'Analysis': on the optimal manifold BPTT's Jacobian is -G, G = E[g g^T]."""
     from symdyn.analysis import gauss_newton_matrix
 
     ode = sd.derive("bptt", leak)

@@ -31,7 +31,7 @@ def test_other_rules_are_not_gradients():
 
 
 def test_loss_matches_closed_form():
-    """THEORY.md section 3: the stationary loss of one mode."""
+    """docs/theory.md, 'Averaging': the stationary loss of one mode."""
     ode = sd.derive("rflo", "alpha")
     lam = 1 - S.alpha + S.alpha * S.a
     lam_s = 1 - S.alpha + S.alpha * S.a_star

@@ -248,7 +248,8 @@ def test_scalar_rflo_expected_update():
 
 
 def _mode_loss(a, b, c, alpha):
-    """THEORY.md section 3 closed-form stationary loss of one mode (teacher from SCALAR)."""
+    """Closed-form stationary loss of one mode, teacher from SCALAR (docs/theory.md,
+    'Averaging')."""
     lam, lam_s = 1 - alpha + alpha * a, 1 - alpha + alpha * SCALAR["a_star"]
     bs, cs = SCALAR["b_star"], SCALAR["c_star"]
     return 0.5 * alpha**2 * (cs**2 * bs**2 / (1 - lam_s**2)

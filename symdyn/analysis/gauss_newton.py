@@ -3,7 +3,7 @@
 ``G = E[g g^T]`` with ``g = dy_t/d(a, b, c)`` is positive semidefinite. BPTT follows
 ``-grad L``, so its Jacobian is ``-Hess L``, and at a zero-loss point
 ``Hess L = G``: the non-zero eigenvalues of BPTT's Jacobian on the optimal manifold are
-minus those of ``G``, hence negative (THEORY.md section 4).
+minus those of ``G``, hence negative (docs/theory.md, 'Analysis').
 """
 
 from __future__ import annotations

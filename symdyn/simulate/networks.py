@@ -1,6 +1,6 @@
 """Batched network containers, constructions (aligned / random) and mode projection.
 
-Model (THEORY.md section 1), every array with a leading batch axis of size B::
+Model (docs/theory.md, 'Model'), every array with a leading batch axis of size B::
 
     h_t = (1 - alpha) h_{t-1} + alpha (W h_{t-1} + U x_t),     y_t = V h_t
 
@@ -171,7 +171,7 @@ def _aligned_mats(bases: Bases, a: np.ndarray, b: np.ndarray, c: np.ndarray
 def aligned_network(n_hidden: int, n_input: int, n_output: int, *, a, b, c, a_star, b_star,
                     c_star, beta, leak: float, batch: int = 1, seed: int = 0,
                     a_rest=0.0, a_star_rest=0.0) -> tuple[Network, Teacher, Bases]:
-    """Data-aligned student/teacher pair (THEORY.md section 1).
+    """Data-aligned student/teacher pair (docs/theory.md, 'Model').
 
     With Haar-random orthogonal Q (D×D), R (N×N), P (M×M) from `seed` and n = min(N,D,M):
     W = R diag(a ⊕ a_rest) R^T, U = R_n diag(b) Q_n^T, V = P_n diag(c) R_n^T,
