@@ -49,7 +49,7 @@ def mode_symbols(i: int) -> dict[sp.Symbol, sp.Symbol]:
 
 def sympify(text: str, n_modes: int = 0) -> sp.Expr:
     """Read expression text over the public names back into SymPy, with their assumptions;
-    ``n_modes`` also knows the mode symbols ``a_1 ... c_star_n``."""
+    ``n_modes`` also knows the mode symbols ``a_1``, ..., ``c_star_n``."""
     names = dict(PUBLIC)
     for i in range(1, n_modes + 1):
         names.update({s.name: s for s in mode_symbols(i).values()})

@@ -27,7 +27,7 @@ def shell_commands() -> list[str]:
 def test_readme_starts_with_the_two_commands():
     first = blocks("bash")[:2]
     assert first[0].strip() == "python3 -m pip install . && symdyn paper"
-    assert first[1].strip() == 'python3 -m pip install -e ".[test]" && python3 -m pytest -q'
+    assert first[1].strip() == 'python3 -m pip install -e ".[test,docs]" && python3 -m pytest -q'
     # Nothing but a sentence before the first code block.
     head = README.read_text().split("```")[0]
     assert "python3" not in head
