@@ -9,9 +9,9 @@ and ``figures/*.png|pdf``. Computed sections are pure data and are cached under
 ``out/.cache/KEY`` with ``KEY`` a hash of the symdyn version, every source file of the
 package and the ``quick`` flag, so a second run only re-draws and re-writes.
 
-The reusable logic lives in the package (:mod:`symdyn.reproduce`) rather than in the
-``derivations/`` scripts because ``pip install .`` ships only the package: the scripts are
-thin entry points to the same functions, so the paper and the scripts cannot drift apart.
+The reusable logic lives in the package (:mod:`symdyn.reproduce`) because ``pip install .``
+ships only the package. The notebooks in ``derivations/`` work through the same results on
+the public API for a reader (docs/theory.md is their theory).
 """
 
 from __future__ import annotations
