@@ -9,6 +9,7 @@ caching the results per notebook so that a rebuild re-runs only what changed.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -42,6 +43,9 @@ myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "substitution"
 myst_substitutions = {"version": release}
 myst_heading_anchors = 3
 nb_execution_mode = "cache"
+# Kernels inherit this process's environment; the test suite sets MPLBACKEND=Agg, which
+# would keep every figure out of the pages. Let the kernel use its inline backend.
+os.environ.pop("MPLBACKEND", None)
 # One cache wherever the HTML goes (the test suite builds into a temporary directory).
 nb_execution_cache_path = str(DOCS / "_build" / ".jupyter_cache")
 nb_execution_timeout = 60          # seconds per cell; each notebook runs in well under 60 s

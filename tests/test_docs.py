@@ -42,6 +42,7 @@ def test_site_builds_without_warnings(tmp_path):
     for name in notebooks:
         page = (html / "derivations" / f"{name}.html").read_text()
         assert "cell_output" in page, f"gallery page {name} has no outputs"
+    assert list((html / "_images").glob("*.png")), "the gallery's figures are missing"
     cli = (html / "cli.html").read_text()
     for command_name in ("derive", "fixed-points", "stability", "validate", "paper"):
         assert command_name in cli
