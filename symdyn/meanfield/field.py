@@ -1,0 +1,192 @@
+"""The mean-field learning ODE of whole weight matrices.
+
+Student ``h_t = J h_{t-1} + alpha U x_t`` with ``J = (1 - alpha) I + alpha W``, teacher
+likewise with ``J*``; error ``e_t = V* h*_t - V h_t``, loss ``1/2 E|e|^2``.  A rule with
+trace matrix ``K = kappa(J)``, feedback ``F`` (N x M) and window ``k`` updates
+
+    dW = alpha sum_{m<k} (K^T)^m F e_t h_{t-1-m}^T,   dU = alpha sum_{m<k} (K^T)^m F e_t x_{t-m}^T,
+    dV = e_t h_t^T.
+
+White inputs make every stationary moment a Stein sum.  With ``C = E[h h^T]`` and
+``C* = E[h* h^T]``,
+
+    C  = J C J^T + alpha^2 U U^T,       C* = J* C* J^T + alpha^2 U* U^T,
+    E[e_t h_{t-1-m}^T] = V* J*^{m+1} C* - V J^{m+1} C,
+    E[e_t x_{t-m}^T]   = alpha (V* J*^m U* - V J^m U),
+
+so for an unbounded window, with the adjoint sums ``X = F V* + K^T X J*`` and
+``Y = F V + K^T Y J``,
+
+    E[dW] = alpha (X J* C* - Y J C),    E[dU] = alpha^2 (X U* - Y U),    E[dV] = V* C* - V C.
+
+For BPTT (``K = J``, ``F = V^T``) this is minus the gradient of the stationary loss:
+``Y`` and ``X`` are the adjoint Lyapunov solutions of that loss.  All Stein equations
+share four Schur decompositions (of ``J``, ``J*`` and their transposes, which are free).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from ..errors import SymdynError, UnstableError
+from .rule import MatrixRule
+from .stein import Schur, stein
+
+Matrices = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _as_triple(x, who: str) -> Matrices:
+    try:
+        W, U, V = (np.asarray(m, dtype=float) for m in x)
+    except (TypeError, ValueError):
+        raise SymdynError(f"{who} must be a tuple (W, U, V) of numeric arrays") from None
+    if W.ndim != 2 or W.shape[0] != W.shape[1] or U.ndim != 2 or V.ndim != 2 \
+            or U.shape[0] != W.shape[0] or V.shape[1] != W.shape[0]:
+        raise SymdynError(f"{who}: need W (N,N), U (N,D), V (M,N); got "
+                          f"{W.shape}, {U.shape}, {V.shape}")
+    if not all(np.all(np.isfinite(m)) for m in (W, U, V)):
+        raise SymdynError(f"{who} has non-finite entries (NaN or inf)")
+    return W, U, V
+
+
+def jacobian_matrix(W: np.ndarray, leak: float) -> np.ndarray:
+    """``J = (1 - alpha) I + alpha W``: the matrix form of the leak map of symdyn.model."""
+    return (1.0 - leak) * np.eye(W.shape[0]) + leak * W
+
+
+def _check_leak(leak: float) -> float:
+    leak = float(leak)
+    if not 0.0 < leak <= 1.0:
+        raise SymdynError(f"leak must lie in (0, 1], got {leak}")
+    return leak
+
+
+def _schur_stable(J: np.ndarray, who: str) -> Schur:
+    s = Schur.of(J)
+    rho = float(np.max(np.abs(s.eigenvalues)))
+    if rho >= 1.0:
+        raise UnstableError(f"{who}: spectral radius of (1-alpha)I + alpha W is {rho:.6g} >= 1, "
+                            "so the stationary process and the mean field do not exist")
+    return s
+
+
+@dataclass
+class TeacherField:
+    """The teacher's part of the field, computed once and reused for many students."""
+
+    W: np.ndarray
+    U: np.ndarray
+    V: np.ndarray
+    leak: float
+
+    @classmethod
+    def of(cls, teacher, leak: float) -> TeacherField:
+        return cls(*_as_triple(teacher, "teacher"), _check_leak(leak))
+
+    @cached_property
+    def J(self) -> np.ndarray:
+        return jacobian_matrix(self.W, self.leak)
+
+    @cached_property
+    def schur(self) -> Schur:
+        return _schur_stable(self.J, "teacher")
+
+    @cached_property
+    def power(self) -> float:
+        """``1/2 tr(V* E[h* h*^T] V*^T)``: the loss of a silent student."""
+        C = stein(self.schur, self.schur.t, self.leak**2 * self.U @ self.U.T)
+        return 0.5 * float(np.trace(self.V @ C @ self.V.T))
+
+
+@dataclass
+class Moments:
+    """Stationary moments of one student against the teacher (see module doc)."""
+
+    J: np.ndarray
+    schur: Schur
+    C: np.ndarray   # E[h h^T]
+    Cx: np.ndarray  # E[h* h^T]
+
+
+def moments(student: Matrices, teacher: TeacherField) -> Moments:
+    """Schur factor of ``J`` and the covariances ``C`` and ``C*`` (two Stein solves)."""
+    W, U, _ = student
+    a = teacher.leak
+    J = jacobian_matrix(W, a)
+    s = _schur_stable(J, "student")
+    C = stein(s, s.t, a * a * U @ U.T)
+    Cx = stein(teacher.schur, s.t, a * a * teacher.U @ U.T)
+    return Moments(J, s, C, Cx)
+
+
+def stationary_loss(student, teacher, leak: float = 1.0) -> float:
+    """``1/2 E|y* - y|^2`` under the stationary process at frozen weights."""
+    tf = teacher if isinstance(teacher, TeacherField) else TeacherField.of(teacher, leak)
+    st = _as_triple(student, "student")
+    m = moments(st, tf)
+    V = st[2]
+    return (tf.power - float(np.trace(tf.V @ m.Cx @ V.T))
+            + 0.5 * float(np.trace(V @ m.C @ V.T)))
+
+
+def _feedback(rule: MatrixRule, V: np.ndarray, B: np.ndarray | None) -> np.ndarray:
+    F = rule.fb_c * V.T
+    if rule.uses_feedback_matrix:
+        if B is None:
+            raise SymdynError(f"rule {rule.name!r} needs the feedback matrix B (N x M)")
+        B = np.asarray(B, dtype=float)
+        if B.shape != V.T.shape or not np.all(np.isfinite(B)):
+            raise SymdynError(f"feedback B must be a finite {V.T.shape} array, got {B.shape}")
+        F = F + rule.fb_beta * B
+    return F
+
+
+def field(rule: MatrixRule, student: Matrices, teacher: TeacherField,
+          B: np.ndarray | None = None, m: Moments | None = None) -> Matrices:
+    """``(E dW, E dU, E dV)`` per unit learning rate (see module doc)."""
+    W, U, V = student
+    t, a = teacher, teacher.leak
+    if W.shape != t.W.shape or U.shape != t.U.shape or V.shape != t.V.shape:
+        raise SymdynError(f"student shapes {W.shape}, {U.shape}, {V.shape} differ from the "
+                          f"teacher's {t.W.shape}, {t.U.shape}, {t.V.shape}")
+    m = moments(student, t) if m is None else m
+    F = _feedback(rule, V, B)
+    dV = t.V @ m.Cx - V @ m.C
+    if rule.truncation is None:
+        X, Y = _adjoints(rule, m, t, F, V)
+        dW = a * (X @ t.J @ m.Cx - Y @ m.J @ m.C)
+        dU = a * a * (X @ t.U - Y @ U)
+    else:
+        dW, dU = _windowed(rule, m, t, F, student)
+    return dW, dU, dV
+
+
+def _adjoints(rule: MatrixRule, m: Moments, t: TeacherField, F: np.ndarray, V: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """``X = F V* + K^T X J*`` and ``Y = F V + K^T Y J`` with ``K = kappa(J)``."""
+    sk = m.schur.apply(rule.trace_matrix)
+    rho = float(np.max(np.abs(sk.eigenvalues)))
+    if rho >= 1.0:
+        raise UnstableError(f"rule {rule.name!r}: the trace matrix kappa(J) has spectral "
+                            f"radius {rho:.6g} >= 1, so an unbounded trace has no stationary "
+                            "statistics (use a window)")
+    return stein(sk.t, t.schur, F @ t.V), stein(sk.t, m.schur, F @ V)
+
+
+def _windowed(rule: MatrixRule, m: Moments, t: TeacherField, F: np.ndarray,
+              student: Matrices) -> tuple[np.ndarray, np.ndarray]:
+    """The finite sums over the window, O(k N^2 M): ``L = (K^T)^j F`` is N x M."""
+    _, U, V = student
+    KT = rule.trace_matrix(m.J).T
+    L, Pt, Ps = F, t.V, V               # (K^T)^j F, V* J*^j, V J^j
+    dW = np.zeros_like(m.J)
+    dU = np.zeros_like(U)
+    for _ in range(rule.truncation):
+        Pt1, Ps1 = Pt @ t.J, Ps @ m.J
+        dW += L @ (Pt1 @ m.Cx - Ps1 @ m.C)
+        dU += L @ (Pt @ t.U - Ps @ U)
+        L, Pt, Ps = KT @ L, Pt1, Ps1
+    return t.leak * dW, t.leak**2 * dU
