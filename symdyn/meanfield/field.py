@@ -97,7 +97,7 @@ class TeacherField:
     @cached_property
     def power(self) -> float:
         """``1/2 tr(V* E[h* h*^T] V*^T)``: the loss of a silent student."""
-        C = stein(self.schur, self.schur.t, self.leak**2 * self.U @ self.U.T)
+        C = stein(self.schur, self.schur.t, self.leak**2 * self.U, self.U)
         return 0.5 * float(np.trace(self.V @ C @ self.V.T))
 
 
@@ -117,8 +117,8 @@ def moments(student: Matrices, teacher: TeacherField) -> Moments:
     a = teacher.leak
     J = jacobian_matrix(W, a)
     s = _schur_stable(J, "student")
-    C = stein(s, s.t, a * a * U @ U.T)
-    Cx = stein(teacher.schur, s.t, a * a * teacher.U @ U.T)
+    C = stein(s, s.t, a * a * U, U)
+    Cx = stein(teacher.schur, s.t, a * a * teacher.U, U)
     return Moments(J, s, C, Cx)
 
 
@@ -166,14 +166,27 @@ def field(rule: MatrixRule, student: Matrices, teacher: TeacherField,
 
 def _adjoints(rule: MatrixRule, m: Moments, t: TeacherField, F: np.ndarray, V: np.ndarray
               ) -> tuple[np.ndarray, np.ndarray]:
-    """``X = F V* + K^T X J*`` and ``Y = F V + K^T Y J`` with ``K = kappa(J)``."""
-    sk = m.schur.apply(rule.trace_matrix)
-    rho = float(np.max(np.abs(sk.eigenvalues)))
+    """``X = F V* + K^T X J*`` and ``Y = F V + K^T Y J`` with ``K = kappa(J)``.
+
+    A scalar trace decay (``K = kappa I``, e.g. RFLO's leak-only trace) sums in closed
+    form, ``X = F V* (I - kappa J*)^{-1}``: two solves with M right-hand sides.
+    """
+    if len(rule.decay) == 1:
+        kappa = rule.decay[0]
+        _check_trace(rule, abs(kappa))
+        eye = np.eye(m.J.shape[0])
+        return (F @ np.linalg.solve((eye - kappa * t.J).T, t.V.T).T,
+                F @ np.linalg.solve((eye - kappa * m.J).T, V.T).T)
+    sk = m.schur if rule.decay == (0.0, 1.0) else m.schur.apply(rule.trace_matrix)
+    _check_trace(rule, float(np.max(np.abs(sk.eigenvalues))))
+    return stein(sk.t, t.schur, F, t.V.T), stein(sk.t, m.schur, F, V.T)
+
+
+def _check_trace(rule: MatrixRule, rho: float) -> None:
     if rho >= 1.0:
         raise UnstableError(f"rule {rule.name!r}: the trace matrix kappa(J) has spectral "
                             f"radius {rho:.6g} >= 1, so an unbounded trace has no stationary "
                             "statistics (use a window)")
-    return stein(sk.t, t.schur, F @ t.V), stein(sk.t, m.schur, F @ V)
 
 
 def _windowed(rule: MatrixRule, m: Moments, t: TeacherField, F: np.ndarray,

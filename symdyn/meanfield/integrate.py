@@ -1,0 +1,125 @@
+"""Integration of the matrix mean-field ODE ``d(W, U, V)/dtau = E[update / eta]``.
+
+The solver is stepped by hand (SciPy's ``RK45`` stepper) so that a trajectory that
+leaves the stable region, produces a non-finite value or exhausts its budget of field
+evaluations ends with a ``status`` and the part computed so far, instead of an exception
+in the middle of SciPy or a silent NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.integrate import RK45
+
+from ..errors import SymdynError
+from ..rules import Rule
+from .field import Matrices, TeacherField, _as_triple, field, moments, stationary_loss
+from .rule import matrix_rule
+
+#: Trajectory endings: reached tau_end; the student became unstable (rho(J) >= 1);
+#: a non-finite value; the budget of field evaluations ran out.
+STATUSES = ("ok", "unstable", "nonfinite", "budget")
+
+
+@dataclass(frozen=True)
+class MatrixTrajectory:
+    """``W[k], U[k], V[k]`` and the stationary ``loss[k]`` at learning time ``tau[k]``.
+
+    ``status`` is one of :data:`STATUSES`; when it is not ``"ok"`` the arrays stop at the
+    last requested time reached and ``message`` says why.
+    """
+
+    tau: np.ndarray
+    W: np.ndarray
+    U: np.ndarray
+    V: np.ndarray
+    loss: np.ndarray
+    status: str
+    message: str
+    n_evaluations: int
+
+    @property
+    def final(self) -> Matrices:
+        return self.W[-1], self.U[-1], self.V[-1]
+
+
+class _Packed:
+    """Flatten (W, U, V) into one vector and back."""
+
+    def __init__(self, student: Matrices) -> None:
+        self.shapes = [m.shape for m in student]
+        self.sizes = np.cumsum([0] + [m.size for m in student])
+
+    def pack(self, mats) -> np.ndarray:
+        return np.concatenate([np.ravel(m) for m in mats])
+
+    def unpack(self, y: np.ndarray) -> Matrices:
+        return tuple(y[self.sizes[i]:self.sizes[i + 1]].reshape(s)
+                     for i, s in enumerate(self.shapes))
+
+
+def integrate_matrices(rule: str | Rule, student, teacher, tau_end: float, leak: float = 1.0,
+                       feedback: np.ndarray | None = None, truncation: int | None = None,
+                       n_eval: int = 101, rtol: float = 1e-7, atol: float = 1e-9,
+                       max_evaluations: int = 20000) -> MatrixTrajectory:
+    """Integrate the matrix ODE of ``rule`` from ``student`` to ``tau_end`` (RK45).
+
+    Arguments as in :func:`symdyn.meanfield.expected_update`; output at ``n_eval``
+    equally spaced times.  Never raises for a trajectory that goes bad: see ``status``.
+    """
+    if not np.isfinite(tau_end) or tau_end <= 0 or n_eval < 2:
+        raise SymdynError(f"need tau_end > 0 and n_eval >= 2, got {tau_end}, {n_eval}")
+    tf = TeacherField.of(teacher, leak)
+    mr = matrix_rule(rule, tf.leak, truncation)
+    start = _as_triple(student, "student")
+    moments(start, tf)  # bad initial conditions are the caller's error: raise now
+    packed = _Packed(start)
+
+    def rhs(_tau: float, y: np.ndarray) -> np.ndarray:
+        return packed.pack(field(mr, packed.unpack(y), tf, feedback))
+
+    times = np.linspace(0.0, float(tau_end), n_eval)
+    out = [packed.pack(start)]
+    status, message, evals = _run(rhs, out, times, rtol, atol, max_evaluations)
+    mats, loss = _with_loss([packed.unpack(y) for y in out], tf)
+    if len(mats) < len(out):
+        status, message = "unstable", "the dense output left the stable region"
+    return MatrixTrajectory(times[:len(out)], *(np.array(x) for x in zip(*mats, strict=True)),
+                            loss, status, message, evals)
+
+
+def _with_loss(mats: list, tf: TeacherField) -> tuple[list, np.ndarray]:
+    """Stationary losses along the output, cut at the first unstable point."""
+    loss = []
+    for m in mats:
+        try:
+            loss.append(stationary_loss(m, tf))
+        except SymdynError:
+            break
+    return mats[:len(loss)], np.array(loss)
+
+
+def _run(rhs, out: list, times: np.ndarray, rtol: float, atol: float, budget: int
+         ) -> tuple[str, str, int]:
+    """Step RK45, appending the dense output at ``times[1:]`` to ``out``."""
+    solver = RK45(rhs, 0.0, out[0], times[-1], rtol=rtol, atol=atol)
+    k = 1
+    while k < len(times):
+        try:
+            msg = solver.step()
+        except SymdynError as error:  # the field left the stable region inside a stage
+            return "unstable", str(error), solver.nfev
+        if msg is not None or solver.status == "failed":
+            return "nonfinite", f"solver failed: {msg}", solver.nfev
+        if not np.all(np.isfinite(solver.y)):
+            return "nonfinite", f"non-finite weights at tau = {solver.t:.6g}", solver.nfev
+        dense = solver.dense_output()
+        while k < len(times) and times[k] <= solver.t:
+            out.append(dense(times[k]))
+            k += 1
+        if solver.nfev > budget and k < len(times):
+            return "budget", f"{solver.nfev} field evaluations reached tau = {solver.t:.6g}", \
+                solver.nfev
+    return "ok", "", solver.nfev
