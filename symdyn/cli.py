@@ -47,7 +47,23 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--out", default="symdyn-paper", metavar="DIR")
     paper.add_argument("--quick", action="store_true",
                        help="smaller simulations, same derivations")
+    _sweep_parser(sub)
     return parser
+
+
+def _sweep_parser(sub) -> None:
+    sweep = sub.add_parser("sweep", help="a grid of matrix mean-field runs on Dask, "
+                                         "a resumable CSV and a phase diagram")
+    sweep.add_argument("--rules", default="bptt,rflo", help="comma-separated rule names")
+    sweep.add_argument("--beta", default="-1,-0.5,0.5,1",
+                       help="feedback values (write --beta=-1,1 for a leading minus)")
+    sweep.add_argument("--a-star", default="-0.5,0,0.5", help="teacher recurrences a*")
+    sweep.add_argument("--leak", default="1", help="leak values in (0, 1]")
+    sweep.add_argument("--tau", type=float, default=10.0, help="learning time of each run")
+    sweep.add_argument("--out", default="symdyn-sweep", metavar="DIR")
+    sweep.add_argument("--workers", type=int, default=2, help="local Dask worker processes")
+    sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="an existing Dask scheduler instead of a local cluster")
 
 
 def parse_point(text: str) -> dict[str, float]:
@@ -132,8 +148,33 @@ def cmd_paper(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _numbers(text: str, what: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise SymdynError(f"--{what} must be comma-separated numbers, got {text!r}") from None
+
+
+def cmd_sweep(args: argparse.Namespace, progress=None) -> int:
+    from pathlib import Path
+
+    from .sweep import phase_diagram, run_sweep
+
+    grid = {"rule": [r.strip() for r in args.rules.split(",") if r.strip()],
+            "beta": _numbers(args.beta, "beta"), "a_star": _numbers(args.a_star, "a-star"),
+            "leak": _numbers(args.leak, "leak")}
+    out = Path(args.out)
+    rows = run_sweep(grid, out / "sweep.csv", scheduler=args.scheduler,
+                     n_workers=args.workers, tau_end=args.tau)
+    figure = phase_diagram(rows, out / "phase_diagram.png")
+    failed = sum(r["status"] != "ok" for r in rows)
+    print(f"{len(rows)} grid points in {out / 'sweep.csv'} ({failed} not ok); figure {figure}")
+    return 0
+
+
 COMMANDS = {"derive": cmd_derive, "fixed-points": cmd_fixed_points,
-            "stability": cmd_stability, "validate": cmd_validate, "paper": cmd_paper}
+            "stability": cmd_stability, "validate": cmd_validate, "paper": cmd_paper,
+            "sweep": cmd_sweep}
 
 
 def _single_threaded_blas() -> None:
