@@ -77,12 +77,22 @@ def integrate_matrices(rule: str | Rule, student, teacher, tau_end: float, leak:
     moments(start, tf)  # bad initial conditions are the caller's error: raise now
     packed = _Packed(start)
 
+    unstable: list[str] = []
+
     def rhs(_tau: float, y: np.ndarray) -> np.ndarray:
-        return packed.pack(field(mr, packed.unpack(y), tf, feedback))
+        # A trial stage outside the stable region returns NaN: RK45 then rejects the step
+        # and shrinks it; only if the step size collapses is the trajectory unstable.
+        if not np.all(np.isfinite(y)):  # a stage after a rejected one: reject again
+            return np.full(y.shape, np.nan)
+        try:
+            return packed.pack(field(mr, packed.unpack(y), tf, feedback))
+        except SymdynError as error:
+            unstable.append(str(error))
+            return np.full(y.shape, np.nan)
 
     times = np.linspace(0.0, float(tau_end), n_eval)
     out = [packed.pack(start)]
-    status, message, evals = _run(rhs, out, times, rtol, atol, max_evaluations)
+    status, message, evals = _run(rhs, out, times, rtol, atol, max_evaluations, unstable)
     mats, loss = _with_loss([packed.unpack(y) for y in out], tf)
     if len(mats) < len(out):
         status, message = "unstable", "the dense output left the stable region"
@@ -101,18 +111,18 @@ def _with_loss(mats: list, tf: TeacherField) -> tuple[list, np.ndarray]:
     return mats[:len(loss)], np.array(loss)
 
 
-def _run(rhs, out: list, times: np.ndarray, rtol: float, atol: float, budget: int
-         ) -> tuple[str, str, int]:
+def _run(rhs, out: list, times: np.ndarray, rtol: float, atol: float, budget: int,
+         unstable: list[str]) -> tuple[str, str, int]:
     """Step RK45, appending the dense output at ``times[1:]`` to ``out``."""
     solver = RK45(rhs, 0.0, out[0], times[-1], rtol=rtol, atol=atol)
     k = 1
     while k < len(times):
-        try:
-            msg = solver.step()
-        except SymdynError as error:  # the field left the stable region inside a stage
-            return "unstable", str(error), solver.nfev
+        unstable.clear()
+        msg = solver.step()
         if msg is not None or solver.status == "failed":
-            return "nonfinite", f"solver failed: {msg}", solver.nfev
+            if unstable:
+                return "unstable", f"at tau = {solver.t:.6g}: {unstable[-1]}", solver.nfev
+            return "nonfinite", f"solver failed at tau = {solver.t:.6g}: {msg}", solver.nfev
         if not np.all(np.isfinite(solver.y)):
             return "nonfinite", f"non-finite weights at tau = {solver.t:.6g}", solver.nfev
         dense = solver.dense_output()
