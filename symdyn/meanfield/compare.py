@@ -28,7 +28,8 @@ def compare_with_simulation(rule: str, leak: float, *, n_hidden: int = 32, n_inp
     W, U, V), ``spread`` = rms distance of a run from the SGD mean, ``moved`` =
     |ODE - start|, the ODE's stationary ``loss_ode`` averaged over each record window
     and the simulated window-mean ``loss_sim`` with its standard error; ``worst`` =
-    max distance / spread (the ODE is inside the SGD cloud when it is about 1).
+    max distance / spread (the ODE is inside the SGD cloud when it is about 1);
+    ``rho_max``: the largest spectral radius of (1-alpha)I + alpha W along the ODE.
     """
     net, teacher = random_network(n_hidden, n_input, n_output, leak=leak, batch=batch,
                                   seed=seed)
@@ -42,6 +43,8 @@ def compare_with_simulation(rule: str, leak: float, *, n_hidden: int = 32, n_inp
                               (teacher.W[0], teacher.U[0], teacher.V[0]), tau_end, leak,
                               feedback=net.B_fb[0], truncation=k, n_eval=n_points * sub + 1,
                               rtol=1e-5, atol=1e-8)
+    rho_max = float(max(np.max(np.abs(np.linalg.eigvals((1 - leak) * np.eye(n_hidden)
+                                                         + leak * W))) for W in traj.W))
     n_steps = int(round(tau_end / eta))
     try:
         sim = train(net, teacher, rule=rule, eta=eta, n_steps=n_steps, leak=leak,
@@ -49,6 +52,7 @@ def compare_with_simulation(rule: str, leak: float, *, n_hidden: int = 32, n_inp
     except UnstableNetworkError as error:  # SGD diverged: report it beside the ODE's status
         return {"rule": rule, "leak": leak, "eta": eta, "status": traj.status,
                 "sim_status": f"diverged: {error}", "ode_tau_reached": float(traj.tau[-1]),
+                "rho_max": rho_max,
                 "ode_loss": traj.loss}
     start = _flat(traj.W[0], traj.U[0], traj.V[0])
     rows = []
@@ -64,7 +68,7 @@ def compare_with_simulation(rule: str, leak: float, *, n_hidden: int = 32, n_inp
     cols = np.array(rows).T
     names = ("tau", "distance", "spread", "moved", "loss_ode", "loss_sim", "loss_sim_sem")
     out = {n: c for n, c in zip(names, cols, strict=True)}
-    out.update(rule=rule, leak=leak, eta=eta, status=traj.status, sim_status="ok",
+    out.update(rule=rule, leak=leak, eta=eta, status=traj.status, sim_status="ok", rho_max=rho_max,
                worst=float(np.max(out["distance"] / out["spread"])),
                loss_rel=float(np.max(np.abs(out["loss_sim"] / out["loss_ode"] - 1))))
     return out

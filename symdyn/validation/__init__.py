@@ -24,6 +24,7 @@ each):
 * ``conserved`` and ``limit``: drift of the derived conserved quantities, and the limit
   point of :func:`symdyn.predict_limit`.
 * ``low_rank``: ``sigma_{M+1} / sigma_1`` of the weight changes on a dense network.
+* ``meanfield``: the matrix mean-field ODE against SGD on a dense non-aligned network.
 
 Adding a check: write a module ``symdyn/validation/NAME.py`` with a function
 ``check(case, **inputs) -> Check`` decorated by
@@ -41,7 +42,8 @@ from .report import Check, NotApplicable, ValidationReport, make_check, not_appl
 
 #: The modules that register checks, in the order of the report.
 CHECK_MODULES = ("expected_update", "trajectory", "discrimination", "eta_scaling",
-                 "local_rate", "stability", "saddle", "conserved", "limit", "low_rank")
+                 "local_rate", "stability", "saddle", "conserved", "limit", "low_rank",
+                 "meanfield")
 
 for _name in CHECK_MODULES:
     importlib.import_module(f"{__name__}.{_name}")

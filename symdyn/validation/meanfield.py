@@ -1,0 +1,44 @@
+"""Check ``meanfield``: the matrix mean-field ODE (symdyn.meanfield) against online SGD on a
+dense non-aligned network, where the per-mode ODE does not apply.
+
+The matrix ODE is derived numerically from the rule's definition (Stein equations), the
+SGD runs come from the simulator; the check asks whether the ODE stays inside the cloud
+of ``batch`` SGD runs from the same start (see symdyn.meanfield.compare).
+"""
+
+from __future__ import annotations
+
+from ..meanfield.compare import compare_with_simulation
+from ..simulate import RULES as SIMULATED_RULES
+from .case import Case
+from .registry import register
+from .report import Check, NotApplicable, make_check
+
+__all__ = ["check_meanfield"]
+
+#: N = 32, D = M = 4 as in the issue; quick runs learn for half the time.
+SIZES = {False: {"n_hidden": 32, "eta": 5e-4, "tau_end": 4.0},
+         True: {"n_hidden": 32, "eta": 5e-4, "tau_end": 2.0}}
+
+
+@register("meanfield", threshold=2.5)
+def check_meanfield(case: Case) -> Check:
+    """``max_tau |mean SGD - ODE| / spread`` over the record times (< 2.5), with the ODE's
+    window-mean loss within 25 % of SGD's (SGD's O(eta) excess loss is ~5-13 % here).
+
+    The network is ``random_network(seed = case.seed + 2)`` (dense, radius 0.5, teacher
+    0.8).  RFLO's dense random feedback can push rho(J) towards 1: with seed 0 the matrix
+    ODE itself leaves the stable region within tau ~ 0.1 (and SGD diverges); on other
+    seeds the ODE passes close to rho = 1 and SGD at this eta crosses it (``rho_max`` of
+    the ODE in the details says how close).
+    """
+    if case.rule not in SIMULATED_RULES:
+        raise NotApplicable(f"no matrix simulator for {case.rule!r}")
+    r = compare_with_simulation(case.rule, case.leak, n_input=4, n_output=4, batch=4,
+                                truncation=case.k, seed=case.seed + 2, **SIZES[case.quick])
+    if r["sim_status"] != "ok" or r["status"] != "ok":
+        return make_check("meanfield", float("nan"), 2.5, "<",
+                          require=(False, f"ODE {r['status']}, SGD {r['sim_status']}"))
+    return make_check("meanfield", r["worst"], 2.5, "<",
+                      require=(r["loss_rel"] < 0.25,
+                               f"loss off by {r['loss_rel']:.0%} (> 25 %)"), run=r)
