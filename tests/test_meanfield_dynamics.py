@@ -125,3 +125,16 @@ def test_aligned_optimum_spectrum(rule):
     stable = [k for k in spec if k.endswith(" stable")]
     assert sum(len(spec[k]) for k in stable) == 18
     assert not any(k.endswith("unstable") for k in spec)
+
+
+def test_rkc_agrees_with_rk45_with_fewer_evaluations():
+    net, teacher = random_network(8, 3, 3, leak=1.0, seed=1)
+    args = ("bptt", (net.W[0], net.U[0], net.V[0]), (teacher.W[0], teacher.U[0], teacher.V[0]),
+            10.0)
+    ref = integrate_matrices(*args, n_eval=6, rtol=1e-9, atol=1e-11)
+    rkc = integrate_matrices(*args, n_eval=6, rtol=1e-4, atol=1e-6, method="RKC")
+    assert rkc.status == "ok" and rkc.n_evaluations < ref.n_evaluations / 2
+    moved = np.linalg.norm(ref.W[-1] - ref.W[0])
+    assert np.max([np.linalg.norm(a - b) for a, b in zip(rkc.W, ref.W, strict=True)]) \
+        < 2e-3 * moved
+    assert np.max(np.abs(rkc.loss / ref.loss - 1)) < 2e-3

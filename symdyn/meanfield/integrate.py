@@ -16,6 +16,7 @@ from scipy.integrate import RK45
 from ..errors import SymdynError
 from ..rules import Rule
 from .field import Matrices, TeacherField, _as_triple, field, moments, stationary_loss
+from .rkc import integrate_rkc
 from .rule import matrix_rule
 
 #: Trajectory endings: reached tau_end; the student became unstable (rho(J) >= 1);
@@ -63,12 +64,17 @@ class _Packed:
 def integrate_matrices(rule: str | Rule, student, teacher, tau_end: float, leak: float = 1.0,
                        feedback: np.ndarray | None = None, truncation: int | None = None,
                        n_eval: int = 101, rtol: float = 1e-7, atol: float = 1e-9,
-                       max_evaluations: int = 20000) -> MatrixTrajectory:
-    """Integrate the matrix ODE of ``rule`` from ``student`` to ``tau_end`` (RK45).
+                       max_evaluations: int = 20000, method: str = "RK45"
+                       ) -> MatrixTrajectory:
+    """Integrate the matrix ODE of ``rule`` from ``student`` to ``tau_end``.
 
     Arguments as in :func:`symdyn.meanfield.expected_update`; output at ``n_eval``
-    equally spaced times.  Never raises for a trajectory that goes bad: see ``status``.
+    equally spaced times.  ``method``: ``"RK45"`` (SciPy, dense output) or ``"RKC"``
+    (stabilised explicit, for long stiff runs; see :mod:`symdyn.meanfield.rkc`).
+    Never raises for a trajectory that goes bad: see ``status``.
     """
+    if method not in ("RK45", "RKC"):
+        raise SymdynError(f"method must be 'RK45' or 'RKC', got {method!r}")
     if not np.isfinite(tau_end) or tau_end <= 0 or n_eval < 2:
         raise SymdynError(f"need tau_end > 0 and n_eval >= 2, got {tau_end}, {n_eval}")
     tf = TeacherField.of(teacher, leak)
@@ -92,7 +98,14 @@ def integrate_matrices(rule: str | Rule, student, teacher, tau_end: float, leak:
 
     times = np.linspace(0.0, float(tau_end), n_eval)
     out = [packed.pack(start)]
-    status, message, evals = _run(rhs, out, times, rtol, atol, max_evaluations, unstable)
+    if method == "RKC":
+        out, status, evals = integrate_rkc(lambda y: rhs(0.0, y), out[0], times, rtol, atol,
+                                           max_evaluations)
+        message = "" if status == "ok" else (unstable[-1] if unstable else status)
+        if status == "stalled":
+            status = "unstable" if unstable else "nonfinite"
+    else:
+        status, message, evals = _run(rhs, out, times, rtol, atol, max_evaluations, unstable)
     mats, loss = _with_loss([packed.unpack(y) for y in out], tf)
     if len(mats) < len(out):
         status, message = "unstable", "the dense output left the stable region"
