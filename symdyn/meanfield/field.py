@@ -21,7 +21,7 @@ so for an unbounded window, with the adjoint sums ``X = F V* + K^T X J*`` and
 
 For BPTT (``K = J``, ``F = V^T``) this is minus the gradient of the stationary loss:
 ``Y`` and ``X`` are the adjoint Lyapunov solutions of that loss.  All Stein equations
-share four Schur decompositions (of ``J``, ``J*`` and their transposes, which are free).
+share two real Schur decompositions, of ``J`` and ``J*`` (their transposes come free).
 """
 
 from __future__ import annotations
