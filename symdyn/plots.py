@@ -216,10 +216,38 @@ def truncation_sweep(data: dict) -> plt.Figure:
     return fig
 
 
+def beyond_alignment(data: dict) -> plt.Figure:
+    """Matrix ODE vs SGD loss per rule (log), and singular values of W - W_0 (RFLO reach)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for rule, c in data["compare"].items():
+        if c.get("sim_status") != "ok":
+            continue
+        left.semilogy(c["tau"], c["loss_ode"], "-", color=COLORS[rule], label=LABELS[rule])
+        left.semilogy(c["tau"], c["loss_sim"], "o", color=COLORS[rule], ms=4)
+    left.set(xlabel=r"$\tau$", ylabel="loss", title="Dense network, N = 32: ODE vs SGD")
+    left.legend(fontsize=8)
+    reach = data["reach"]
+    for key, style, label in (("rflo", "o-", "RFLO, matrix ODE"), ("bptt", "s-",
+                                                                    "BPTT, matrix ODE")):
+        sv = reach[key]["singular_values"]
+        right.semilogy(np.arange(1, len(sv) + 1), np.maximum(sv, 1e-18), style, ms=4,
+                       color=COLORS[key], label=label)
+    if "singular_values" in reach.get("sgd", {}):
+        sv = reach["sgd"]["singular_values"]
+        right.semilogy(np.arange(1, len(sv) + 1), np.maximum(sv, 1e-18), "x", color="k",
+                       label="RFLO, SGD")
+    right.axvline(reach["M"] + 0.5, color="grey", ls=":")
+    right.set(xlabel="index $i$", ylabel=r"$\sigma_i(W - W_0)$",
+              title=f"Teacher needs rank {reach['change_rank']} > M = {reach['M']}")
+    right.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 DRAW = {"phase_portraits": phase_portraits, "learning_curves": learning_curves,
         "rate_vs_beta": rate_vs_beta, "stability_region": stability_region,
         "slower_region": slower_region, "singular_values": singular_values,
-        "truncation_sweep": truncation_sweep}
+        "truncation_sweep": truncation_sweep, "beyond_alignment": beyond_alignment}
 
 
 def draw(figure) -> plt.Figure:

@@ -13,7 +13,7 @@ from symdyn.latex import compile_pdf, has_pdflatex
 from symdyn.paper import run_paper
 
 FIGURES = ("phase_portraits", "learning_curves", "rate_vs_beta", "rflo_stability_region",
-           "rflo_slower_region", "singular_values", "truncation_sweep")
+           "rflo_slower_region", "singular_values", "truncation_sweep", "beyond_alignment")
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_results_json_parses_and_expressions_sympify(paper):
     results = json.loads((out / "results.json").read_text())
     sections = results["sections"]
     assert set(sections) >= {"odes", "fixed_points", "stability", "rates", "truncation",
-                             "invariants", "low_rank", "dynamics", "validation"}
+                             "invariants", "low_rank", "dynamics", "beyond", "validation"}
     for rule in ("bptt", "tbptt", "rflo"):
         for leak in ("1", "alpha"):
             rhs = sections["odes"]["data"][rule][leak]["rhs"]

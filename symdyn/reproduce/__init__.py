@@ -5,6 +5,7 @@ Both ``symdyn paper`` (:mod:`symdyn.paper`) and the stand-alone scripts in
 """
 
 from . import (
+    beyond,
     dynamics,
     fixed_points,
     invariants,
@@ -19,6 +20,6 @@ from .common import FigureData, Section, write_section
 #: (name, module) in the order of the paper.
 SECTIONS = (("odes", odes), ("fixed_points", fixed_points), ("stability", stability),
             ("rates", rates), ("truncation", truncation), ("invariants", invariants),
-            ("low_rank", low_rank), ("dynamics", dynamics))
+            ("low_rank", low_rank), ("dynamics", dynamics), ("beyond", beyond))
 
 __all__ = ["SECTIONS", "FigureData", "Section", "write_section"]
