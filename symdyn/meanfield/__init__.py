@@ -21,7 +21,7 @@ def expected_update(rule: str | Rule, student, teacher, leak: float = 1.0,
     ``student``, ``teacher``: ``(W, U, V)`` arrays of shapes (N,N), (N,D), (M,N);
     ``feedback``: the N x M matrix B (rules whose feedback uses ``beta``); ``truncation``:
     tBPTT's window.  The direction the weights move (a descent direction for BPTT), for
-    the loss 1/2 E|y* - y|^2.  Raises :class:`~symdyn.errors.UnstableError` if the
+    the loss ``1/2 E|y* - y|^2``.  Raises :class:`~symdyn.errors.UnstableError` if the
     spectral radius of (1-alpha)I + alpha W (student or teacher) is >= 1.
     """
     tf = TeacherField.of(teacher, leak)

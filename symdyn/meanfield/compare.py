@@ -24,9 +24,9 @@ def compare_with_simulation(rule: str, leak: float, *, n_hidden: int = 32, n_inp
                             seed: int = 0) -> dict:
     """Integrate the matrix ODE and train ``batch`` SGD runs on a random network.
 
-    Returns per record time ``tau``: ``distance`` = |mean SGD - ODE| (Frobenius over
+    Returns per record time ``tau``: ``distance`` = ``|mean SGD - ODE|`` (Frobenius over
     W, U, V), ``spread`` = rms distance of a run from the SGD mean, ``moved`` =
-    |ODE - start|, the ODE's stationary ``loss_ode`` averaged over each record window
+    ``|ODE - start|``, the ODE's stationary ``loss_ode`` averaged over each record window
     and the simulated window-mean ``loss_sim`` with its standard error; ``worst`` =
     max distance / spread (the ODE is inside the SGD cloud when it is about 1);
     ``rho_max``: the largest spectral radius of (1-alpha)I + alpha W along the ODE.

@@ -2,20 +2,20 @@
 
 Student ``h_t = J h_{t-1} + alpha U x_t`` with ``J = (1 - alpha) I + alpha W``, teacher
 likewise with ``J*``; error ``e_t = V* h*_t - V h_t``, loss ``1/2 E|e|^2``.  A rule with
-trace matrix ``K = kappa(J)``, feedback ``F`` (N x M) and window ``k`` updates
+trace matrix ``K = kappa(J)``, feedback ``F`` (N x M) and window ``k`` updates::
 
     dW = alpha sum_{m<k} (K^T)^m F e_t h_{t-1-m}^T,   dU = alpha sum_{m<k} (K^T)^m F e_t x_{t-m}^T,
     dV = e_t h_t^T.
 
 White inputs make every stationary moment a Stein sum.  With ``C = E[h h^T]`` and
-``C* = E[h* h^T]``,
+``C* = E[h* h^T]``::
 
     C  = J C J^T + alpha^2 U U^T,       C* = J* C* J^T + alpha^2 U* U^T,
     E[e_t h_{t-1-m}^T] = V* J*^{m+1} C* - V J^{m+1} C,
     E[e_t x_{t-m}^T]   = alpha (V* J*^m U* - V J^m U),
 
 so for an unbounded window, with the adjoint sums ``X = F V* + K^T X J*`` and
-``Y = F V + K^T Y J``,
+``Y = F V + K^T Y J``::
 
     E[dW] = alpha (X J* C* - Y J C),    E[dU] = alpha^2 (X U* - Y U),    E[dV] = V* C* - V C.
 

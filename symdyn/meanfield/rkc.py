@@ -44,7 +44,7 @@ def _coefficients(s: int) -> tuple[np.ndarray, ...]:
 
 
 def spectral_radius(f: Callable, y: np.ndarray, fy: np.ndarray, iters: int = 12) -> float:
-    """Largest |eigenvalue| of df/dy by power iteration on finite differences."""
+    """Largest ``|eigenvalue|`` of ``df/dy`` by power iteration on finite differences."""
     rng = np.random.default_rng(0)
     v = rng.standard_normal(y.shape)
     scale = np.sqrt(np.finfo(float).eps) * max(1.0, np.linalg.norm(y))

@@ -99,8 +99,8 @@ def split_spectrum(jac: np.ndarray, student, bases, n_modes: int, tol: float = 1
     """The Jacobian's spectrum by direction type.
 
     ``orbit``: dimension of the symmetry orbit and ``orbit_in_kernel``: the largest
-    |jac v| over its unit directions (zero at an optimum, where the whole orbit is optimal).
-    ``neutral``: number of eigenvalues with |Re| <= tol, of which ``orbit`` are symmetry
+    ``|jac v|`` over its unit directions (zero at an optimum, where the whole orbit is optimal).
+    ``neutral``: number of eigenvalues with ``|Re| <= tol``, of which ``orbit`` are symmetry
     directions and the rest neutral directions beyond symmetry.  The other eigenvalues are
     split into on-mode / off-mode by where their eigenvector lives in the aligned bases,
     and into stable / unstable by the sign of the real part.
