@@ -164,6 +164,25 @@ def _numeric_matrices(ode: LearningODE):
     return sp.lambdify(NUMERIC_ARGS, [sp.Matrix(e).tolist() for e in exprs], "numpy")
 
 
+#: Teacher and feedback values a point may leave out.
+DEFAULTS = {"a_star": 0.0, "b_star": 1.0, "c_star": 1.0, "beta": 1.0}
+
+
+def complete_point(ode: LearningODE, point: dict) -> dict[str, float]:
+    """Every public value at ``point``: the state (required), ``alpha`` (required when the
+    leak is symbolic), parameters pinned by ``ode.specialize`` and :data:`DEFAULTS`."""
+    given = {(k if isinstance(k, str) else k.name): float(v) for k, v in point.items()}
+    leak = given.get("alpha") if ode.leak == S.alpha else float(ode.leak)
+    if leak is None:
+        raise UnknownSymbolError("this ODE has a symbolic leak: give alpha in the point")
+    pinned = {s.name: float(v) for s, v in ode.fixed}
+    values = {**DEFAULTS, **pinned, **given, "alpha": leak}
+    missing = [n for n in ("a", "b", "c") if n not in values]
+    if missing:
+        raise UnknownSymbolError(f"missing {missing[0]!r} in the point")
+    return values
+
+
 def numeric_arguments(ode: LearningODE, point: dict, sigma: float = 0.0) -> list[float]:
     """The values of :data:`NUMERIC_ARGS` at a public ``point`` (names -> numbers)."""
     given = {(k if isinstance(k, str) else k.name): float(v) for k, v in point.items()}
@@ -172,14 +191,8 @@ def numeric_arguments(ode: LearningODE, point: dict, sigma: float = 0.0) -> list
     if unknown:
         raise UnknownSymbolError(f"unknown parameter {unknown[0]!r} in the point; use "
                                  + ", ".join(sorted(allowed)))
-    leak = given.get("alpha") if ode.leak == S.alpha else float(ode.leak)
-    if leak is None:
-        raise UnknownSymbolError("this ODE has a symbolic leak: give alpha in the point")
-    pinned = {s.name: float(v) for s, v in ode.fixed}
-    values = {"b_star": 1.0, "c_star": 1.0, "beta": 1.0, "a_star": 0.0, **pinned, **given}
-    missing = [n for n in ("a", "b", "c") if n not in values]
-    if missing:
-        raise UnknownSymbolError(f"missing {missing[0]!r} in the point")
+    values = complete_point(ode, given)
+    leak = values["alpha"]
     lam = 1 - leak + leak * values["a"]
     lam_star = 1 - leak + leak * values["a_star"]
     for name, value in (("lambda", lam), ("lambda_star", lam_star)):
