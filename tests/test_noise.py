@@ -223,3 +223,35 @@ def test_spread_across_seeds_along_trajectory():
     sd = path[idx].std(axis=2)
     assert sd == pytest.approx(pred.std, rel=0.2), (sd, pred.std)
     assert path[idx].mean(axis=2) == pytest.approx(pred.mean, abs=0.05)
+
+
+# --- 7. command line ---------------------------------------------------------------------
+def test_cli_noise_json(capsys):
+    import json
+
+    from symdyn.cli import main
+
+    code = main(["noise", "--rule", "rflo", "--leak", "0.5", "--at",
+                 "a=0.2,b=0.8,c=1.25,a_star=0.2,beta=1", "--sigma", "0.5", "--eta", "0.01",
+                 "--format", "json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 0
+    for key in ("rule", "truncation", "leak", "point", "critical_learning_rate",
+                "noise_covariance", "stationary_covariance", "excess_loss",
+                "manifold_diffusion"):
+        assert key in out
+    S_ = np.array(out["stationary_covariance"])
+    assert S_.shape == (3, 3) and np.all(np.linalg.eigvalsh(S_) > -1e-12)
+    assert out["excess_loss"] > 0 and out["critical_learning_rate"] > 0
+
+
+@pytest.mark.parametrize("argv", [["--at", "a=1.5,b=1,c=1"], ["--at", "a=0,b=1,c=1",
+                                                                 "--sigma", "-1"],
+                                  ["--at", "a=0,b=1,c=1", "--eta", "0"],
+                                  ["--at", "a=0,b=1,c=1,gamma=2"]])
+def test_cli_noise_bad_input_is_one_sentence(argv, capsys):
+    from symdyn.cli import main
+
+    assert main(["noise", "--rule", "bptt", *argv]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("symdyn: error:") and "Traceback" not in err

@@ -195,7 +195,8 @@ class Fluctuations:
                 rf"\Delta L = \tfrac12 \mathrm{{tr}}(H S) = {self.excess_loss:.5g}$$")
 
 
-def _check_fixed(ode: LearningODE, point: dict, J: np.ndarray) -> None:
+def check_fixed(ode: LearningODE, point: dict, J: np.ndarray) -> None:
+    """A :class:`SymdynError` unless the mean field vanishes at ``point``."""
     state, values = _state_params(ode, point)
     f = np.asarray(rhs_function(ode)(state, values), dtype=float)
     if np.linalg.norm(f) > FIXED_TOL * max(1.0, np.linalg.norm(J)):
@@ -209,7 +210,7 @@ def stationary_fluctuations(ode: LearningODE, point: dict, sigma: float, eta: fl
     if not (np.isfinite(eta) and eta > 0):
         raise SymdynError(f"eta must be a finite number > 0, got {eta}")
     J = jacobian_at(ode, point)
-    _check_fixed(ode, point, J)
+    check_fixed(ode, point, J)
     D = noise_covariance(ode, point, sigma)
     r, left = _null_vectors(J, dimension)
     proj = np.eye(3) - r @ left.T
@@ -250,7 +251,7 @@ def manifold_diffusion(ode: LearningODE, point: dict, sigma: float) -> ManifoldD
     """Project ``D`` with the left null vector of ``J`` (see the module doc for why BPTT's
     coefficient is zero on the optimal manifold and RFLO's is not)."""
     J = jacobian_at(ode, point)
-    _check_fixed(ode, point, J)
+    check_fixed(ode, point, J)
     r, left = _null_vectors(J, 1)
     D = noise_covariance(ode, point, sigma)
     coef = float(left[:, 0] @ D @ left[:, 0])
