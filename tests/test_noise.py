@@ -255,3 +255,25 @@ def test_cli_noise_bad_input_is_one_sentence(argv, capsys):
     assert main(["noise", "--rule", "bptt", *argv]) == 2
     err = capsys.readouterr().err
     assert err.startswith("symdyn: error:") and "Traceback" not in err
+
+
+# --- 8. validation checks (the simulator, at a leak below 1; leak 1 runs in test_validate) --
+NOISE_CHECKS = ["noise_covariance", "noise_stationary", "excess_loss", "manifold_diffusion",
+                "learning_curve_spread", "critical_rate"]
+
+
+@pytest.mark.parametrize("check", NOISE_CHECKS)
+def test_noise_checks_pass_at_leak_below_one(check):
+    from symdyn.validation import run_validation
+
+    rule, k = {"manifold_diffusion": ("tbptt", 3)}.get(check, ("rflo", None))
+    report = run_validation(rule, k, leak=0.5, seed=1, quick=True, checks=[check])
+    assert report.passed, report.table()
+
+
+def test_noise_covariance_check_fails_against_another_rules_theory():
+    from symdyn.validation import Case
+    from symdyn.validation.noise_covariance import check_noise_covariance
+
+    wrong = Case("bptt", None, 1.0, 0, quick=True, ode=symdyn.derive("rflo", 1))
+    assert check_noise_covariance(wrong).failed
