@@ -47,7 +47,7 @@ def check_noise_covariance(case: Case) -> Check:
     (label noise ``sigma = 0.5``, random points as for ``expected_update``). Each entry's
     estimate is a mean of ``chains`` independent products, so z is close to normal; 4.5
     keeps the family-wise false alarm < 0.1 % for the 6 x n entries."""
-    n, chains, steps = (3, 1000, 400) if case.quick else (4, 3000, 800)
+    n, chains, steps = (2, 600, 300) if case.quick else (4, 3000, 800)
     batch_points = random_points(case, 1, n, salt=9)
     points = {k: v[0] for k, v in batch_points.items()}
     D_sim, sem = long_run_covariance_sim(case, points, chains=chains, steps=steps)

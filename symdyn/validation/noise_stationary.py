@@ -23,6 +23,7 @@ __all__ = ["check_excess_loss", "check_noise_stationary", "stationary_runs"]
 ETAS = (0.0025, 0.005, 0.01)
 SIGMAS = (0.3, 0.6)
 BURN, SAMPLE = 5.0, 20.0      # in units of the slowest transverse relaxation time
+BURN_QUICK, SAMPLE_QUICK = 4.0, 12.0
 
 
 def _transverse(states: np.ndarray, point: dict) -> np.ndarray:
@@ -33,19 +34,20 @@ def _transverse(states: np.ndarray, point: dict) -> np.ndarray:
 @provides("noise_stationary_runs")
 def stationary_runs(case: Case) -> list[dict]:
     """One long run per (eta, sigma): measured and predicted transverse variances and
-    excess loss after a burn-in of ``BURN`` relaxation times."""
+    excess loss after a burn-in of ``BURN`` relaxation times (fewer when quick)."""
     point = manifold_point(case)
     # one mode per network: in an N-mode network the off-mode weights fluctuate too and
     # feed O(eta N) extra error into every mode (measured: +20 % at N = 4, eta = 0.02)
     batch, n = (128, 1) if case.quick else (256, 1)
+    burn, sample = (BURN_QUICK, SAMPLE_QUICK) if case.quick else (BURN, SAMPLE)
     out = []
     for i, sigma in enumerate(SIGMAS):
         for j, eta in enumerate(ETAS):
             guess = stationary_fluctuations(case.ode, point, sigma, eta * case.eta_scale)
             slowest = float(np.sort(np.abs(np.linalg.eigvals(guess.jacobian)))[1])
-            run = noise_run(case, point, sigma=sigma, eta=eta, tau_end=(BURN + SAMPLE) / slowest,
-                            batch=batch, n=n, salt=10 * i + j)
-            late = run.states[run.tau > BURN / slowest]           # (k, batch, n, 3)
+            run = noise_run(case, point, sigma=sigma, eta=eta, batch=batch, n=n,
+                            tau_end=(burn + sample) / slowest, salt=10 * i + j)
+            late = run.states[run.tau > burn / slowest]           # (k, batch, n, 3)
             # noise drifts some rules along the manifold (second order in eta, see
             # analysis.fluctuations): predict at the point of the manifold reached
             b_end = float(np.mean(late[..., 1]))
@@ -59,7 +61,7 @@ def stationary_runs(case: Case) -> list[dict]:
             out.append({"eta": eta, "sigma": sigma, "measured": u.var(axis=1),
                         "predicted": np.diag(pred.variance_of(grads)),
                         "excess_measured": float(excess), "excess_predicted": pred.excess_loss,
-                        "loss_measured": float(np.mean(run.loss[run.loss_tau > BURN / slowest]))
+                        "loss_measured": float(np.mean(run.loss[run.loss_tau > burn / slowest]))
                         / n - sigma**2 / 2, "b_end": b_end})
     return out
 
