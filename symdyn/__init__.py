@@ -29,13 +29,15 @@ _EXPORTS = {
     "critical_learning_rate": "analysis.fluctuations",
     "stationary_fluctuations": "analysis.fluctuations",
     "manifold_diffusion": "analysis.fluctuations",
+    "noise_induced_drift": "analysis.fluctuations",
     "trajectory_fluctuations": "analysis.fluctuations",
 }
 
 __all__ = [
     "LearningODE", "Rule", "SymdynError", "conserved_quantities", "convergence_rate",
     "critical_learning_rate", "derive", "fixed_points", "get_rule", "integrate",
-    "jacobian_function", "loss_function", "manifold_diffusion", "noise", "predict_limit",
+    "jacobian_function", "loss_function", "manifold_diffusion", "noise", "noise_induced_drift",
+    "predict_limit",
     "rhs_function", "stability_at", "stationary_fluctuations", "symbols",
     "trajectory_fluctuations",
 ]
@@ -67,6 +69,7 @@ if TYPE_CHECKING:  # for type checkers and editors: the eager imports
     from .analysis.fluctuations import (
         critical_learning_rate,
         manifold_diffusion,
+        noise_induced_drift,
         stationary_fluctuations,
         trajectory_fluctuations,
     )

@@ -156,6 +156,15 @@ def symbolic_moments(ode: LearningODE, values: dict | None = None
             to_public(reduced))
 
 
+@lru_cache(maxsize=32)
+def on_manifold_noise(ode: LearningODE) -> sp.Matrix:
+    """``sigma^2 V P V^T`` in public symbols: the noise covariance on the optimal manifold."""
+    state = noisy_state(ode)
+    P = solve_stein(state.F, state.G * state.G.T)
+    return _cancel(S.sigma**2 * state.V * P * state.V.T).subs(ode.model.from_working()) \
+        .applyfunc(lambda e: sp.factor(sp.cancel(e)))
+
+
 # --- numeric --------------------------------------------------------------------------
 @lru_cache(maxsize=32)
 def _numeric_matrices(ode: LearningODE):
@@ -263,8 +272,9 @@ class UpdateNoise:
 
     @cached_property
     def on_manifold(self) -> sp.Matrix:
-        """``sigma^2 E[v v^T]``, ``v = (f s^a, f s^b, h)``: ``D`` on the optimal manifold."""
-        return symbolic_moments(self.ode)[3].subs(S.sigma, self.sigma)
+        """``sigma^2 E[v v^T]``, ``v = (f s^a, f s^b, h)``: ``D`` on the optimal manifold
+        (needs only the stationary covariance, not the lag sums)."""
+        return on_manifold_noise(self.ode).subs(S.sigma, self.sigma)
 
     def __str__(self) -> str:
         m = self.on_manifold

@@ -277,3 +277,34 @@ def test_noise_covariance_check_fails_against_another_rules_theory():
 
     wrong = Case("bptt", None, 1.0, 0, quick=True, ode=symdyn.derive("rflo", 1))
     assert check_noise_covariance(wrong).failed
+
+
+# --- 9. second order: noise-induced drift along the manifold --------------------------------
+@pytest.mark.parametrize("name,b", [("rflo", 1.0), ("bptt", 1.5)])
+def test_noise_induced_drift_of_the_conserved_quantity(name, b):
+    from symdyn.analysis.fluctuations import noise_induced_drift
+
+    ode = _ode(name, 1)
+    point = optimal_point(ode, b, {"a_star": 0.3, "beta": 1.0})
+    sigma, eta, steps = 1.0, 0.01, 1500
+    (drift,) = noise_induced_drift(ode, point, sigma, eta)
+    assert drift.pathwise and abs(drift.rate) > 1e-3
+    theta0 = [point["a"], point["b"], point["c"]]
+    _, path = online_sgd(SCALAR[name], theta0, 0.3, 1.0, 1.0, 1.0, 1, sigma, eta,
+                         n_steps=steps, n_chains=400, seed=12, record_every=steps)
+    a, bb, c = path[-1]
+    q = {"rflo": lambda a, b, c: a**2 + b**2 - 2 * c, "bptt": lambda a, b, c: b**2 - c**2}
+    measured = np.mean(q[name](a, bb, c) - q[name](*theta0)) / (eta * steps)
+    assert measured == pytest.approx(drift.rate, rel=0.2), (measured, drift.rate)
+
+
+def test_rflo_manifold_noise_closed_form_by_hand():
+    # leak 1: v = (beta h_{t-1}, beta x_t, h_t), E[h^2] = b^2/(1-a^2), E[h_{t-1} h_t] = a E[h^2],
+    # E[x_t h_t] = b, E[h_{t-1} x_t] = 0
+    m = symdyn.noise(symdyn.derive("rflo", 1), sigma=S.sigma).on_manifold
+    a, b, beta, sig = S.a, S.b, S.beta, S.sigma
+    hh = b**2 / (1 - a**2)
+    hand = sig**2 * sp.Matrix([[beta**2 * hh, 0, beta * a * hh], [0, beta**2, beta * b],
+                               [beta * a * hh, beta * b, hh]])
+    assert (m - hand).applyfunc(sp.cancel) == sp.zeros(3, 3)
+    assert "sigma^2 E[v v^T]" in str(symdyn.noise(symdyn.derive("rflo", 1)))

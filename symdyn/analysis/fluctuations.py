@@ -258,6 +258,57 @@ def manifold_diffusion(ode: LearningODE, point: dict, sigma: float) -> ManifoldD
     return ManifoldDiffusion(max(coef, 0.0) if abs(coef) < 1e-12 else coef, r[:, 0], left[:, 0])
 
 
+# --- second order: noise-induced drift along the set ------------------------------------
+@dataclass(frozen=True)
+class NoiseDrift:
+    """``dQ/dtau`` of a conserved quantity ``Q`` of the ODE under online SGD, and the
+    resulting ``db/dtau`` along the set (``dQ/dtau r_b / (grad Q . r)``, ``r`` tangent)."""
+
+    quantity: sp.Expr
+    rate: float
+    db_dtau: float
+    pathwise: bool
+
+    def __str__(self) -> str:
+        return (f"d({self.quantity})/dtau = {self.rate:.6g} (db/dtau along the set "
+                f"{self.db_dtau:.6g}{'' if self.pathwise else '; first-order term not zero'})")
+
+
+def noise_induced_drift(ode: LearningODE, point: dict, sigma: float, eta: float
+                        ) -> list[NoiseDrift]:
+    """Second-order drift of each conserved quantity ``Q`` of the ODE.
+
+    One SGD step changes a quadratic ``Q`` by ``eta grad Q . g + eta^2/2 g^T Hess(Q) g``.
+    For the rules whose conserved quantity comes from a one-form that kills every update
+    path by path (BPTT ``b^2 - c^2``, RFLO ``a^2 + b^2 - 2 beta c``, one-step tBPTT), the
+    first term vanishes identically (``pathwise``: checked as ``grad Q^T D grad Q = 0``),
+    so ``dQ/dtau = eta/2 tr(Hess(Q) E[g g^T])``: label noise moves the weights along the
+    manifold at speed O(eta sigma^2), in a fixed direction. For RFLO ``Hess Q`` is
+    positive semi-definite, so ``Q`` only grows: ``b`` increases along the manifold, where
+    the critical learning rate falls, until a fixed eta becomes unstable.
+    """
+    from ..update_noise import numeric_moments
+    from .invariants import conserved_quantities
+
+    values = complete_point(ode, point)
+    moments = numeric_moments(ode, values, sigma)
+    second = moments.lag0 + np.outer(moments.mean, moments.mean)
+    J = jacobian_at(ode, values)
+    r, _ = _null_vectors(J, 1)
+    subs = {sp.Symbol(k, real=True): v for k, v in values.items()}
+    out = []
+    for q in conserved_quantities(ode):
+        named = {s: subs.get(sp.Symbol(s.name, real=True), 0.0) for s in q.free_symbols}
+        grad = np.array([float(sp.diff(q, x).subs(named)) for x in ode.state])
+        hess = np.array(sp.hessian(q, ode.state).subs(named), dtype=float)
+        rate = eta / 2 * float(np.trace(hess @ second))
+        pathwise = abs(grad @ moments.D @ grad) < 1e-10 * max(1.0, np.abs(moments.D).max())
+        along = float(grad @ r[:, 0])
+        out.append(NoiseDrift(q, rate, rate * r[1, 0] / along if along else float("nan"),
+                              pathwise))
+    return out
+
+
 # --- spread along a trajectory -----------------------------------------------------------
 @dataclass(frozen=True)
 class TrajectoryFluctuations:
