@@ -308,3 +308,22 @@ def test_rflo_manifold_noise_closed_form_by_hand():
                                [beta * a * hh, beta * b, hh]])
     assert (m - hand).applyfunc(sp.cancel) == sp.zeros(3, 3)
     assert "sigma^2 E[v v^T]" in str(symdyn.noise(symdyn.derive("rflo", 1)))
+
+
+def test_simulator_label_noise_is_seeded_and_off_by_default():
+    from symdyn.simulate import aligned_network, train
+
+    one = {k: [v] for k, v in dict(a=0.3, b=1.0, c=1.0, a_star=0.3, b_star=1.0, c_star=1.0,
+                                   beta=1.0).items()}
+    net, teacher, _ = aligned_network(1, 1, 1, leak=1.0, batch=2, seed=0, **one)
+
+    def run(**kw):
+        return train(net, teacher, rule="rflo", eta=0.01, n_steps=200, leak=1.0, seed=3,
+                     record_every=50, **kw)
+
+    assert np.array_equal(run().V, run(label_noise=0.0).V)
+    noisy = run(label_noise=0.5)
+    assert np.array_equal(noisy.V, run(label_noise=0.5).V)
+    assert not np.allclose(noisy.V, run().V)
+    # on the manifold the noiseless run does not move; the loss floor is sigma^2/2
+    assert np.allclose(run().V, 1.0) and noisy.loss.mean() == pytest.approx(0.125, rel=0.2)
