@@ -19,13 +19,20 @@ Online learning takes steps ``theta_{t+1} = theta_t + eta g_t`` with ``E[g_t] = 
   ``S`` is linear in ``eta``.
 * **Diffusion along the set.** The coordinate ``phi = l^T theta`` (``l^T r = 1``) has no
   drift to first order (``l^T J = 0``), so it performs a random walk: its variance grows
-  as ``eta tau l^T D l``. For BPTT, ``J = -H`` is symmetric, so ``l = r``, and on the
-  optimal manifold ``D = sigma^2 E[v v^T]`` with ``v = dy/dtheta``; the output is constant
-  along the manifold path by path, so ``r^T v = 0`` and ``l^T D l = 0``: BPTT's gradient
-  noise has no component along the manifold and the solution does not diffuse (only a
-  second-order, O(eta) drift remains). RFLO's ``v = (beta s^a, beta s^b, h)`` is not the
-  gradient and ``J`` is not symmetric, so ``l != r`` and ``l^T v != 0``: label noise
-  moves RFLO's weights along the manifold of optima at rate ``eta sigma^2 E[(l^T v)^2]``.
+  as ``eta tau l^T D l``. On the optimal manifold ``D = sigma^2 E[v v^T]``, so the
+  coefficient is ``sigma^2 E[(l^T v)^2]``, zero iff ``l^T v_t = 0`` path by path.
+  BPTT: ``J = -H`` is symmetric, ``l = r``, and ``v = dy/dtheta`` while the output is
+  constant along the manifold, so ``r^T v = 0``: gradient noise has no component along
+  the manifold. RFLO: ``J`` is not symmetric and ``l != r``, yet ``l`` is parallel to
+  ``(a, b, -beta)``, the gradient of RFLO's conserved quantity ``a^2 + b^2 - 2 beta c``,
+  and ``l^T v = beta (a s^a + b s^b - h) = 0`` because RFLO's leak-only traces give
+  ``h_t = a s^a_t + b s^b_t`` exactly, at any leak. So neither rule diffuses at first
+  order, for different reasons: BPTT's noise is orthogonal to the manifold, RFLO's is
+  confined to the level sets of its conserved quantity. One-step tBPTT is like RFLO
+  (``h_t = (lam/alpha) s^a_t + b s^b_t``); tBPTT with a window ``k >= 2`` has no such
+  identity and diffuses. What remains is the second-order drift of the conserved
+  quantity (:func:`noise_induced_drift`): towards balance ``b = c`` for BPTT, towards
+  ever larger ``b`` for RFLO.
 * **Spread along a trajectory.** ``dS/dtau = J S + S J^T + eta D`` along the ODE path,
   ``S(0) = 0``: the covariance across seeds of learning curves started at one point.
 """
@@ -248,8 +255,8 @@ class ManifoldDiffusion:
 
 
 def manifold_diffusion(ode: LearningODE, point: dict, sigma: float) -> ManifoldDiffusion:
-    """Project ``D`` with the left null vector of ``J`` (see the module doc for why BPTT's
-    coefficient is zero on the optimal manifold and RFLO's is not)."""
+    """Project ``D`` with the left null vector of ``J`` (see the module doc for why the
+    coefficient vanishes for BPTT, one-step tBPTT and RFLO, but not for tBPTT k >= 2)."""
     J = jacobian_at(ode, point)
     check_fixed(ode, point, J)
     r, left = _null_vectors(J, 1)
