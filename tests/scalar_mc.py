@@ -64,8 +64,9 @@ def monte_carlo_update(rule: ScalarRule, a, b, c, a_star, b_star, c_star, beta, 
 
 
 class _Chains:
-    """Independent chains of one mode's student, teacher and traces (THEORY.md section 2),
-    with label noise ``sigma`` on the target; the parameters may differ per chain."""
+    """Independent chains of one mode's student, teacher and traces (docs/theory.md,
+    'Learning rules'), with label noise ``sigma`` on the target; the parameters may
+    differ per chain."""
 
     def __init__(self, rule: ScalarRule, alpha, sigma, n_chains: int, rng) -> None:
         self.rule, self.alpha, self.sigma, self.rng = rule, alpha, sigma, rng

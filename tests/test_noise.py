@@ -131,7 +131,8 @@ def test_critical_rate_against_mean_map(name, leak):
 
 
 def test_rflo_closed_form_at_zero_teacher_recurrence():
-    # hand-derived (THEORY.md): eigenvalues -beta c b^2 and -(beta c + b^2), c = 1/b
+    # hand-derived (docs/theory.md, 'Stability and Routh–Hurwitz'): eigenvalues
+    # -beta c b^2 and -(beta c + b^2), c = 1/b
     ode = symdyn.derive("rflo", 1).specialize({"a_star": 0, "b_star": 1, "c_star": 1})
     optimal = symdyn.fixed_points(ode)["optimal"]
     closed = critical_rate_closed_form(optimal)
