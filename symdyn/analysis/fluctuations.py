@@ -269,7 +269,8 @@ def manifold_diffusion(ode: LearningODE, point: dict, sigma: float) -> ManifoldD
 @dataclass(frozen=True)
 class NoiseDrift:
     """``dQ/dtau`` of a conserved quantity ``Q`` of the ODE under online SGD, and the
-    resulting ``db/dtau`` along the set (``dQ/dtau r_b / (grad Q . r)``, ``r`` tangent)."""
+    resulting ``db/dtau`` along the set: ``dQ/dtau`` times ``r_b`` over the product of
+    ``grad Q`` with the tangent ``r``."""
 
     quantity: sp.Expr
     rate: float
