@@ -25,12 +25,21 @@ _EXPORTS = {
     "fixed_points": "analysis", "predict_limit": "analysis", "stability_at": "analysis",
     "jacobian_function": "codegen", "loss_function": "codegen", "rhs_function": "codegen",
     "integrate": "integration",
+    "noise": "update_noise",
+    "critical_learning_rate": "analysis.fluctuations",
+    "stationary_fluctuations": "analysis.fluctuations",
+    "manifold_diffusion": "analysis.fluctuations",
+    "noise_induced_drift": "analysis.fluctuations",
+    "trajectory_fluctuations": "analysis.fluctuations",
 }
 
 __all__ = [
     "LearningODE", "Rule", "SymdynError", "conserved_quantities", "convergence_rate",
-    "derive", "fixed_points", "get_rule", "integrate", "jacobian_function", "loss_function",
-    "predict_limit", "rhs_function", "stability_at", "symbols",
+    "critical_learning_rate", "derive", "fixed_points", "get_rule", "integrate",
+    "jacobian_function", "loss_function", "manifold_diffusion", "noise", "noise_induced_drift",
+    "predict_limit",
+    "rhs_function", "stability_at", "stationary_fluctuations", "symbols",
+    "trajectory_fluctuations",
 ]
 
 
@@ -57,8 +66,16 @@ if TYPE_CHECKING:  # for type checkers and editors: the eager imports
         predict_limit,
         stability_at,
     )
+    from .analysis.fluctuations import (
+        critical_learning_rate,
+        manifold_diffusion,
+        noise_induced_drift,
+        stationary_fluctuations,
+        trajectory_fluctuations,
+    )
     from .codegen import jacobian_function, loss_function, rhs_function
     from .errors import SymdynError
     from .integration import integrate
     from .ode import LearningODE, derive
     from .rules import Rule, get_rule
+    from .update_noise import noise

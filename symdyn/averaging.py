@@ -85,26 +85,37 @@ def _windowed_traces(alpha: sp.Expr, k: int):
 
 
 def stationary_covariance(F: sp.Matrix, G: sp.Matrix) -> sp.Matrix:
-    """Solve ``Sigma = F Sigma F^T + G G^T`` for symmetric ``Sigma``.
+    """Solve ``Sigma = F Sigma F^T + G G^T`` for symmetric ``Sigma`` (see :func:`solve_stein`)."""
+    return solve_stein(F, G * G.T)
 
-    The equation is linear in the entries of Sigma. When ``F`` is lower triangular (every
+
+def solve_stein(F: sp.Matrix, R: sp.Matrix) -> sp.Matrix:
+    """Solve the Stein (discrete Lyapunov) equation ``X = F X F^T + R``, ``R`` symmetric.
+
+    The equation is linear in the entries of X. When ``F`` is lower triangular (every
     state depends only on itself and on earlier states, as for all trace-feedback rules)
     the system is triangular too: entry (i, j) needs only entries (k, l) with k <= i,
     l <= j, and is solved by substitution in lexicographic order, dividing by
-    ``1 - F_ii F_jj``. Otherwise the full linear system is solved with a linear solver.
+    ``1 - F_ii F_jj``. An upper triangular ``F`` is reversed into a lower one. Otherwise
+    the full linear system is solved with a linear solver.
     """
     if F.is_lower:
-        return _triangular_lyapunov(F, G)
-    return _general_lyapunov(F, G)
+        return _triangular_stein(F, R)
+    if F.is_upper:
+        n = F.rows
+        order = list(range(n - 1, -1, -1))
+        flip = sp.Matrix(n, n, lambda i, j: 1 if j == order[i] else 0)
+        return flip * _triangular_stein(flip * F * flip, flip * R * flip) * flip
+    return _general_stein(F, R)
 
 
-def _triangular_lyapunov(F: sp.Matrix, G: sp.Matrix) -> sp.Matrix:
+def _triangular_stein(F: sp.Matrix, R: sp.Matrix) -> sp.Matrix:
     n = F.rows
     sigma = sp.zeros(n, n)
     support = [[k for k in range(i + 1) if F[i, k] != 0] for i in range(n)]
     for i in range(n):
         for j in range(i + 1):
-            total = G[i] * G[j]
+            total = R[i, j]
             for k in support[i]:
                 for m in support[j]:
                     if (k, m) != (i, j):
@@ -114,11 +125,11 @@ def _triangular_lyapunov(F: sp.Matrix, G: sp.Matrix) -> sp.Matrix:
     return sigma
 
 
-def _general_lyapunov(F: sp.Matrix, G: sp.Matrix) -> sp.Matrix:
+def _general_stein(F: sp.Matrix, R: sp.Matrix) -> sp.Matrix:
     n = F.rows
     unknowns = {(i, j): sp.Dummy(f"s{i}{j}") for i in range(n) for j in range(i + 1)}
     sigma = sp.Matrix(n, n, lambda i, j: unknowns[max(i, j), min(i, j)])
-    residual = sigma - F * sigma * F.T - G * G.T
+    residual = sigma - F * sigma * F.T - R
     equations = [residual[i, j] for (i, j) in unknowns]
     solution = sp.linsolve(equations, list(unknowns.values()))
     (values,) = solution

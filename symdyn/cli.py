@@ -43,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
     _common(val, formats=("text", "json"))
     val.add_argument("--seed", type=int, default=0)
     val.add_argument("--quick", action="store_true", help="small, fast simulations")
+    noise = sub.add_parser("noise", help="update noise, critical learning rate and "
+                           "stationary fluctuations at a point")
+    _common(noise, formats=("text", "json"))
+    noise.add_argument("--at", required=True, metavar="POINT",
+                       help='the point, e.g. "a=0,b=1,c=1,a_star=0,b_star=1,c_star=1,beta=1"')
+    noise.add_argument("--sigma", type=float, default=0.0, metavar="S",
+                       help="label-noise amplitude sigma (default 0)")
+    noise.add_argument("--eta", type=float, default=0.01, metavar="E",
+                       help="learning rate of the stationary fluctuations (default 0.01)")
     paper = sub.add_parser("paper", help="reproduce the paper's analysis end to end")
     paper.add_argument("--out", default="symdyn-paper", metavar="DIR")
     paper.add_argument("--quick", action="store_true",
@@ -140,6 +149,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.passed else 1
 
 
+def cmd_noise(args: argparse.Namespace) -> int:
+    from .analysis.noise_report import noise_report
+    from .ode import derive
+
+    report = noise_report(derive(args.rule, args.leak, args.truncation), parse_point(args.at),
+                          args.sigma, args.eta)
+    _print(report.to_dict() if args.format == "json" else str(report))
+    return 0
+
+
 def cmd_paper(args: argparse.Namespace) -> int:
     from .paper import run_paper
 
@@ -174,7 +193,7 @@ def cmd_sweep(args: argparse.Namespace, progress=None) -> int:
 
 COMMANDS = {"derive": cmd_derive, "fixed-points": cmd_fixed_points,
             "stability": cmd_stability, "validate": cmd_validate, "paper": cmd_paper,
-            "sweep": cmd_sweep}
+            "sweep": cmd_sweep, "noise": cmd_noise}
 
 
 def _single_threaded_blas() -> None:

@@ -187,8 +187,11 @@ def derive(rule: str | Rule, leak: object = 1, truncation: int | None = None) ->
     return _derive(get_rule(rule, truncation), parse_leak(leak))
 
 
-@lru_cache(maxsize=64)
-def _derive(rule: Rule, leak: sp.Expr) -> LearningODE:
+def working_rule(rule: Rule, leak: sp.Expr) -> Rule:
+    """``rule`` with its trace decay and feedback in the working variables at this leak.
+
+    Raises :class:`UnstableError` for an unbounded trace with a numeric ``|kappa| >= 1``.
+    """
     model = ModeModel(leak)
     kappa = rule.trace_decay.subs(model.to_working()).subs(S.alpha, leak)
     if rule.truncation is None and kappa.is_number and abs(kappa) >= 1:
@@ -196,8 +199,14 @@ def _derive(rule: Rule, leak: sp.Expr) -> LearningODE:
             f"trace decay kappa = {kappa} of rule {rule.name!r} has |kappa| >= 1: an "
             "unbounded eligibility trace then has no stationary statistics (use a window k)")
     feedback = rule.feedback.subs(model.to_working()).subs(S.alpha, leak)
-    rule_here = Rule(rule.name, kappa, feedback, rule.truncation, rule.description)
-    update = expected_update(rule_here, leak, kappa)
+    return Rule(rule.name, kappa, feedback, rule.truncation, rule.description)
+
+
+@lru_cache(maxsize=64)
+def _derive(rule: Rule, leak: sp.Expr) -> LearningODE:
+    model = ModeModel(leak)
+    rule_here = working_rule(rule, leak)
+    update = expected_update(rule_here, leak, rule_here.trace_decay)
     working = (update.rhs[0] * leak, update.rhs[1], update.rhs[2])
     back = model.from_working()
     rhs = tuple(sp.factor(sp.cancel(e.subs(back))) for e in update.rhs)

@@ -1,7 +1,9 @@
 """The public SymPy symbols of symdyn (docs/theory.md, 'Symbols and conventions').
 
 Student parameters ``a, b, c``; teacher ``a_star, b_star, c_star``; feedback ``beta``;
-leak ``alpha``; learning time ``tau``. Mode ``i`` of a multi-mode system appends ``_i``.
+leak ``alpha``; learning time ``tau``; label-noise amplitude ``sigma`` (the teacher's
+output is ``y*_t = c* h*_t + sigma xi_t``, ``xi_t`` white standard normal).
+Mode ``i`` of a multi-mode system appends ``_i``.
 The effective recurrences ``lam = 1 - alpha + alpha a`` and ``lam_star`` are internal
 working variables of the derivation: they keep the rational functions small.
 """
@@ -15,6 +17,7 @@ a_star, b_star, c_star = sp.symbols("a_star b_star c_star", real=True)
 beta = sp.Symbol("beta", real=True)
 alpha = sp.Symbol("alpha", positive=True)
 tau = sp.Symbol("tau", nonnegative=True)
+sigma = sp.Symbol("sigma", nonnegative=True)
 
 # Working variables of the averaging step (never in a result that leaves the engine).
 lam, lam_star, kappa = sp.symbols("lambda lambda_star kappa", real=True)
@@ -24,7 +27,7 @@ TEACHER: tuple[sp.Symbol, ...] = (a_star, b_star, c_star)
 
 #: Every public name, as SymPy ``str`` prints it and ``sympify`` reads it back.
 PUBLIC: dict[str, sp.Symbol] = {
-    s.name: s for s in (a, b, c, a_star, b_star, c_star, beta, alpha, tau)
+    s.name: s for s in (a, b, c, a_star, b_star, c_star, beta, alpha, tau, sigma)
 }
 
 
@@ -38,8 +41,9 @@ def by_name(name: str) -> sp.Symbol:
 
 
 def mode_symbols(i: int) -> dict[sp.Symbol, sp.Symbol]:
-    """Map each public symbol except ``alpha`` and ``tau`` to its mode-``i`` copy (``a_1``...)."""
-    shared = {alpha, tau}
+    """Map each public symbol except ``alpha``, ``tau`` and ``sigma`` (shared by all modes:
+    the label noise is isotropic) to its mode-``i`` copy (``a_1``...)."""
+    shared = {alpha, tau, sigma}
     return {
         s: sp.Symbol(f"{s.name}_{i}", **s.assumptions0)
         for s in PUBLIC.values()

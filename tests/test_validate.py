@@ -33,7 +33,9 @@ from symdyn.validation.trajectory import check_trajectory, trajectory_runs  # no
 
 RULES = [("bptt", None), ("tbptt", 1), ("rflo", None)]
 ALL = ["expected_update", "trajectory", "discrimination", "eta_scaling", "local_rate",
-       "stability", "saddle", "conserved", "limit", "low_rank", "meanfield"]
+       "stability", "saddle", "conserved", "limit", "low_rank", "meanfield",
+       "noise_covariance", "noise_stationary", "excess_loss", "manifold_diffusion",
+       "learning_curve_spread", "critical_rate"]
 
 
 @pytest.mark.parametrize(("rule", "k"), RULES)

@@ -48,11 +48,17 @@ class Runner:
     `step(x)` computes h_t, h*_t, advances the rule's traces, forms e_t = V* h*_t - V h_t and
     returns the raw directions (dW, dU, dV) = update / eta, plus the per-step loss ½|e_t|²
     (B,).  It reads `net`'s arrays at each call, so the caller may update them in place.
-    Both networks start at rest (h_0 = h*_0 = 0).
+    Both networks start at rest (h_0 = h*_0 = 0).  With `label_noise` sigma > 0 the target
+    is y*_t = V* h*_t + sigma xi_t, xi_t ~ N(0, I_M) white, drawn from its own generator
+    seeded by `noise_seed` (so sigma = 0 leaves every other random draw unchanged).
     """
 
     def __init__(self, net: Network, teacher: Teacher, rule: str, leak: float,
-                 truncation: int = 1) -> None:
+                 truncation: int = 1, label_noise: float = 0.0, noise_seed: int = 0) -> None:
+        if not np.isfinite(label_noise) or label_noise < 0:
+            raise ValueError(f"label_noise must be finite and >= 0, got {label_noise}")
+        self.sigma = float(label_noise)
+        self.noise_rng = np.random.default_rng((noise_seed, 1))
         self.leak = check_leak(leak)
         _check_pair(net, teacher)
         b, n, d, _ = net.shape
@@ -74,6 +80,8 @@ class Runner:
         self.hs = self._propagate(t.W, t.U, self.hs, x)
         self.rule.advance(net.W, h_prev, x)
         e = np.matmul(t.V, self.hs[..., None])[..., 0] - np.matmul(net.V, self.h[..., None])[..., 0]
+        if self.sigma:
+            e = e + self.sigma * self.noise_rng.standard_normal(e.shape)
         dW, dU = self.rule.directions(net.V, net.B_fb, e)
         dV = e[:, :, None] * self.h[:, None, :]
         return dW, dU, dV, 0.5 * np.sum(e * e, axis=1)
@@ -152,20 +160,22 @@ class _Recorder:
 def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int, leak: float,
           truncation: int = 1, seed: int = 0, record_every: int = 100,
           record: Sequence[str] = RECORDABLE,
-          progress: Callable[[int, int], None] | None = None) -> TrainResult:
+          progress: Callable[[int, int], None] | None = None,
+          label_noise: float = 0.0) -> TrainResult:
     """Per-step online SGD: theta += eta * direction_t for W, U, V (B_fb and teacher fixed).
 
     Inputs x_t ~ N(0, I_D) from `seed`; the arguments are not mutated.  Stability
     (rho((1-alpha)I + alpha W) < 1 for student and teacher) is checked at the start and every
     CHECK_EVERY steps; violation or non-finite weights raise UnstableNetworkError naming the
     rule and step.  `progress(step, n_steps)` is called about every 5% of the run.
+    `label_noise` sigma adds sigma xi_t to the target (xi seeded from `seed` too).
     """
     leak = check_leak(leak)
     _validate_train(rule, eta, n_steps, record_every, record)
     net, initial = net.copy(), net.copy()
     check_stable(teacher.W, leak, f"train(rule={rule!r}) teacher at step 0")
     check_stable(net.W, leak, f"train(rule={rule!r}) student at step 0")
-    runner = Runner(net, teacher, rule, leak, truncation)
+    runner = Runner(net, teacher, rule, leak, truncation, label_noise, seed)
     inputs = _Inputs(net.shape[0], net.shape[2], seed)
     rec = _Recorder(record)
     every_progress = max(1, n_steps // 20)
@@ -205,7 +215,8 @@ def _block_stats(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float,
                        truncation: int = 1, n_steps: int, burn_in: int, seed: int = 0,
-                       n_blocks: int = 50, bases: Bases | None = None) -> dict:
+                       n_blocks: int = 50, bases: Bases | None = None,
+                       label_noise: float = 0.0) -> dict:
     """Monte Carlo estimate of E_stationary[update / eta] at FROZEN weights.
 
     After `burn_in` steps (traces and activity reach stationarity) the per-step directions
@@ -222,7 +233,7 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
     leak = check_leak(leak)
     for who, W in (("teacher", teacher.W), ("student", net.W)):
         check_stable(W, leak, f"expected_update_mc(rule={rule!r}) {who}")
-    runner = Runner(net.copy(), teacher.copy(), rule, leak, truncation)
+    runner = Runner(net.copy(), teacher.copy(), rule, leak, truncation, label_noise, seed)
     inputs = _Inputs(net.shape[0], net.shape[2], seed)
     for _ in range(burn_in):
         runner.step(inputs.next())

@@ -25,6 +25,12 @@ each):
   point of :func:`symdyn.predict_limit`.
 * ``low_rank``: ``sigma_{M+1} / sigma_1`` of the weight changes on a dense network.
 * ``meanfield``: the matrix mean-field ODE against SGD on a dense non-aligned network.
+* finite learning rate, with label noise (#8): ``noise_covariance`` (``max |z|`` of the
+  simulated long-run update covariance against ``D``), ``noise_stationary`` and
+  ``excess_loss`` (the linear-noise approximation at 3 etas x 2 sigmas),
+  ``manifold_diffusion`` (spread along the optimal manifold), ``learning_curve_spread``
+  (spread across seeds along a trajectory) and ``critical_rate`` (the large-batch mean map
+  at 0.8 and 1.25 eta_c).
 
 Adding a check: write a module ``symdyn/validation/NAME.py`` with a function
 ``check(case, **inputs) -> Check`` decorated by
@@ -43,7 +49,8 @@ from .report import Check, NotApplicable, ValidationReport, make_check, not_appl
 #: The modules that register checks, in the order of the report.
 CHECK_MODULES = ("expected_update", "trajectory", "discrimination", "eta_scaling",
                  "local_rate", "stability", "saddle", "conserved", "limit", "low_rank",
-                 "meanfield")
+                 "meanfield", "noise_covariance", "noise_stationary", "noise_diffusion",
+                 "noise_spread", "critical_rate")
 
 for _name in CHECK_MODULES:
     importlib.import_module(f"{__name__}.{_name}")

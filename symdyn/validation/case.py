@@ -146,16 +146,16 @@ class SimRun:
 
 
 def simulate_modes(case: Case, modes: dict, *, batch: int, eta: float, tau_end: float,
-                   n_rec: int = 100, seed: int = 0) -> SimRun:
+                   n_rec: int = 100, seed: int = 0, label_noise: float = 0.0) -> SimRun:
     """Train an aligned network (one mode per entry of ``modes``, N = D = M) online by the
-    rule and project every snapshot onto the modes."""
+    rule and project every snapshot onto the modes (``label_noise``: sigma of the target)."""
     n = len(np.atleast_1d(modes["a"]))
     net, teacher, bases = aligned_network(n, n, n, leak=case.leak, batch=batch, seed=seed,
                                           **modes)
     steps = max(1, int(round(tau_end / eta)))
     every = max(1, steps // n_rec)
     res = train(net, teacher, rule=case.rule, eta=eta, n_steps=steps, leak=case.leak,
-                truncation=case.k, seed=seed + 1, record_every=every)
+                truncation=case.k, seed=seed + 1, record_every=every, label_noise=label_noise)
     proj = project_matrices(res.W, res.U, res.V, bases)
     start = project_modes(net, bases)
     states = np.stack([np.concatenate([start[k][None], proj[k]]) for k in STATE_NAMES], -1)

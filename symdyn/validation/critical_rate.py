@@ -1,0 +1,79 @@
+"""Check ``critical_rate``: a large-batch simulation of the mean map
+``theta <- theta + eta f(theta)`` converges at ``0.8 eta_c`` and does not at
+``1.25 eta_c``, at the teacher ``a* = 0`` for each rule.
+
+Each step of the large-batch simulation freezes the weights, lets ``chains`` replicas of
+the network reach stationarity and averages the simulator's update directions
+(:func:`~symdyn.simulate.expected_update_mc`): ``f`` is estimated by simulation, never
+taken from the derivation. The run starts off the manifold by ``KICK`` and converges if
+its distance to the manifold falls below ``KICK / 10``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..analysis.fluctuations import critical_learning_rate
+from ..simulate import UnstableNetworkError, aligned_network, expected_update_mc
+from .case import Case
+from .noise_setup import manifold_point
+from .registry import register
+from .report import Check, make_check
+
+__all__ = ["check_critical_rate", "large_batch_run"]
+
+KICK = 0.05
+FACTORS_QUICK = (0.8, 1.25)
+FACTORS_FULL = (0.8, 0.9, 0.95, 1.05, 1.1, 1.25)
+
+
+def large_batch_run(case: Case, point: dict, eta: float, *, iterations: int, chains: int,
+                    steps: int, seed: int) -> np.ndarray:
+    """Distances to the optimal manifold along the large-batch mean map (inf once the
+    network becomes unstable)."""
+    theta = np.array([point["a"] + KICK, point["b"], point["c"] - KICK])
+    teacher = {k: np.full((chains, 1), point[k]) for k in ("a_star", "b_star", "c_star",
+                                                            "beta")}
+    out = []
+    for it in range(iterations):
+        out.append(np.hypot(theta[0] - point["a_star"],
+                            theta[1] * theta[2] - point["b_star"] * point["c_star"]))
+        try:
+            state = {k: np.full((chains, 1), v) for k, v in zip("abc", theta, strict=True)}
+            net, tea, bases = aligned_network(1, 1, 1, leak=case.leak, batch=chains,
+                                              seed=seed, **state, **teacher)
+            mc = expected_update_mc(net, tea, rule=case.rule, leak=case.leak,
+                                    truncation=case.k, n_steps=steps, burn_in=100,
+                                    seed=seed + it, n_blocks=10, bases=bases)
+        except UnstableNetworkError:
+            out += [np.inf] * (iterations - it)
+            break
+        theta = theta + eta * np.array([mc[k].mean() for k in ("da", "db", "dc")])
+    return np.array(out)
+
+
+@register("critical_rate", threshold=0.5)
+def check_critical_rate(case: Case) -> Check:
+    """Pass iff the run at ``0.8 eta_c`` ends below ``KICK/10`` from the manifold and the
+    run at ``1.25 eta_c`` does not; the metric is the ratio of their final distances
+    (threshold 0.5). The full mode also runs 0.9, 0.95, 1.05, 1.1 eta_c and reports the
+    empirical threshold (``details['sharpness']``)."""
+    point = manifold_point(case, a_star=0.0)
+    eta_c = critical_learning_rate(case.ode, point).eta_c
+    factors = FACTORS_QUICK if case.quick else FACTORS_FULL
+    iterations, chains, steps = (30, 64, 300) if case.quick else (60, 128, 600)
+    finals = {}
+    for i, factor in enumerate(factors):
+        dist = large_batch_run(case, point, factor * eta_c, iterations=iterations,
+                               chains=chains, steps=steps, seed=case.seed * 100 + i)
+        finals[factor] = float(dist[-1])
+    converged = {f: d < KICK / 10 for f, d in finals.items()}
+    ok = converged[0.8] and not converged[1.25]
+    stable = [f for f in factors if converged[f]]
+    unstable = [f for f in factors if not converged[f]]
+    sharp = (max(stable) if stable else None, min(unstable) if unstable else None)
+    metric = finals[0.8] / finals[1.25] if np.isfinite(finals[1.25]) else 0.0
+    return make_check("critical_rate", metric, 0.5,
+                      require=(ok, "0.8 eta_c must converge and 1.25 eta_c must not"),
+                      eta_c=eta_c, final_distance=finals, converged=converged,
+                      sharpness=sharp)
