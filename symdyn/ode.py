@@ -14,6 +14,7 @@ from functools import cached_property, lru_cache
 import sympy as sp
 
 from . import symbols as S
+from .algebra import change_variables
 from .averaging import expected_update
 from .errors import UnknownSymbolError, UnstableError
 from .model import ModeModel, leak_text, parse_leak
@@ -56,7 +57,7 @@ class LearningODE:
     @property
     def loss_terms(self) -> tuple[sp.Expr, ...]:
         """The loss term by term in public symbols (their sum is :attr:`loss`)."""
-        return tuple(self.from_working(t) for t in self.working_loss_terms)
+        return tuple(self.from_working(t, factored=True) for t in self.working_loss_terms)
 
     @property
     def rhs_dict(self) -> dict[sp.Symbol, sp.Expr]:
@@ -80,9 +81,15 @@ class LearningODE:
         """Replace ``lam`` and ``lam_star`` by their expressions in ``a`` and ``a_star``."""
         return sp.sympify(expr).subs(self.model.from_working())
 
-    def from_working(self, expr: sp.Expr) -> sp.Expr:
-        """Rewrite an expression in the working variables back into (a, a*)."""
-        return sp.factor(sp.cancel(sp.sympify(expr).subs(self.model.from_working())))
+    def from_working(self, expr: sp.Expr, factored: bool = False) -> sp.Expr:
+        """Rewrite an expression in the working variables back into (a, a*), factored.
+
+        Pass ``factored=True`` when ``expr`` is already the output of ``sp.factor``: it is
+        then mapped factor by factor (:func:`symdyn.algebra.change_variables`).
+        """
+        expr = sp.sympify(expr)
+        return change_variables(expr if factored else sp.factor(expr),
+                                self.model.from_working())
 
     def specialize(self, values: dict) -> LearningODE:
         """The same dynamics with some teacher or feedback parameters fixed.
@@ -209,6 +216,7 @@ def _derive(rule: Rule, leak: sp.Expr) -> LearningODE:
     update = expected_update(rule_here, leak, rule_here.trace_decay)
     working = (update.rhs[0] * leak, update.rhs[1], update.rhs[2])
     back = model.from_working()
-    rhs = tuple(sp.factor(sp.cancel(e.subs(back))) for e in update.rhs)
-    loss = sp.factor(sp.cancel(update.loss.subs(back)))
+    # update.rhs and update.loss are factored: map them factor by factor.
+    rhs = tuple(change_variables(e, back) for e in update.rhs)
+    loss = change_variables(update.loss, back)
     return LearningODE(rule, model, rhs, loss, working, update.loss, (), update.loss_terms)

@@ -8,6 +8,10 @@ this region, and every such decision is labelled as sampled.
 
 from __future__ import annotations
 
+import cmath
+from collections.abc import Callable
+from functools import lru_cache
+
 import numpy as np
 import sympy as sp
 
@@ -38,12 +42,24 @@ def _signed(rng: np.random.Generator, low: float, high: float) -> float:
 
 def in_region(values: dict[sp.Symbol, float], kappa: sp.Expr | None) -> bool:
     """Whether a numeric point lies inside the stationary region."""
-    lam = complex(sp.sympify(S.lam).subs(values))
+    lam = complex(values[S.lam])
     lam_star = values[S.lam_star]
     if abs(lam.imag) > 1e-12 or abs(lam) >= 1 or abs(lam_star) >= 1:
         return False
     if kappa is not None:
-        k = complex(kappa.subs(values))
+        symbols, f = _numeric(kappa)
+        try:
+            k = complex(f(*[values[s] for s in symbols]))
+        except (ZeroDivisionError, OverflowError):
+            return False
         if abs(k.imag) > 1e-12 or abs(k) >= 1:
             return False
     return True
+
+
+@lru_cache(maxsize=32)
+def _numeric(expr: sp.Expr) -> tuple[tuple[sp.Symbol, ...], Callable]:
+    """``expr`` as a plain Python function of its free symbols (sorted by name): the
+    region test runs on every sampled point, where ``subs`` would dominate."""
+    symbols = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    return symbols, sp.lambdify(symbols, expr, modules=[{"sqrt": cmath.sqrt}, "math"])

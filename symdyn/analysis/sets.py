@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .. import symbols as S
+from ..algebra import change_variables
 from ..ode import LearningODE
 from .deadline import Deadline
 from .fixed_points import WorkingComponent, sample_points, working_components
@@ -56,9 +57,10 @@ class FixedPointSet:
     leak: sp.Expr = field(default=sp.Integer(1), repr=False)
 
     def _to_public(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` (factored, in working variables) in public symbols."""
         from ..model import ModeModel
 
-        return sp.factor(sp.cancel(expr.subs(ModeModel(self.leak).from_working())))
+        return change_variables(expr, ModeModel(self.leak).from_working())
 
     @property
     def eigenvalues(self) -> list[sp.Expr]:
@@ -251,7 +253,7 @@ def _public_roots(ode: LearningODE, roots: list[Root], relations: list[dict]) ->
     def public(e: sp.Expr, rewrite: bool) -> sp.Expr:
         if e not in cache:
             shortest = _shortest(e, relations, None) if rewrite else e
-            cache[e] = sp.factor(sp.cancel(shortest.subs(ode.model.from_working())))
+            cache[e] = ode.from_working(shortest, factored=True)
         return cache[e]
 
     return [Root(public(r.mid, r.disc == 0), public(r.disc, False) if r.disc != 0 else r.disc,

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import sympy as sp
+from sympy.polys.matrices import DomainMatrix
 
+from ..algebra import factor_parts, factored, rational_field, substitute
 from ..ode import LearningODE
 from .fixed_points import POINT_ARGS, WorkingComponent
 from .signs import implied, simplify_positive
@@ -61,21 +63,48 @@ def set_jacobian(ode: LearningODE, comp: WorkingComponent) -> sp.Matrix:
     return ode.working_jacobian.subs(comp.solved).applyfunc(lambda e: sp.factor(sp.cancel(e)))
 
 
+def _field_jacobian(ode: LearningODE, comp: WorkingComponent) -> list[list] | None:
+    """The restricted working Jacobian as elements of a rational function field: exact
+    arithmetic on cancelled fractions, without SymPy expression trees. ``None`` when the
+    set's parametrisation is not rational (square roots)."""
+    field = rational_field([*ode.working_rhs, *comp.solved.values()]).field
+    try:
+        values = {field.from_expr(v): field.from_expr(e) for v, e in comp.solved.items()}
+    except ValueError:
+        return None
+    gens = [field.from_expr(v) for v in ode.working_state]
+    rows = [field.from_expr(e) for e in ode.working_rhs]
+    return [[substitute(f.diff(x), values) for x in gens] for f in rows]
+
+
 def spectrum(ode: LearningODE, comp: WorkingComponent) -> Spectrum:
     """Characteristic polynomial with the set's ``d`` zero eigenvalues divided out."""
-    jac = set_jacobian(ode, comp)
-    coeffs = [sp.factor(sp.cancel(k)) for k in jac.charpoly(X).all_coeffs()]
+    entries = _field_jacobian(ode, comp)
+    if entries is None:
+        jac = set_jacobian(ode, comp)
+        coeffs = [sp.factor(sp.cancel(k)) for k in jac.charpoly(X).all_coeffs()]
+        field_coeffs = None
+    else:
+        jac = sp.Matrix([[factored(e) for e in row] for row in entries])
+        domain = entries[0][0].field.to_domain()
+        field_coeffs = DomainMatrix(entries, (3, 3), domain).charpoly()
+        coeffs = [factored(k) for k in field_coeffs]
     d = len(comp.free)
     if any(k != 0 for k in coeffs[len(coeffs) - d:]):
         d = 0  # the set's dimension does not show up as zero eigenvalues: keep them all
     reduced = sp.Poly(coeffs[: len(coeffs) - d], X) if d else sp.Poly(coeffs, X)
-    eigenvalues, split = _roots(reduced)
+    monic = None if field_coeffs is None else field_coeffs[: len(field_coeffs) - d]
+    eigenvalues, split = _roots(reduced, monic)
     return Spectrum(jac, reduced, eigenvalues, split)
 
 
-def _roots(poly: sp.Poly) -> tuple[list[Root], bool]:
+def _roots(poly: sp.Poly, monic: list | None = None) -> tuple[list[Root], bool]:
     """Closed-form roots: linear factors first, then the quadratic formula; cubic and up
-    are left to numerics."""
+    are left to numerics. ``monic``: the same polynomial's coefficients as field
+    elements, leading 1, which give the answer without factoring over the parameters."""
+    quick = _roots_from_field(monic) if monic is not None else None
+    if quick is not None:
+        return quick, len(monic) == 2
     expr = sp.together(poly.as_expr())
     _, factors = sp.factor_list(sp.numer(expr), X)
     roots, split = [], True
@@ -93,6 +122,26 @@ def _roots(poly: sp.Poly) -> tuple[list[Root], bool]:
         else:
             return [], False
     return roots, split
+
+
+def _roots_from_field(monic: list) -> list[Root] | None:
+    """The root of ``x + p0``, or the two roots of an irreducible ``x^2 + p1 x + p0``.
+
+    Over the parameters' field the quadratic is irreducible iff its discriminant is not
+    a square, i.e. iff its factored form has an odd power or a non-square number;
+    ``None`` when it splits (or for other degrees), to be factored in full.
+    """
+    if len(monic) == 2:
+        return [Root(factored(-monic[1]))]
+    if len(monic) != 3:
+        return None
+    _, p1, p0 = monic
+    disc = factored(p1**2 / 4 - p0)
+    coeff, factors = factor_parts(disc)
+    if all(k % 2 == 0 for k in factors.values()) and coeff >= 0 and sp.sqrt(coeff).is_Rational:
+        return None
+    mid = factored(-p1 / 2)
+    return [Root(mid, disc, 1), Root(mid, disc, -1)]
 
 
 def hurwitz_expressions(poly: sp.Poly) -> list[sp.Expr]:

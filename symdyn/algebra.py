@@ -1,0 +1,165 @@
+"""Exact algebra on factored rational functions, without expanding them.
+
+``sp.factor(sp.cancel(e.subs(mapping)))`` expands a whole rational function and factors
+it again, which dominates the time of the analysis on its large expressions. When ``e``
+is already factored (the output of ``sp.factor``: a number times integer powers of
+irreducible integer polynomials) and ``mapping`` is an invertible affine change of
+variables, such as ``lam -> 1 - alpha + alpha a``, each factor can be mapped on its own,
+with the same result:
+
+Let ``P`` be irreducible in ``Z[x, y]``, the old variables ``x`` each replaced by
+``u + v t`` with a new variable ``t`` and ``v != 0`` free of ``x`` and ``t``. Over the
+field ``K = Q(y)`` this is an isomorphism of ``K[x]`` onto ``K[t]``, so ``P(u + v t)`` is
+irreducible in ``K[t]``; by Gauss's lemma it is its content ``c(y)`` (the gcd of its
+coefficients in ``t``) times a primitive polynomial that is irreducible over ``Z``. Only
+the small content (typically a power of ``alpha``) is factored; the large primitive
+part is known to be irreducible. Distinct factors map to distinct factors, so cancelling
+is adding exponents. The output is assembled exactly as ``sp.factor`` assembles it.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+
+import sympy as sp
+from sympy.core.mul import _keep_coeff
+from sympy.polys.polyutils import _sort_gens
+from sympy.polys.rings import PolyElement, PolyRing
+
+Factors = dict[sp.Expr, int]
+
+
+def factor_parts(expr: sp.Expr) -> tuple[sp.Expr, Factors] | None:
+    """``(number, {base: exponent})`` of a product of integer powers of polynomials, or
+    ``None`` when ``expr`` is not of that shape (a sum of fractions, a square root)."""
+    coeff, factors = sp.Integer(1), {}
+    for arg in sp.Mul.make_args(sp.sympify(expr)):
+        if arg.is_Number:
+            coeff *= arg
+            continue
+        base, exp = arg.as_base_exp()
+        if not exp.is_Integer or base.is_Number or not base.is_polynomial():
+            return None
+        factors[base] = factors.get(base, 0) + int(exp)
+    return coeff, factors
+
+
+def from_parts(coeff: sp.Expr, factors: Factors) -> sp.Expr:
+    """``coeff * prod(base**k)`` built as ``sp.factor`` builds its output (the number is
+    kept apart, not distributed over a sum)."""
+    return _keep_coeff(sp.sympify(coeff), sp.Mul(*[b**k for b, k in factors.items() if k]))
+
+
+def change_variables(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """``sp.factor(sp.cancel(expr.subs(mapping)))``, factor by factor (see module doc).
+
+    ``expr`` should be factored; if it is not, or ``mapping`` is not an invertible affine
+    change of variables, the general (slow) route gives the same value.
+    """
+    expr = sp.sympify(expr)
+    parts = factor_parts(expr)
+    new = _new_variables(expr, mapping)
+    if parts is None or new is None:
+        return sp.factor(sp.cancel(expr.subs(mapping)))
+    coeff, factors = parts
+    symbols = set().union(*(b.free_symbols for b in factors), new)
+    for old, image in mapping.items():
+        symbols |= image.free_symbols | {old}
+    ring = PolyRing(_sort_gens(list(symbols)), sp.QQ)
+    integer_ring = ring.clone(domain=sp.ZZ)
+    images = {ring(old): ring(image) for old, image in mapping.items()}
+    out: Factors = {}
+    for base, k in factors.items():
+        if not base.free_symbols & set(mapping):
+            out[base] = out.get(base, 0) + k
+            continue
+        number, content, primitive = _image(ring(base), images, integer_ring, new)
+        coeff *= number**k
+        c, content_factors = sp.factor_list(content)
+        coeff *= c**k
+        for f, m in content_factors:
+            out[f] = out.get(f, 0) + m * k
+        out[primitive] = out.get(primitive, 0) + k
+    return from_parts(coeff, out)
+
+
+def _new_variables(expr: sp.Expr, mapping: dict) -> list[sp.Symbol] | None:
+    """The new variable of each image ``u + v t`` if ``mapping`` is an invertible affine
+    change of variables not already present in ``expr``; else ``None``."""
+    new: list[sp.Symbol] = []
+    for image in mapping.values():
+        image = sp.expand(image)
+        candidates = [t for t in image.free_symbols - expr.free_symbols - set(mapping)
+                      if sp.degree(image, t) == 1]
+        if len(candidates) != 1 or candidates[0] in new:
+            return None
+        t = candidates[0]
+        slope = image.coeff(t, 1)
+        if slope == 0 or slope.free_symbols & ({t, *mapping} | set(new)):
+            return None
+        new.append(t)
+    return new
+
+
+def _image(p: PolyElement, images: dict, integer_ring: PolyRing, new: list[sp.Symbol],
+           ) -> tuple[sp.Expr, sp.Expr, sp.Expr]:
+    """``p`` after the substitution as ``number * content * primitive``: the content is
+    the gcd of its coefficients in the new variables, the primitive part has a positive
+    leading coefficient (as ``factor_list`` normalises it)."""
+    for old, image in images.items():
+        if p.degree(old) > 0:
+            p = p.compose(old, image)
+    denominator, p = p.clear_denoms()
+    p = integer_ring.from_dict(dict(p), p.ring.domain)
+    positions = [integer_ring.symbols.index(t) for t in new]
+    groups: dict[tuple, dict] = {}
+    for monom, c in p.terms():
+        key = tuple(monom[i] for i in positions)
+        rest = tuple(0 if i in positions else e for i, e in enumerate(monom))
+        groups.setdefault(key, {})[rest] = c
+    coefficients = sorted((integer_ring.from_dict(g) for g in groups.values()), key=len)
+    content = reduce(lambda x, y: x.gcd(y), coefficients[1:], coefficients[0])
+    primitive = p.exquo(content)
+    if primitive.LC < 0:
+        primitive, content = -primitive, -content
+    return (sp.Rational(1, int(denominator)), content.as_expr(), primitive.as_expr())
+
+
+def rational_field(exprs: list[sp.Expr]) -> sp.polys.domains.FractionField:
+    """The field ``Q(symbols)`` of rational functions in every symbol of ``exprs`` (in
+    SymPy's default generator order), for fast exact arithmetic: its elements are kept
+    cancelled, without expression trees."""
+    symbols = set().union(*(sp.sympify(e).free_symbols for e in exprs))
+    return sp.ZZ.frac_field(*_sort_gens(list(symbols)))
+
+
+def factored(f) -> sp.Expr:
+    """The element ``f`` of a :func:`rational_field` as ``sp.factor`` would print it."""
+    coeff, factors = sp.Integer(1), {}
+    for poly, sign in ((f.numer, 1), (f.denom, -1)):
+        c, pairs = poly.factor_list()
+        coeff *= sp.Integer(int(c)) ** sign
+        for base, k in pairs:
+            expr = base.as_expr()
+            factors[expr] = factors.get(expr, 0) + sign * k
+    return from_parts(coeff, factors)
+
+
+def substitute(f, values: dict):
+    """``f`` with generators replaced by field elements, ``values: generator -> element``
+    (both of the same :func:`rational_field`), term by term in the field."""
+    field = f.field
+    positions = {field.gens.index(g): v for g, v in values.items()}
+    return _evaluate(f.numer, positions, field) / _evaluate(f.denom, positions, field)
+
+
+def _evaluate(p: PolyElement, positions: dict, field):
+    total = field.zero
+    for monom, c in p.terms():
+        kept = tuple(0 if i in positions else e for i, e in enumerate(monom))
+        term = field(p.ring({kept: c}))
+        for i, e in enumerate(monom):
+            if e and i in positions:
+                term *= positions[i] ** e
+        total += term
+    return total
