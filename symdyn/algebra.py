@@ -53,14 +53,15 @@ def from_parts(coeff: sp.Expr, factors: Factors) -> sp.Expr:
 def change_variables(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
     """``sp.factor(sp.cancel(expr.subs(mapping)))``, factor by factor (see module doc).
 
-    ``expr`` should be factored; if it is not, or ``mapping`` is not an invertible affine
-    change of variables, the general (slow) route gives the same value.
+    ``expr`` is factored first (at no cost if it is already, see :func:`factor`); when
+    ``mapping`` is not an invertible affine change of variables, or ``expr`` not a
+    rational function, the general route gives the same value.
     """
-    expr = sp.sympify(expr)
+    expr = factor(expr)
     parts = factor_parts(expr)
     new = _new_variables(expr, mapping)
     if parts is None or new is None:
-        return sp.factor(sp.cancel(expr.subs(mapping)))
+        return factor(expr.subs(mapping))
     coeff, factors = parts
     symbols = set().union(*(b.free_symbols for b in factors), new)
     for old, image in mapping.items():
@@ -80,7 +81,7 @@ def change_variables(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> sp.Exp
         for f, m in content_factors:
             out[f] = out.get(f, 0) + m * k
         out[primitive] = out.get(primitive, 0) + k
-    return from_parts(coeff, out)
+    return remember(from_parts(coeff, out))
 
 
 def _new_variables(expr: sp.Expr, mapping: dict) -> list[sp.Symbol] | None:
@@ -135,6 +136,8 @@ def rational_field(exprs: list[sp.Expr]) -> sp.polys.domains.FractionField:
 
 def factored(f) -> sp.Expr:
     """The element ``f`` of a :func:`rational_field` as ``sp.factor`` would print it."""
+    if f.numer.is_ground and f.denom.is_ground:  # a number (factor_list of 0 never ends)
+        return sp.sympify(f.as_expr())
     coeff, factors = sp.Integer(1), {}
     for poly, sign in ((f.numer, 1), (f.denom, -1)):
         c, pairs = poly.factor_list()
@@ -142,7 +145,7 @@ def factored(f) -> sp.Expr:
         for base, k in pairs:
             expr = base.as_expr()
             factors[expr] = factors.get(expr, 0) + sign * k
-    return from_parts(coeff, factors)
+    return remember(from_parts(coeff, factors))
 
 
 def substitute(f, values: dict):
@@ -163,3 +166,79 @@ def _evaluate(p: PolyElement, positions: dict, field):
                 term *= positions[i] ** e
         total += term
     return total
+
+
+#: Irreducible integer polynomials met as factors of ``sp.factor`` / ``factor_list``
+#: results. A product of these (and symbols) is already in factored form, so
+#: factoring it again, as successive steps of the analysis would, is skipped.
+_IRREDUCIBLE: set[sp.Expr] = set()
+_MAX_KNOWN = 50_000
+
+
+def factor(expr: sp.Expr) -> sp.Expr:
+    """``sp.factor(sp.cancel(expr))``; immediate when ``expr`` is a product of powers of
+    known irreducible factors (then it is its own canonical factored form)."""
+    expr = sp.sympify(expr)
+    parts = _known_parts(expr)
+    if parts is not None:
+        return from_parts(*parts)
+    return remember(sp.factor(sp.cancel(expr)))
+
+
+def factor_list(expr: sp.Expr) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]]:
+    """``sp.factor_list(expr)`` of a polynomial, immediate for known factored forms."""
+    expr = sp.sympify(expr)
+    parts = _known_parts(expr)
+    if parts is not None:
+        return parts[0], [(b, k) for b, k in parts[1].items() if k]
+    coeff, pairs = sp.factor_list(expr)
+    for base, _ in pairs:
+        _learn(base)
+    return coeff, pairs
+
+
+def remember(expr: sp.Expr) -> sp.Expr:
+    """Record the factors of ``expr``, an ``sp.factor`` result, as irreducible."""
+    parts = factor_parts(expr)
+    if parts is not None:
+        for base in parts[1]:
+            _learn(base)
+    return expr
+
+
+def _learn(base: sp.Expr) -> None:
+    if base in _IRREDUCIBLE or base.is_Symbol or base.has(sp.Float):
+        return
+    if len(_IRREDUCIBLE) > _MAX_KNOWN:
+        _IRREDUCIBLE.clear()
+    _IRREDUCIBLE.add(base)
+
+
+def _known_parts(expr: sp.Expr) -> tuple[sp.Expr, Factors] | None:
+    parts = factor_parts(expr)
+    if parts is None or not all(b.is_Symbol or b in _IRREDUCIBLE for b in parts[1]):
+        return None
+    return parts
+
+
+def substitute_factor(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> sp.Expr:
+    """``sp.factor(sp.cancel(expr.subs(mapping)))`` for symbols mapped to rational
+    functions, computed in a :func:`rational_field` (the general route otherwise)."""
+    f = field_element(expr.xreplace(mapping), [expr, *mapping.values()])
+    return factor(expr.subs(mapping)) if f is None else factored(f)
+
+
+def field_element(expr: sp.Expr, context: list[sp.Expr] | None = None):
+    """``expr`` as an element of the :func:`rational_field` of ``context`` (default:
+    of ``expr`` alone), or ``None`` if it is not a rational function (a square root)."""
+    field = rational_field(context or [expr]).field
+    try:
+        return field.from_expr(expr)
+    except ValueError:
+        return None
+
+
+def is_zero(expr: sp.Expr) -> bool:
+    """Whether a rational function is identically zero (exact; ``cancel`` otherwise)."""
+    f = field_element(expr)
+    return sp.cancel(sp.together(expr)) == 0 if f is None else not f

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from . import symbols as S
+from .algebra import substitute_factor
 from .rules import Rule
 
 
@@ -171,13 +172,13 @@ def expected_update(rule: Rule, alpha: sp.Expr, kappa: sp.Expr) -> ExpectedUpdat
 
     f = rule.feedback
     raw = (f * error_with("sa"), f * error_with("sb"), error_with("h"))
-    loss_terms = tuple(sp.factor(t) for t in (
+    # factor(cancel(...)) of these sums, computed in a field of rational functions
+    loss_terms = tuple(substitute_factor(t, {}) for t in (
         S.c_star**2 * moment("h*", "h*") / 2, -S.c * S.c_star * moment("h", "h*"),
         S.c**2 * moment("h", "h") / 2))
     loss = sum(loss_terms)
-    subs = {S.kappa: kappa}
-    rhs = tuple(sp.factor(sp.cancel(e.subs(subs))) for e in raw)
-    return ExpectedUpdate(rhs, sp.factor(sp.cancel(loss)), loss_terms)
+    rhs = tuple(substitute_factor(e, {S.kappa: kappa}) for e in raw)
+    return ExpectedUpdate(rhs, substitute_factor(loss, {}), loss_terms)
 
 
 def gauss_newton(alpha: sp.Expr) -> sp.Matrix:

@@ -57,7 +57,7 @@ class LearningODE:
     @property
     def loss_terms(self) -> tuple[sp.Expr, ...]:
         """The loss term by term in public symbols (their sum is :attr:`loss`)."""
-        return tuple(self.from_working(t, factored=True) for t in self.working_loss_terms)
+        return tuple(self.from_working(t) for t in self.working_loss_terms)
 
     @property
     def rhs_dict(self) -> dict[sp.Symbol, sp.Expr]:
@@ -81,15 +81,10 @@ class LearningODE:
         """Replace ``lam`` and ``lam_star`` by their expressions in ``a`` and ``a_star``."""
         return sp.sympify(expr).subs(self.model.from_working())
 
-    def from_working(self, expr: sp.Expr, factored: bool = False) -> sp.Expr:
-        """Rewrite an expression in the working variables back into (a, a*), factored.
-
-        Pass ``factored=True`` when ``expr`` is already the output of ``sp.factor``: it is
-        then mapped factor by factor (:func:`symdyn.algebra.change_variables`).
-        """
-        expr = sp.sympify(expr)
-        return change_variables(expr if factored else sp.factor(expr),
-                                self.model.from_working())
+    def from_working(self, expr: sp.Expr) -> sp.Expr:
+        """Rewrite an expression in the working variables back into (a, a*), factored
+        (factor by factor: :func:`symdyn.algebra.change_variables`)."""
+        return change_variables(expr, self.model.from_working())
 
     def specialize(self, values: dict) -> LearningODE:
         """The same dynamics with some teacher or feedback parameters fixed.

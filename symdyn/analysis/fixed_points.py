@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import sympy as sp
 
+from .. import algebra
 from .. import symbols as S
+from ..algebra import is_zero, substitute_factor
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters
@@ -142,8 +144,8 @@ def _solve_factor(factor: sp.Expr, others: list, solved: dict, ctx: _Context, de
 def _extend(solved: dict, v: sp.Symbol, value: sp.Expr) -> dict | None:
     """``solved`` with ``v = value`` substituted into it; ``None`` where that divides by
     zero (the branch lies where an earlier solution's denominator vanishes)."""
-    out = {k: sp.factor(sp.cancel(e.subs(v, value))) for k, e in solved.items()}
-    out[v] = sp.factor(value)
+    out = {k: substitute_factor(e, {v: value}) for k, e in solved.items()}
+    out[v] = algebra.factor(value)
     if any(e.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for e in out.values()):
         return None
     return out
@@ -153,10 +155,10 @@ def _is_valid(ode: LearningODE, comp: WorkingComponent, denominators: list) -> b
     """A component is kept if the full right-hand side vanishes on it, no denominator does,
     and some of its points lie inside the stationary region."""
     for den in denominators:
-        if sp.cancel(den.subs(comp.solved)) == 0:
+        if is_zero(den.subs(comp.solved)):
             return False
     for rhs in ode.working_rhs:
-        if sp.cancel(rhs.subs(comp.solved)) != 0:
+        if not is_zero(rhs.subs(comp.solved)):
             return False
     return _meets_region(ode, comp)
 
@@ -241,8 +243,7 @@ def _maximal(components: list[WorkingComponent]) -> list[WorkingComponent]:
 def _contains(big: WorkingComponent, small: WorkingComponent) -> bool:
     """Whether every point of ``small`` satisfies the defining equations of ``big``."""
     for v, expr in big.solved.items():
-        difference = (v - expr).subs(small.solved)
-        if sp.cancel(sp.together(difference)) != 0:
+        if not is_zero((v - expr).subs(small.solved)):
             return False
     return True
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .. import symbols as S
-from ..algebra import change_variables
+from ..algebra import change_variables, factor, substitute_factor
 from ..ode import LearningODE
 from .deadline import Deadline
 from .fixed_points import WorkingComponent, sample_points, working_components
@@ -71,7 +71,7 @@ class FixedPointSet:
         polynomial (zero eigenvalues of the set's tangent directions divided out); in
         ``lambda`` coordinates when ``working``."""
         poly = self.spectrum.reduced
-        coefficients = [sp.factor(sp.cancel(k / poly.LC())) for k in poly.all_coeffs()[1:]]
+        coefficients = [factor(k / poly.LC()) for k in poly.all_coeffs()[1:]]
         if not working:
             coefficients = [self._to_public(k) for k in coefficients]
         return coefficients[::-1]
@@ -253,7 +253,7 @@ def _public_roots(ode: LearningODE, roots: list[Root], relations: list[dict]) ->
     def public(e: sp.Expr, rewrite: bool) -> sp.Expr:
         if e not in cache:
             shortest = _shortest(e, relations, None) if rewrite else e
-            cache[e] = ode.from_working(shortest, factored=True)
+            cache[e] = ode.from_working(shortest)
         return cache[e]
 
     return [Root(public(r.mid, r.disc == 0), public(r.disc, False) if r.disc != 0 else r.disc,
@@ -267,10 +267,9 @@ def _relations(comp: WorkingComponent) -> list[dict[sp.Symbol, sp.Expr]]:
         numerator = sp.numer(sp.together(v - value))
         for p in RELATION_PARAMETERS:
             if p in numerator.free_symbols and sp.degree(numerator, p) == 1:
-                solution = sp.solve(numerator, p)
-                if len(solution) == 1:
-                    out.append({p: solution[0]})
-                    break
+                slope, rest = sp.Poly(numerator, p).all_coeffs()
+                out.append({p: -rest / slope})
+                break
     return out
 
 
@@ -278,7 +277,7 @@ def _shortest(expr: sp.Expr, relations: list[dict], points: list[dict] | None) -
     """The shortest equivalent form of ``expr`` on the set, trying each relation."""
     candidates = [expr]
     for relation in relations:
-        rewritten = sp.factor(sp.cancel(expr.subs(relation)))
+        rewritten = substitute_factor(expr, relation)
         if points is not None:
             rewritten = simplify_positive(rewritten, points)
             if isinstance(rewritten, bool):

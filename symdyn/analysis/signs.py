@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import sympy as sp
 
+from .. import algebra
 from .. import symbols as S
 
 Sampler = Callable[[], dict[sp.Symbol, float]]
@@ -58,11 +59,11 @@ def simplify_positive(expr: sp.Expr, points: Sequence[dict]) -> sp.Expr | bool:
     Returns ``True`` when every factor has constant sign and the product is positive,
     ``False`` when it is negative.
     """
-    expr = sp.factor(sp.cancel(expr))
+    expr = algebra.factor(expr)
     num, den = sp.fraction(expr)
     sign, kept = 1, []
     for part in (num, den):
-        coefficient, factors = sp.factor_list(part)
+        coefficient, factors = algebra.factor_list(part)
         sign *= int(sp.sign(coefficient)) or 1
         for factor, multiplicity in factors:
             if multiplicity % 2 == 0:
@@ -104,7 +105,7 @@ def implied(condition: sp.Expr, given: sp.Expr, max_ops: int = 40) -> bool:
 def strip_positive_factors(expr: sp.Expr) -> sp.Expr:
     """Drop the numeric content and every factor that is provably positive (``alpha``,
     even powers), exactly; keeps the sign, so ``expr > 0`` is unchanged."""
-    coefficient, factors = sp.factor_list(sp.factor(expr))
+    coefficient, factors = algebra.factor_list(algebra.factor(expr))
     sign = 1 if coefficient > 0 else -1
     kept = [f**m for f, m in factors if not (m % 2 == 0 or f.is_positive)]
     return sign * sp.Mul(*kept)

@@ -17,6 +17,7 @@ import numpy as np
 import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
+from .. import algebra
 from ..algebra import factor_parts, factored, rational_field, substitute
 from ..ode import LearningODE
 from .fixed_points import POINT_ARGS, WorkingComponent
@@ -92,7 +93,8 @@ def spectrum(ode: LearningODE, comp: WorkingComponent) -> Spectrum:
     d = len(comp.free)
     if any(k != 0 for k in coeffs[len(coeffs) - d:]):
         d = 0  # the set's dimension does not show up as zero eigenvalues: keep them all
-    reduced = sp.Poly(coeffs[: len(coeffs) - d], X) if d else sp.Poly(coeffs, X)
+    # EX keeps the factored coefficients as they are (recognised as factored later)
+    reduced = sp.Poly(coeffs[: len(coeffs) - d] if d else coeffs, X, domain="EX")
     monic = None if field_coeffs is None else field_coeffs[: len(field_coeffs) - d]
     eigenvalues, split = _roots(reduced, monic)
     return Spectrum(jac, reduced, eigenvalues, split)
@@ -146,7 +148,9 @@ def _roots_from_field(monic: list) -> list[Root] | None:
 
 def hurwitz_expressions(poly: sp.Poly) -> list[sp.Expr]:
     """Routh-Hurwitz expressions that must all be positive for a monic real polynomial."""
-    p = [sp.cancel(k / poly.LC()) for k in poly.all_coeffs()][1:]  # p_{n-1}, ..., p_0
+    # factored rather than cancelled: the conditions are factored next (signs), and a
+    # factored form is recognised there without factoring it again
+    p = [algebra.factor(k / poly.LC()) for k in poly.all_coeffs()][1:]  # p_{n-1}, ..., p_0
     n = len(p)
     if n == 0:
         return []
@@ -155,7 +159,7 @@ def hurwitz_expressions(poly: sp.Poly) -> list[sp.Expr]:
     if n == 2:
         return [p[0], p[1]]
     if n == 3:
-        return [p[0], p[2], sp.cancel(p[0] * p[1] - p[2])]
+        return [p[0], p[2], algebra.factor(p[0] * p[1] - p[2])]
     return _hurwitz_minors(p)
 
 
