@@ -21,6 +21,12 @@ def _common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -
     parser.add_argument("--leak", default="1", metavar="X",
                         help="'alpha' for a symbolic leak, or a number in (0, 1] (default 1)")
     parser.add_argument("--format", choices=formats, default="text")
+    _no_cache(parser)
+
+
+def _no_cache(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-cache", action="store_true",
+                        help="neither read nor write the on-disk cache of results")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--out", default="symdyn-paper", metavar="DIR")
     paper.add_argument("--quick", action="store_true",
                        help="smaller simulations, same derivations")
+    _no_cache(paper)
     _sweep_parser(sub)
     return parser
 
@@ -97,24 +104,44 @@ def _print(payload: dict | str) -> None:
         print(payload)
 
 
-def cmd_derive(args: argparse.Namespace) -> int:
-    from . import latex
-    from .ode import derive
+def _answer(args: argparse.Namespace, render: Callable[[], dict | str]) -> str:
+    """The printed answer of a derivation command; a repeated command is answered from
+    the on-disk cache (:mod:`symdyn.cache`) without importing SymPy."""
+    from .cache import cached
 
-    ode = derive(args.rule, args.leak, args.truncation)
-    _print({"text": lambda: str(ode), "json": ode.to_dict,
-            "latex": lambda: latex.ode_latex(ode)}[args.format]())
+    def text() -> str:
+        payload = render()
+        return json.dumps(payload, indent=2) if isinstance(payload, dict) else payload
+
+    parts = (args.command, args.rule, args.truncation, args.leak, args.format)
+    return cached("answer", parts, text)
+
+
+def cmd_derive(args: argparse.Namespace) -> int:
+    def render() -> dict | str:
+        from . import latex
+        from .ode import derive
+
+        ode = derive(args.rule, args.leak, args.truncation)
+        return {"text": lambda: str(ode), "json": ode.to_dict,
+                "latex": lambda: latex.ode_latex(ode)}[args.format]()
+
+    print(_answer(args, render))
     return 0
 
 
 def cmd_fixed_points(args: argparse.Namespace) -> int:
-    from . import latex
-    from .analysis import fixed_points
-    from .ode import derive
+    def render() -> dict | str:
+        from . import latex
+        from .analysis import fixed_points
+        from .ode import derive
 
-    report = fixed_points(derive(args.rule, args.leak, args.truncation), timeout=args.timeout)
-    _print({"text": lambda: str(report), "json": report.to_dict,
-            "latex": lambda: latex.fixed_points_latex(report)}[args.format]())
+        report = fixed_points(derive(args.rule, args.leak, args.truncation),
+                              timeout=args.timeout)
+        return {"text": lambda: str(report), "json": report.to_dict,
+                "latex": lambda: latex.fixed_points_latex(report)}[args.format]()
+
+    print(_answer(args, render))
     return 0
 
 
@@ -207,6 +234,8 @@ def _single_threaded_blas() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     _single_threaded_blas()
     args = build_parser().parse_args(argv)
+    if getattr(args, "no_cache", False):  # the environment reaches every layer (and children)
+        os.environ["SYMDYN_NO_CACHE"] = "1"
     try:
         return COMMANDS[args.command](args)
     except (SymdynError, KeyError) as error:

@@ -110,6 +110,16 @@ class LearningODE:
             working[S.lam_star] = sp.expand(1 - self.leak + self.leak * public[S.a_star])
         return working
 
+    def cache_key(self) -> tuple:
+        """What determines this ODE, as text, for :mod:`symdyn.cache`: the rule's
+        definition, the leak, the pinned parameters and (for ODEs built by hand) a digest
+        of the right-hand side and loss themselves."""
+        from hashlib import sha256
+
+        body = sp.srepr((self.working_rhs, self.working_loss, self.rhs, self.loss))
+        return (*rule_key(self.rule), sp.srepr(self.leak), sp.srepr(self.fixed),
+                sha256(body.encode()).hexdigest())
+
     @property
     def fixed_working(self) -> dict[sp.Symbol, sp.Expr]:
         """The pinned parameters in working variables (``a_star`` becomes ``lam_star``)."""
@@ -179,14 +189,23 @@ def _parameter_values(values: dict) -> dict[sp.Symbol, sp.Expr]:
     return out
 
 
-def derive(rule: str | Rule, leak: object = 1, truncation: int | None = None) -> LearningODE:
+def derive(rule: str | Rule, leak: object = 1, truncation: int | None = None,
+           cache: bool = True) -> LearningODE:
     """Derive the per-mode learning ODE of ``rule`` by averaging (cached).
 
     ``rule`` is a name (``bptt``, ``tbptt``, ``rflo``, ``feedback_alignment``,
     ``rflo_symmetric``) or a :class:`~symdyn.rules.Rule`; ``leak`` is ``"alpha"`` for a
     symbolic leak or a number in (0, 1]; ``truncation`` is tBPTT's window ``k``.
+    Results are kept in memory and on disk (:mod:`symdyn.cache`); ``cache=False`` skips
+    the disk.
     """
-    return _derive(get_rule(rule, truncation), parse_leak(leak))
+    return _derive(get_rule(rule, truncation), parse_leak(leak), cache)
+
+
+def rule_key(rule: Rule) -> tuple:
+    """Everything that defines a rule, as text: the part of a cache key it owns."""
+    return (rule.name, sp.srepr(rule.trace_decay), sp.srepr(rule.feedback), rule.truncation,
+            rule.description)
 
 
 def working_rule(rule: Rule, leak: sp.Expr) -> Rule:
@@ -205,7 +224,14 @@ def working_rule(rule: Rule, leak: sp.Expr) -> Rule:
 
 
 @lru_cache(maxsize=64)
-def _derive(rule: Rule, leak: sp.Expr) -> LearningODE:
+def _derive(rule: Rule, leak: sp.Expr, use_cache: bool = True) -> LearningODE:
+    from . import cache
+
+    return cache.cached("derive", (*rule_key(rule), sp.srepr(leak)),
+                        lambda: _derivation(rule, leak), use_cache)
+
+
+def _derivation(rule: Rule, leak: sp.Expr) -> LearningODE:
     model = ModeModel(leak)
     rule_here = working_rule(rule, leak)
     update = expected_update(rule_here, leak, rule_here.trace_decay)

@@ -157,13 +157,23 @@ class FixedPointReport:
 
 
 def fixed_points(ode: LearningODE, timeout: float | None = 60, samples: int = 200,
-                 seed: int = 0) -> FixedPointReport:
+                 seed: int = 0, cache: bool = True) -> FixedPointReport:
     """Find, parametrise and classify every fixed-point set of ``ode`` (see module doc).
 
     ``samples`` seeded random points per set decide signs that SymPy cannot prove and
     cross-check the symbolic conditions against numeric eigenvalues. ``timeout`` (seconds)
     bounds the whole analysis; past it a :class:`~symdyn.errors.SolveTimeout` is raised.
+    The report is kept on disk (:mod:`symdyn.cache`) unless ``cache=False``.
     """
+    from .. import cache as disk
+
+    report = disk.cached("fixed_points", (*ode.cache_key(), samples, seed),
+                         lambda: _fixed_points(ode, timeout, samples, seed), cache)
+    return report if report.ode is ode else FixedPointReport(ode, report.sets)
+
+
+def _fixed_points(ode: LearningODE, timeout: float | None, samples: int, seed: int,
+                  ) -> FixedPointReport:
     deadline = Deadline(timeout, f"the fixed-point analysis of {ode.title}")
     sets = []
     for comp in working_components(ode, deadline):

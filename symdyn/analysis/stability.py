@@ -58,6 +58,15 @@ class Spectrum:
     def eigenvalues(self) -> list[sp.Expr]:
         return [r.expr for r in self.roots]
 
+    def __reduce__(self):
+        # Pickled (symdyn.cache) as coefficients: a Poly cannot be rebuilt from its
+        # expression while SymPy's evaluation is off, as the cache loads.
+        return _spectrum, (self.jacobian, self.reduced.all_coeffs(), self.roots, self.split)
+
+
+def _spectrum(jacobian: sp.Matrix, coefficients: list, roots: list, split: bool) -> Spectrum:
+    return Spectrum(jacobian, sp.Poly(coefficients, X, domain="EX"), roots, split)
+
 
 def set_jacobian(ode: LearningODE, comp: WorkingComponent) -> sp.Matrix:
     """The working Jacobian restricted to a component, entries cancelled."""
