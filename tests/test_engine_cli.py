@@ -81,7 +81,7 @@ def test_stability_json_shape():
     (["stability", "--rule", "bptt", "--at", "a=1.5,b=1,c=1,a_star=0.5,b_star=1,c_star=1"],
      "unstable"),
     (["stability", "--rule", "bptt", "--at", "a=x"], "not a number"),
-    (["fixed-points", "--rule", "bptt", "--timeout", "0"], "did not finish within"),
+    (["fixed-points", "--rule", "bptt", "--timeout", "0", "--no-cache"], "did not finish within"),
     (["validate", "--rule", "feedback_alignment"], "no matrix-level simulator"),
     (["validate", "--rule", "rflo", "--leak", "alpha"], "needs a numeric leak"),
 ])
