@@ -123,12 +123,8 @@ def cmd_stability(args: argparse.Namespace) -> int:
     from .ode import derive
 
     result = stability_at(derive(args.rule, args.leak, args.truncation), parse_point(args.at))
-    if args.format == "latex":
-        rows = " \\\\\n".join(f"\\mu_{{{i + 1}}} &= {e.real:.10g} {e.imag:+.10g}i"
-                              for i, e in enumerate(result.eigenvalues))
-        _print(f"\\begin{{align}}\n{rows}\n\\end{{align}}")
-    else:
-        _print(result.to_dict() if args.format == "json" else str(result))
+    _print({"text": lambda: str(result), "json": result.to_dict,
+            "latex": result.latex}[args.format]())
     return 0
 
 

@@ -7,11 +7,19 @@ class SymdynError(ValueError):
     """Base class of every user-facing error of symdyn."""
 
 
+class SymdynKeyError(SymdynError, KeyError):
+    """A name that is not there. Also a ``KeyError``, as mapping-style lookups promise,
+    but printed as its sentence (``KeyError`` would print it quoted)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class UnknownRuleError(SymdynError):
     """A rule name that symdyn does not know."""
 
 
-class UnknownSymbolError(SymdynError):
+class UnknownSymbolError(SymdynKeyError):
     """A symbol name outside the public names of docs/theory.md, 'Symbols and conventions'."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .. import symbols as S
+from ..errors import SymdynKeyError
 from ..ode import LearningODE
 from .deadline import Deadline
 from .fixed_points import WorkingComponent, sample_points, working_components
@@ -135,7 +136,7 @@ class FixedPointReport:
         for s in self.sets:
             if s.name == key or s.name.startswith(key):
                 return s
-        raise KeyError(f"no fixed-point set called {key!r}; sets: "
+        raise SymdynKeyError(f"no fixed-point set called {key!r}; sets: "
                        + ", ".join(s.name for s in self.sets))
 
     def to_dict(self) -> dict:
