@@ -33,3 +33,8 @@ class UnstableError(SymdynError):
 
 class SolveTimeout(SymdynError):
     """A symbolic solve that did not finish in the time it was given."""
+
+
+class CannotPredict(SymdynError):
+    """A question symdyn cannot answer from what it derived (e.g. a limit point without a
+    conserved quantity); the message says why."""
