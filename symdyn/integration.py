@@ -22,15 +22,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-import sympy as sp
 from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
 from scipy.linalg import block_diag
 from scipy.optimize import brentq
 
-from . import symbols as S
 from .codegen import check_region, jacobian_function, rhs_function
 from .errors import SymdynError
-from .model import ModeModel
+from .model import lam_numeric
 from .ode import LearningODE
 from .values import number
 
@@ -132,8 +130,9 @@ def _inputs(ode: LearningODE, initial, params: Mapping, tau_end, n_eval, method)
     values = {}
     for key, value in params.items():
         name = key if isinstance(key, str) else key.name
+        value = number(value, name)
         try:
-            values[name] = np.broadcast_to(number(value, name), (n,))
+            values[name] = np.broadcast_to(value, (n,))
         except ValueError:
             raise SymdynError(f"{name} must be a number or one per mode ({n}), got "
                               f"shape {np.shape(value)}") from None
@@ -159,13 +158,9 @@ def _lam_function(ode: LearningODE, values: dict) -> Callable[[np.ndarray], np.n
     alpha = values["alpha"] if "alpha" in values else float(ode.leak)
 
     def lam(y: np.ndarray) -> np.ndarray:
-        return _LAM(y.reshape(-1, 3)[:, 0], alpha)
+        return lam_numeric(y.reshape(-1, 3)[:, 0], alpha)
 
     return lam
-
-
-#: ``lam(a, alpha)``: the leak map of :class:`~symdyn.model.ModeModel`, lambdified.
-_LAM = sp.lambdify((S.a, S.alpha), ModeModel(S.alpha).lam, "numpy")
 
 
 def _march(solver, grid: np.ndarray, taus: list, rows: list, edges: dict,
