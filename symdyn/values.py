@@ -10,11 +10,14 @@ floats. NaN and infinities are refused with one sentence on either side.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 from numbers import Number
+from tokenize import TokenError
 
 import numpy as np
 import sympy as sp
+from sympy.parsing.sympy_parser import parse_expr
 
 from .errors import SymdynError
 
@@ -57,13 +60,37 @@ def _exact_text(text: str, name: str) -> sp.Expr:
         return sp.Rational(Fraction(text.strip()))
     except (ValueError, ZeroDivisionError):
         pass
-    from .symbols import sympify
+    from .symbols import PUBLIC
 
     try:
-        expr = sympify(text)
-    except (sp.SympifyError, SyntaxError, TypeError, ValueError, AttributeError):
+        expr = parse_text(text, PUBLIC)
+    except SymdynError:
         raise _bad(name, text) from None
     return _checked(expr, name, text)
+
+
+#: The only globals text can reach: numbers and symbols, no SymPy functions (so a name
+#: such as ``gamma`` is an unknown symbol rather than the Gamma function) and no builtins.
+_PARSE_GLOBALS: dict = {"__builtins__": {}, "Symbol": sp.Symbol, "Integer": sp.Integer,
+                        "Float": sp.Float, "Rational": sp.Rational}
+#: Attribute access and dunder names have no place in a formula.
+_FORBIDDEN = re.compile(r"__|\.\s*[A-Za-z_]")
+
+
+def parse_text(text: str, names: dict[str, sp.Symbol]) -> sp.Expr:
+    """Read a formula over ``names`` (``lambda`` is read as ``lam``, since ``lambda`` is
+    a Python keyword); a :class:`SymdynError` naming the problem otherwise."""
+    text = re.sub(r"\blambda\b", "lam", text)
+    if _FORBIDDEN.search(text):
+        raise SymdynError(f"{text!r} is not a formula (attribute access is not allowed)")
+    try:
+        expr = parse_expr(text, local_dict=dict(names), global_dict=dict(_PARSE_GLOBALS))
+    except (SyntaxError, TypeError, TokenError, NameError, AttributeError, ValueError,
+            ZeroDivisionError) as error:
+        raise SymdynError(f"cannot read {text!r} ({error})") from None
+    if not isinstance(expr, sp.Expr) or expr.has(sp.nan, sp.zoo, sp.oo, -sp.oo):
+        raise SymdynError(f"{text!r} is not a finite formula")
+    return expr
 
 
 def _checked(expr: sp.Expr, name: str, given: object) -> sp.Expr:

@@ -163,7 +163,8 @@ def fixed_points(ode: LearningODE, timeout: float | None = 60, samples: int = 20
     cross-check the symbolic conditions against numeric eigenvalues. ``timeout`` (seconds)
     bounds the whole analysis; past it a :class:`~symdyn.errors.SolveTimeout` is raised.
     """
-    deadline = Deadline(timeout, f"the fixed-point analysis of {ode.title}")
+    deadline = Deadline(timeout, f"the fixed-point analysis of {ode.title}",
+                        symbolic_leak=not ode.leak.is_number)
     sets = []
     for comp in working_components(ode, deadline):
         deadline.check()
