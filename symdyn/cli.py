@@ -18,16 +18,14 @@ import argparse
 import json
 import math
 import os
-import signal
 import sys
 import tempfile
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
+from .clitools import Expired, Progress, time_limit
 from .errors import SymdynError
 
 FORMATS = ("text", "latex", "json")
@@ -37,7 +35,6 @@ MAX_TIMEOUT = 1e6
 #: Default --timeout (seconds) of each command that solves.
 TIMEOUTS = {"derive": 300.0, "fixed-points": 120.0, "stability": 120.0, "validate": 1800.0,
             "noise": 300.0}
-PROGRESS_DELAY, PROGRESS_PERIOD = 5.0, 10.0   # seconds before the first line, between lines
 
 
 class _Parser(argparse.ArgumentParser):
@@ -209,91 +206,6 @@ def _print(payload: dict | str) -> None:
         print(payload)
 
 
-# --- progress and time limits -----------------------------------------------------------
-class Progress:
-    """Prints ``symdyn: STAGE ... (N s)`` on stderr every ``PROGRESS_PERIOD`` seconds once a
-    command has run ``PROGRESS_DELAY`` seconds, so long solves are never silent."""
-
-    def __init__(self, stage: str = "working") -> None:
-        self.stage = stage
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._start = self._last = 0.0
-
-    def _run(self) -> None:
-        import time
-
-        waited = PROGRESS_DELAY
-        while not self._stop.wait(waited):
-            now = time.monotonic()
-            if now - self._last >= PROGRESS_PERIOD - 0.5:  # quiet while steps are printed
-                print(f"symdyn: {self.stage} ... ({now - self._start:.0f} s)",
-                      file=sys.stderr, flush=True)
-                self._last = now
-            waited = PROGRESS_PERIOD
-
-    def __enter__(self) -> Progress:
-        import time
-
-        self._start = time.monotonic()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def report(self, prefix: str) -> Callable[[str, float], None]:
-        """A ``progress(step, fraction)`` callback that prints each step and remembers it."""
-        def report(step: str, fraction: float) -> None:
-            import time
-
-            self.stage, self._last = f"{prefix}: {step}", time.monotonic()
-            print(f"[{prefix} {100 * fraction:5.1f}%] {step}", file=sys.stderr, flush=True)
-
-        return report
-
-
-class _Expired(BaseException):
-    """Raised by the alarm. A BaseException, so that library code catching Exception
-    cannot swallow it; the timer also repeats until the handler's frame is left."""
-
-
-@contextmanager
-def time_limit(seconds: float | None) -> Iterator[None]:
-    """Raise :class:`_Expired` in the main thread after ``seconds`` (Unix, main thread
-    only; elsewhere the library's own cooperative deadlines are the only limit)."""
-    if seconds is None or not hasattr(signal, "setitimer") \
-            or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_alarm(_signum, _frame):
-        raise _Expired
-
-    def unraisable(info) -> None:
-        # An alarm landing in a weakref callback or __del__ cannot propagate; Python would
-        # print it as "Exception ignored". Drop it quietly: the timer fires again shortly.
-        if not isinstance(info.exc_value, _Expired):
-            hook(info)
-
-    hook = sys.unraisablehook
-    previous = signal.signal(signal.SIGALRM, on_alarm)
-    sys.unraisablehook = unraisable
-    signal.setitimer(signal.ITIMER_REAL, seconds, 0.25)
-    try:
-        yield
-    finally:
-        while True:  # the alarm may fire while it is being cancelled: cancel again
-            try:
-                signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
-                sys.unraisablehook = hook
-                break
-            except _Expired:
-                continue
-
-
 def _timeout_message(args: argparse.Namespace, stage: str) -> str:
     remedy = f"raise --timeout (it was {args.timeout:g} s)"
     if str(getattr(args, "leak", "1")).strip() == "alpha":
@@ -432,7 +344,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with progress, time_limit(getattr(args, "timeout", None)):
             return COMMANDS[args.command](args, progress)
-    except _Expired:
+    except Expired:
         return _error(_timeout_message(args, progress.stage))
     except SymdynError as error:
         return _error(str(error.args[0]) if error.args else str(error))
