@@ -66,6 +66,8 @@ def _exact_text(text: str, name: str) -> sp.Expr:
         expr = parse_text(text, PUBLIC)
     except SymdynError:
         raise _bad(name, text) from None
+    if not expr.free_symbols <= set(PUBLIC.values()):   # "nan" would be a new symbol
+        raise _bad(name, text)
     return _checked(expr, name, text)
 
 
