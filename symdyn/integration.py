@@ -93,9 +93,12 @@ def integrate(ode: LearningODE, initial, params: Mapping, tau_end: float,
     ``initial`` has shape ``(3,)`` or ``(n_modes, 3)``; each value of ``params`` is a
     number or an array of shape ``(n_modes,)``. The result holds the states on
     ``n_eval`` evenly spaced times up to where the integration ended (see the module doc
-    for the ways it ends); ``budget`` is in seconds of wall-clock time (``None``: none).
+    for the ways it ends); ``budget`` is in seconds of wall-clock time from the call,
+    checked after every solver step (``None``: no limit); compiling the lambdified
+    right-hand side and Jacobian on first use of an ODE counts towards it.
     A start outside the stationary region raises :class:`~symdyn.errors.UnstableError`.
     """
+    deadline = None if budget is None else time.monotonic() + budget
     y0, values, tau_end = _inputs(ode, initial, params, tau_end, n_eval, method)
     n = y0.shape[0]
     field, jacobian = _system(ode, values, n)
@@ -106,7 +109,6 @@ def integrate(ode: LearningODE, initial, params: Mapping, tau_end: float,
     solver = SOLVERS[method](field, 0.0, y0.ravel(), tau_end, rtol=rtol, atol=atol, **kwargs)
     grid = np.linspace(0.0, tau_end, n_eval)
     taus, rows = [0.0], [y0.ravel()]
-    deadline = None if budget is None else time.monotonic() + budget
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         status, stop, detail = _march(solver, grid, taus, rows, edges, deadline)
