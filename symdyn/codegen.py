@@ -86,6 +86,21 @@ def _state(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return a, b, c
 
 
+def _rhs_numpy(compiled: Callable, state, values: list) -> np.ndarray:
+    a, b, c = _state(state)
+    out = compiled(a, b, c, *values)
+    shape = np.broadcast_shapes(a.shape, *(np.shape(v) for v in values))
+    return np.stack([np.broadcast_to(np.asarray(o, dtype=float), shape) for o in out])
+
+
+def _jacobian_numpy(compiled: Callable, state, values: list) -> np.ndarray:
+    a, b, c = _state(state)
+    rows = compiled(a, b, c, *values)
+    shape = np.broadcast_shapes(a.shape, *(np.shape(v) for v in values))
+    return np.array([[np.broadcast_to(np.asarray(e, dtype=float), shape) for e in row]
+                     for row in rows])
+
+
 def rhs_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
     """``f(state, params) -> d(a, b, c)/dtau`` (see module doc)."""
     compiled = _compiled(ode, "rhs", backend)
@@ -94,10 +109,7 @@ def rhs_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
         values = _parameter_values(ode, params, backend)
         if backend == "mpmath":
             return [mpmath.mpf(v) if v == 0 else v for v in compiled(*state, *values)]
-        a, b, c = _state(state)
-        out = compiled(a, b, c, *values)
-        shape = np.broadcast_shapes(a.shape, *(np.shape(v) for v in values))
-        return np.stack([np.broadcast_to(np.asarray(o, dtype=float), shape) for o in out])
+        return _rhs_numpy(compiled, state, values)
 
     rhs.__doc__ = f"d(a, b, c)/dtau of {ode.title}."
     return rhs
@@ -111,14 +123,19 @@ def jacobian_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
         values = _parameter_values(ode, params, backend)
         if backend == "mpmath":
             return mpmath.matrix(compiled(*state, *values))
-        a, b, c = _state(state)
-        rows = compiled(a, b, c, *values)
-        shape = np.broadcast_shapes(a.shape, *(np.shape(v) for v in values))
-        return np.array([[np.broadcast_to(np.asarray(e, dtype=float), shape) for e in row]
-                         for row in rows])
+        return _jacobian_numpy(compiled, state, values)
 
     jacobian.__doc__ = f"Jacobian of {ode.title}."
     return jacobian
+
+
+def bound_functions(ode: LearningODE, params: Mapping) -> tuple[Callable, Callable]:
+    """``(f(state), J(state))`` with ``params`` checked and converted once: for
+    integrators, which call them thousands of times with the same parameters."""
+    rhs, jac = _compiled(ode, "rhs", "numpy"), _compiled(ode, "jacobian", "numpy")
+    values = _parameter_values(ode, params)
+    return (lambda state: _rhs_numpy(rhs, state, values),
+            lambda state: _jacobian_numpy(jac, state, values))
 
 
 def loss_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:

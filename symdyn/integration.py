@@ -26,7 +26,7 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
 from scipy.linalg import block_diag
 from scipy.optimize import brentq
 
-from .codegen import check_region, jacobian_function, rhs_function
+from .codegen import bound_functions, check_region
 from .errors import SymdynError
 from .model import lam_numeric
 from .ode import LearningODE
@@ -143,13 +143,13 @@ def _inputs(ode: LearningODE, initial, params: Mapping, tau_end, n_eval, method)
 
 
 def _system(ode: LearningODE, values: dict, n: int) -> tuple[Callable, Callable]:
-    rhs, jac = rhs_function(ode), jacobian_function(ode)
+    rhs, jac = bound_functions(ode, values)
 
     def field(_tau: float, y: np.ndarray) -> np.ndarray:
-        return rhs(y.reshape(n, 3).T, values).T.ravel()
+        return rhs(y.reshape(n, 3).T).T.ravel()
 
     def jacobian(_tau: float, y: np.ndarray) -> np.ndarray:
-        blocks = jac(y.reshape(n, 3).T, values)          # (3, 3, n)
+        blocks = jac(y.reshape(n, 3).T)          # (3, 3, n)
         return block_diag(*np.moveaxis(blocks, -1, 0))
 
     return field, jacobian

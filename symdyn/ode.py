@@ -48,9 +48,10 @@ class LearningODE:
     def leak(self) -> sp.Expr:
         return self.model.leak
 
-    @property
+    @cached_property
     def parameters(self) -> tuple[sp.Symbol, ...]:
-        """Symbols other than the state: teacher, feedback, and alpha when symbolic."""
+        """Symbols other than the state: teacher, feedback, and alpha when symbolic
+        (cached: numeric code asks for them on every evaluation)."""
         free = set().union(*(e.free_symbols for e in self.rhs)) | self.loss.free_symbols
         return tuple(sorted(free - set(self.state), key=lambda s: s.name))
 

@@ -21,7 +21,7 @@ from sympy.polys.matrices import DomainMatrix
 
 from .. import symbols as S
 from ..codegen import jacobian_function
-from ..errors import CannotPredict
+from ..errors import CannotPredict, UnknownSymbolError
 from ..integration import Trajectory, integrate
 from ..ode import LearningODE
 from ..values import number
@@ -160,7 +160,11 @@ def predict_limit(ode: LearningODE, initial: Mapping[str, float], params: Mappin
     leaves the stationary region, diverges, does not settle on the optimal manifold within
     50 e-foldings of the slowest rate there, or settles nearer another candidate.
     """
-    initial = {k: float(number(v, k)) for k, v in initial.items()}
+    initial = {_name(k): float(number(v, _name(k))) for k, v in initial.items()}
+    params = {_name(k): v for k, v in params.items()}
+    missing = [s.name for s in S.STATE if s.name not in initial]
+    if missing:
+        raise UnknownSymbolError(f"missing {missing[0]!r} in the initial state; give a, b, c")
     if candidates is None:
         if not conserved_quantities(ode):
             return LimitPrediction([], None, f"{ode.title} conserves no polynomial quantity "
@@ -201,7 +205,8 @@ def _verified(ode: LearningODE, initial: dict, params: Mapping, candidates: list
     from .stability import numeric_class, zero_tolerance
 
     n_zero = max(1, len(conserved_quantities(ode)))
-    point = parse_point(ode, {**chosen, **params})
+    needed = {s.name for s in ode.parameters}
+    point = parse_point(ode, {**chosen, **{k: v for k, v in params.items() if k in needed}})
     state = [point[s.name] for s in ode.state]
     jac = jacobian_function(ode)(state, {p.name: point[p.name] for p in ode.parameters})
     kind = numeric_class(np.linalg.eigvals(jac), n_zero, zero_tolerance(jac))
@@ -222,6 +227,10 @@ def _verified(ode: LearningODE, initial: dict, params: Mapping, candidates: list
                                f"{_show(final)} at tau = {path.tau[-1]:.4g}, not at the "
                                f"predicted point {_show(chosen)}", path)
     return LimitPrediction(candidates, chosen, "", path)
+
+
+def _name(key) -> str:
+    return key if isinstance(key, str) else key.name
 
 
 def _distance(p: dict, q: dict) -> float:

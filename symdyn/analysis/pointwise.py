@@ -98,7 +98,8 @@ class PointStability:
     def _repr_latex_(self) -> str:
         from ..latex import tex
 
-        values = ",\\ ".join(f"{tex(S.PUBLIC[k])} = {v:g}" for k, v in self.point.items())
+        values = ",\\ ".join(f"{tex(S.PUBLIC[k])} = {format_complex(v, latex=True)}"
+                              for k, v in self.point.items())
         mus = ",\\ ".join(format_complex(e, latex=True) for e in self.eigenvalues)
         return (f"$\\text{{{self.verdict}}}\\ \\text{{at}}\\ {values}:\\ "
                 f"\\mu \\in \\{{{mus}\\}}$")
@@ -106,7 +107,7 @@ class PointStability:
     def __str__(self) -> str:
         where = ", ".join(f"{k} = {v:g}" for k, v in self.point.items())
         if self.is_fixed_point:
-            kind = f"a fixed point ({self.set_name or 'in no fixed-point set found'})"
+            kind = f"a fixed point ({self.set_name or 'on none of the sets found'})"
         else:
             kind = (f"not a fixed point (largest velocity component {self.residual:.3g}), "
                     "so it has no stability class")
