@@ -224,9 +224,9 @@ def test_random_command_lines_exit_0_or_2_in_time(argv, tmp_path_factory):
     t0 = time.monotonic()
     with pytest.MonkeyPatch.context() as patch:
         import symdyn.paper
-        import symdyn.validate
+        import symdyn.validation
 
-        patch.setattr(symdyn.validate, "run_validation", _stub_validation)
+        patch.setattr(symdyn.validation, "run_validation", _stub_validation)
         patch.setattr(symdyn.paper, "run_paper", _stub_paper)
         patch.chdir(workdir)
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
