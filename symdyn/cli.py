@@ -41,7 +41,14 @@ class _Parser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (the sentence and where to look)."""
 
     def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks shown as ``\\n``: a value typed with a newline in it must
+    not split the one-line error message."""
+    return "".join(c.encode("unicode_escape").decode() if len(f"a{c}b".splitlines()) > 1
+                   else c for c in text)
 
 
 def _whole(low: int, high: int) -> Callable[[str], int]:
@@ -333,7 +340,7 @@ def _single_threaded_blas() -> None:
 
 
 def _error(message: str) -> int:
-    print(f"symdyn: error: {message}", file=sys.stderr)
+    print(f"symdyn: error: {one_line(message)}", file=sys.stderr)
     return 2
 
 
