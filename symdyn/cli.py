@@ -1,23 +1,85 @@
-"""The ``symdyn`` command line: argument parsing and formatting only, no mathematics."""
+"""The ``symdyn`` command line: argument parsing and formatting only, no mathematics.
+
+Contract: every bad value ends in one sentence on stderr and exit code 2 (argparse's
+errors included); a command that solves takes ``--timeout`` seconds, enforced by a
+``SIGALRM`` timer that interrupts the computation wherever it is; a solve that runs for
+more than a few seconds prints a progress line on stderr every few seconds. Only known
+user errors (:class:`~symdyn.errors.SymdynError`) become exit code 2: anything else is a
+bug and keeps its traceback. This module imports neither SymPy nor NumPy when loaded, so
+``symdyn --help`` and ``symdyn --version`` answer at once.
+
+A new subcommand is a function ``cmd_NAME(args) -> exit code``, an entry in
+:data:`COMMANDS` and its options in :func:`build_parser`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
+import tempfile
 from collections.abc import Callable, Sequence
+from fractions import Fraction
+from pathlib import Path
 
+from . import __version__
+from .clitools import Expired, Progress, time_limit
 from .errors import SymdynError
 
 FORMATS = ("text", "latex", "json")
+MAX_TRUNCATION = 1000     # a window beyond this cannot be derived in any sensible time
+MAX_SEED = 2**32 - 1      # NumPy's legacy seeding accepts no more
+MAX_TIMEOUT = 1e6
+#: Default --timeout (seconds) of each command that solves.
+TIMEOUTS = {"derive": 300.0, "fixed-points": 120.0, "stability": 120.0, "validate": 1800.0,
+            "noise": 300.0}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (the sentence and where to look)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks shown as ``\\n``: a value typed with a newline in it must
+    not split the one-line error message."""
+    return "".join(c.encode("unicode_escape").decode() if len(f"a{c}b".splitlines()) > 1
+                   else c for c in text)
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not (math.isfinite(value) and 0 < value <= MAX_TIMEOUT):
+        raise argparse.ArgumentTypeError(f"must be a number of seconds in (0, {MAX_TIMEOUT:g}]"
+                                         f", got {text!r}")
+    return value
 
 
 def _common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
     parser.add_argument("--rule", required=True,
                         help="bptt, tbptt, rflo, feedback_alignment or rflo_symmetric")
-    parser.add_argument("--truncation", type=int, default=None, metavar="K",
-                        help="truncation window k of tbptt (default 1)")
+    parser.add_argument("--truncation", type=_whole(1, MAX_TRUNCATION), default=None,
+                        metavar="K", help="truncation window k of tbptt (default 1)")
     parser.add_argument("--leak", default="1", metavar="X",
                         help="'alpha' for a symbolic leak, or a number in (0, 1] (default 1)")
     parser.add_argument("--format", choices=formats, default="text")
@@ -29,35 +91,44 @@ def _no_cache(parser: argparse.ArgumentParser) -> None:
                         help="neither read nor write the on-disk cache of results")
 
 
+def _timeout(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument("--timeout", type=_seconds, default=TIMEOUTS[command], metavar="S",
+                        help=f"seconds the command may take (default {TIMEOUTS[command]:g})")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="symdyn",
         description="Derive, analyse and check the learning dynamics of BPTT, truncated "
                     "BPTT and RFLO in data-aligned linear RNNs.")
+    parser.add_argument("--version", action="version", version=f"symdyn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     derive = sub.add_parser("derive", help="the per-mode learning ODE of a rule")
     _common(derive)
+    _timeout(derive, "derive")
     fixed = sub.add_parser("fixed-points", help="fixed-point sets, spectra and stability")
     _common(fixed)
-    fixed.add_argument("--timeout", type=float, default=120.0,
-                       help="seconds the symbolic solve may take (default 120)")
+    _timeout(fixed, "fixed-points")
     stab = sub.add_parser("stability", help="numeric eigenvalues at a point")
     _common(stab)
     stab.add_argument("--at", required=True, metavar="POINT",
                       help='the point, e.g. "a=0.5,b=1.2,c=0.8,a_star=0.5,b_star=1,c_star=1"')
+    _timeout(stab, "stability")
     val = sub.add_parser("validate", help="check the derived dynamics against simulation")
     _common(val, formats=("text", "json"))
-    val.add_argument("--seed", type=int, default=0)
+    val.add_argument("--seed", type=_whole(0, MAX_SEED), default=0)
     val.add_argument("--quick", action="store_true", help="small, fast simulations")
+    _timeout(val, "validate")
     noise = sub.add_parser("noise", help="update noise, critical learning rate and "
                            "stationary fluctuations at a point")
     _common(noise, formats=("text", "json"))
     noise.add_argument("--at", required=True, metavar="POINT",
                        help='the point, e.g. "a=0,b=1,c=1,a_star=0,b_star=1,c_star=1,beta=1"')
-    noise.add_argument("--sigma", type=float, default=0.0, metavar="S",
+    noise.add_argument("--sigma", type=_finite, default=0.0, metavar="S",
                        help="label-noise amplitude sigma (default 0)")
-    noise.add_argument("--eta", type=float, default=0.01, metavar="E",
+    noise.add_argument("--eta", type=_finite, default=0.01, metavar="E",
                        help="learning rate of the stationary fluctuations (default 0.01)")
+    _timeout(noise, "noise")
     paper = sub.add_parser("paper", help="reproduce the paper's analysis end to end")
     paper.add_argument("--out", default="symdyn-paper", metavar="DIR")
     paper.add_argument("--quick", action="store_true",
@@ -75,26 +146,71 @@ def _sweep_parser(sub) -> None:
                        help="feedback values (write --beta=-1,1 for a leading minus)")
     sweep.add_argument("--a-star", default="-0.5,0,0.5", help="teacher recurrences a*")
     sweep.add_argument("--leak", default="1", help="leak values in (0, 1]")
-    sweep.add_argument("--tau", type=float, default=10.0, help="learning time of each run")
+    sweep.add_argument("--tau", type=_finite, default=10.0, help="learning time of each run")
     sweep.add_argument("--out", default="symdyn-sweep", metavar="DIR")
-    sweep.add_argument("--workers", type=int, default=2, help="local Dask worker processes")
+    sweep.add_argument("--workers", type=_whole(1, 256), default=2,
+                       help="local Dask worker processes")
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="an existing Dask scheduler instead of a local cluster")
 
 
+def _finite(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a finite number, got {text!r}")
+    return value
+
+
+# --- values ---------------------------------------------------------------------------
+def _number(name: str, text: str) -> float:
+    """A finite number from ``--at`` text: decimal or ``p/q``."""
+    try:
+        value = float(text)
+    except ValueError:
+        try:
+            value = float(Fraction(text.strip()))
+        except (ValueError, ZeroDivisionError, OverflowError):
+            raise SymdynError(f"--at value of {name!r} is not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise SymdynError(f"--at value of {name!r} must be a finite number, got {text!r}")
+    return value
+
+
 def parse_point(text: str) -> dict[str, float]:
-    """``"a=0.5,b=1.2"`` -> ``{"a": 0.5, "b": 1.2}``, with a clear error on bad items."""
+    """``"a=0.5,b=1.2"`` -> ``{"a": 0.5, "b": 1.2}``, with a clear error on bad items,
+    non-finite values and names given twice (names are checked against the ODE later)."""
     point: dict[str, float] = {}
     for item in filter(None, (part.strip() for part in text.split(","))):
-        name, sep, value = item.partition("=")
-        if not sep:
+        name, sep, value = (s.strip() for s in item.partition("="))
+        if not sep or not name:
             raise SymdynError(f"--at item {item!r} is not of the form name=value")
-        try:
-            point[name.strip()] = float(value)
-        except ValueError:
-            raise SymdynError(f"--at value of {name.strip()!r} is not a number: {value!r}")\
-                from None
+        if name in point:
+            raise SymdynError(f"--at gives {name!r} twice")
+        point[name] = _number(name, value)
+    if not point:
+        raise SymdynError("--at gives no point; write it as name=value pairs, e.g. "
+                          '"a=0.5,b=1,c=1,a_star=0.5,b_star=1,c_star=1"')
     return point
+
+
+def output_directory(text: str) -> Path:
+    """The ``--out`` directory, created and checked writable, or one sentence why not."""
+    if not text.strip():
+        raise SymdynError("--out is empty; give a directory, e.g. --out symdyn-paper")
+    out = Path(text)
+    if out.exists() and not out.is_dir():
+        raise SymdynError(f"--out {text!r} is an existing file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise SymdynError(f"cannot write into --out {text!r}: {reason}") from None
+    return out
 
 
 def _print(payload: dict | str) -> None:
@@ -102,6 +218,13 @@ def _print(payload: dict | str) -> None:
         print(json.dumps(payload, indent=2))
     else:
         print(payload)
+
+
+def _timeout_message(args: argparse.Namespace, stage: str) -> str:
+    remedy = f"raise --timeout (it was {args.timeout:g} s)"
+    if str(getattr(args, "leak", "1")).strip() == "alpha":
+        remedy += " or fix the leak to a number, e.g. --leak 1"
+    return f"{stage} did not finish in time; {remedy}"
 
 
 def _answer(args: argparse.Namespace, render: Callable[[], dict | str]) -> str:
@@ -117,12 +240,24 @@ def _answer(args: argparse.Namespace, render: Callable[[], dict | str]) -> str:
     return cached("answer", parts, text)
 
 
-def cmd_derive(args: argparse.Namespace) -> int:
+# --- commands -----------------------------------------------------------------------------
+def _title(args: argparse.Namespace) -> str:
+    k = f" (k = {args.truncation})" if args.truncation is not None else ""
+    return f"{args.rule}{k} at leak {args.leak}"
+
+
+def _derive(args: argparse.Namespace, progress: Progress):
+    from .ode import derive
+
+    progress.stage = f"deriving the learning ODE of {_title(args)}"
+    return derive(args.rule, args.leak, args.truncation)
+
+
+def cmd_derive(args: argparse.Namespace, progress: Progress) -> int:
     def render() -> dict | str:
         from . import latex
-        from .ode import derive
 
-        ode = derive(args.rule, args.leak, args.truncation)
+        ode = _derive(args, progress)
         return {"text": lambda: str(ode), "json": ode.to_dict,
                 "latex": lambda: latex.ode_latex(ode)}[args.format]()
 
@@ -130,14 +265,14 @@ def cmd_derive(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_fixed_points(args: argparse.Namespace) -> int:
+def cmd_fixed_points(args: argparse.Namespace, progress: Progress) -> int:
     def render() -> dict | str:
         from . import latex
         from .analysis import fixed_points
-        from .ode import derive
 
-        report = fixed_points(derive(args.rule, args.leak, args.truncation),
-                              timeout=args.timeout)
+        ode = _derive(args, progress)
+        progress.stage = f"finding and classifying the fixed points of {_title(args)}"
+        report = fixed_points(ode, timeout=args.timeout)
         return {"text": lambda: str(report), "json": report.to_dict,
                 "latex": lambda: latex.fixed_points_latex(report)}[args.format]()
 
@@ -145,71 +280,61 @@ def cmd_fixed_points(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_stability(args: argparse.Namespace) -> int:
+def cmd_stability(args: argparse.Namespace, progress: Progress) -> int:
     from .analysis import stability_at
-    from .ode import derive
 
-    result = stability_at(derive(args.rule, args.leak, args.truncation), parse_point(args.at))
-    if args.format == "latex":
-        rows = " \\\\\n".join(f"\\mu_{{{i + 1}}} &= {e.real:.10g} {e.imag:+.10g}i"
-                              for i, e in enumerate(result.eigenvalues))
-        _print(f"\\begin{{align}}\n{rows}\n\\end{{align}}")
-    else:
-        _print(result.to_dict() if args.format == "json" else str(result))
+    point = parse_point(args.at)   # bad values fail before any derivation
+    ode = _derive(args, progress)
+    progress.stage = f"eigenvalues and fixed-point sets of {_title(args)}"
+    result = stability_at(ode, point, timeout=args.timeout)
+    _print({"text": lambda: str(result), "json": result.to_dict,
+            "latex": result.latex}[args.format]())
     return 0
 
 
-def _progress_printer(prefix: str) -> Callable[[str, float], None]:
-    def report(step: str, fraction: float) -> None:
-        print(f"[{prefix} {100 * fraction:5.1f}%] {step}", file=sys.stderr, flush=True)
-
-    return report
-
-
-def cmd_validate(args: argparse.Namespace) -> int:
+def cmd_validate(args: argparse.Namespace, progress: Progress) -> int:
     from .validation import run_validation
 
+    progress.stage = f"validating {_title(args)}"
     report = run_validation(args.rule, truncation=args.truncation, leak=args.leak,
                             seed=args.seed, quick=args.quick,
-                            progress=_progress_printer("validate"))
+                            progress=progress.report("validate"))
     _print(report.to_dict() if args.format == "json" else report.table())
     return 0 if report.passed else 1
 
 
-def cmd_noise(args: argparse.Namespace) -> int:
+def cmd_noise(args: argparse.Namespace, progress: Progress) -> int:
     from .analysis.noise_report import noise_report
-    from .ode import derive
 
-    report = noise_report(derive(args.rule, args.leak, args.truncation), parse_point(args.at),
-                          args.sigma, args.eta)
+    point = parse_point(args.at)
+    ode = _derive(args, progress)
+    progress.stage = f"update noise of {_title(args)}"
+    report = noise_report(ode, point, args.sigma, args.eta)
     _print(report.to_dict() if args.format == "json" else str(report))
     return 0
 
 
-def cmd_paper(args: argparse.Namespace) -> int:
-    from .paper import run_paper
-
-    result = run_paper(args.out, quick=args.quick, progress=_progress_printer("paper"))
-    print(result.summary())
-    return 0 if result.ok else 1
-
-
 def _numbers(text: str, what: str) -> list[float]:
-    try:
-        return [float(x) for x in text.split(",") if x.strip()]
-    except ValueError:
-        raise SymdynError(f"--{what} must be comma-separated numbers, got {text!r}") from None
+    values = []
+    for item in (x for x in text.split(",") if x.strip()):
+        try:
+            values.append(float(item))
+        except ValueError:
+            raise SymdynError(f"--{what} must be comma-separated numbers, got {text!r}") \
+                from None
+        if not math.isfinite(values[-1]):
+            raise SymdynError(f"--{what} must be finite numbers, got {text!r}")
+    return values
 
 
-def cmd_sweep(args: argparse.Namespace, progress=None) -> int:
-    from pathlib import Path
-
-    from .sweep import phase_diagram, run_sweep
-
+def cmd_sweep(args: argparse.Namespace, progress: Progress) -> int:
     grid = {"rule": [r.strip() for r in args.rules.split(",") if r.strip()],
             "beta": _numbers(args.beta, "beta"), "a_star": _numbers(args.a_star, "a-star"),
             "leak": _numbers(args.leak, "leak")}
-    out = Path(args.out)
+    out = output_directory(args.out)
+    from .sweep import phase_diagram, run_sweep
+
+    progress.stage = f"sweeping {len(grid['rule'])} rules on Dask"
     rows = run_sweep(grid, out / "sweep.csv", scheduler=args.scheduler,
                      n_workers=args.workers, tau_end=args.tau)
     figure = phase_diagram(rows, out / "phase_diagram.png")
@@ -218,9 +343,18 @@ def cmd_sweep(args: argparse.Namespace, progress=None) -> int:
     return 0
 
 
-COMMANDS = {"derive": cmd_derive, "fixed-points": cmd_fixed_points,
-            "stability": cmd_stability, "validate": cmd_validate, "paper": cmd_paper,
-            "sweep": cmd_sweep, "noise": cmd_noise}
+def cmd_paper(args: argparse.Namespace, progress: Progress) -> int:
+    out = output_directory(args.out)   # before the heavy imports: a bad path fails at once
+    from .paper import run_paper
+
+    result = run_paper(out, quick=args.quick, progress=progress.report("paper"))
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Progress], int]] = {
+    "derive": cmd_derive, "fixed-points": cmd_fixed_points, "stability": cmd_stability,
+    "validate": cmd_validate, "paper": cmd_paper, "sweep": cmd_sweep, "noise": cmd_noise}
 
 
 def _single_threaded_blas() -> None:
@@ -231,17 +365,24 @@ def _single_threaded_blas() -> None:
         os.environ.setdefault(variable, "1")
 
 
+def _error(message: str) -> int:
+    print(f"symdyn: error: {one_line(message)}", file=sys.stderr)
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     _single_threaded_blas()
     args = build_parser().parse_args(argv)
     if getattr(args, "no_cache", False):  # the environment reaches every layer (and children)
         os.environ["SYMDYN_NO_CACHE"] = "1"
+    progress = Progress(f"running symdyn {args.command}")
     try:
-        return COMMANDS[args.command](args)
-    except (SymdynError, KeyError) as error:
-        message = error.args[0] if error.args else str(error)
-        print(f"symdyn: error: {message}", file=sys.stderr)
-        return 2
+        with progress, time_limit(getattr(args, "timeout", None)):
+            return COMMANDS[args.command](args, progress)
+    except Expired:
+        return _error(_timeout_message(args, progress.stage))
+    except SymdynError as error:
+        return _error(str(error.args[0]) if error.args else str(error))
     except KeyboardInterrupt:
         print("symdyn: interrupted", file=sys.stderr)
         return 130

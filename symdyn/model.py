@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 import sympy as sp
 
@@ -70,3 +71,14 @@ class ModeModel:
     def from_working(self) -> dict[sp.Symbol, sp.Expr]:
         """Substitution from the working variables back to (a, a*)."""
         return {S.lam: self.lam, S.lam_star: self.lam_star}
+
+
+@lru_cache(maxsize=1)
+def _numeric_leak_map():
+    return sp.lambdify((S.a, S.alpha), ModeModel(S.alpha).lam, "numpy")
+
+
+def lam_numeric(a, alpha):
+    """``lam = 1 - alpha + alpha a`` for numbers or arrays: :attr:`ModeModel.lam`,
+    lambdified, so numeric code uses the same leak map as the derivation."""
+    return _numeric_leak_map()(a, alpha)

@@ -19,6 +19,7 @@ from .averaging import expected_update
 from .errors import UnknownSymbolError, UnstableError
 from .model import ModeModel, leak_text, parse_leak
 from .rules import Rule, get_rule
+from .values import exact
 
 
 @dataclass(frozen=True, eq=False)
@@ -48,9 +49,10 @@ class LearningODE:
     def leak(self) -> sp.Expr:
         return self.model.leak
 
-    @property
+    @cached_property
     def parameters(self) -> tuple[sp.Symbol, ...]:
-        """Symbols other than the state: teacher, feedback, and alpha when symbolic."""
+        """Symbols other than the state: teacher, feedback, and alpha when symbolic
+        (cached: numeric code asks for them on every evaluation)."""
         free = set().union(*(e.free_symbols for e in self.rhs)) | self.loss.free_symbols
         return tuple(sorted(free - set(self.state), key=lambda s: s.name))
 
@@ -90,10 +92,16 @@ class LearningODE:
         """The same dynamics with some teacher or feedback parameters fixed.
 
         ``values`` maps public symbols or their names (``a_star``, ``b_star``, ``c_star``,
-        ``beta``) to numbers or expressions, e.g. ``ode.specialize({"a_star": 0})``.
+        ``beta``) to numbers (int, float, NumPy scalar, Fraction, text) or expressions,
+        e.g. ``ode.specialize({"a_star": 0.5})``. Floats become the exact rationals they
+        print as (0.5 -> 1/2), so the analysis stays exact; NaN and infinities are refused.
         """
         public = _parameter_values(values)
         working = self._working_values(public)
+        lam_star = working.get(S.lam_star)
+        if lam_star is not None and lam_star.is_number and abs(lam_star) >= 1:
+            raise UnstableError(f"a_star = {public[S.a_star]} gives |lambda_star| = "
+                                f"{abs(lam_star)} >= 1: the teacher has no stationary process")
         return LearningODE(
             self.rule, self.model,
             tuple(sp.factor(sp.cancel(e.subs(public))) for e in self.rhs),
@@ -179,13 +187,14 @@ SPECIALIZABLE = (S.a_star, S.b_star, S.c_star, S.beta)
 
 
 def _parameter_values(values: dict) -> dict[sp.Symbol, sp.Expr]:
+    """Names or symbols -> exact values (floats become the rationals they print as)."""
     out = {}
     for key, value in values.items():
         symbol = S.by_name(key) if isinstance(key, str) else key
         if symbol not in SPECIALIZABLE:
             names = ", ".join(s.name for s in SPECIALIZABLE)
             raise UnknownSymbolError(f"cannot fix {symbol}: only {names} can be fixed")
-        out[symbol] = sp.sympify(value)
+        out[symbol] = exact(value, symbol.name)
     return out
 
 

@@ -48,6 +48,7 @@ class PaperResult:
     seconds: dict[str, float]
     errors: dict[str, str] = field(default_factory=dict)
     cached: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)   # what was skipped, and why
 
     def summary(self) -> str:
         failed = [k for k, v in self.checks.items() if not v]
@@ -56,6 +57,7 @@ class PaperResult:
                  f"{self.seconds.get('total', 0):.1f} s"
                  + (f" ({len(self.cached)} steps from cache)" if self.cached else "")]
         lines += [f"  {name:<10} {path}" for name, path in self.files.items()]
+        lines += [f"  NOTE: {note}" for note in self.notes]
         lines += [f"  FAILED: {k}" for k in failed]
         lines += [f"  ERROR in {k}: {v}" for k, v in self.errors.items()]
         return "\n".join(lines)
@@ -221,17 +223,24 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     files = write_outputs(out, sections, checks, quick, errors)
     report("pdflatex", (len(steps) + 1) / (len(steps) + 2))
     t0 = time.perf_counter()
+    notes = []
+    # A paper.pdf from an earlier run would sit beside the new paper.tex as if current.
+    (out / "paper.pdf").unlink(missing_ok=True)
     if has_pdflatex():
         try:
             source = paper_tex(sections, f"{out.resolve().as_posix()}/figures/")
             files["pdf"] = compile_pdf(source, out / "paper.pdf")
         except RuntimeError as error:
             errors["pdflatex"] = str(error)[-500:]
+    else:
+        notes.append("pdflatex is not installed, so paper.pdf was not written "
+                     "(compile paper.tex with any LaTeX installation)")
+        report(notes[-1], (len(steps) + 1) / (len(steps) + 2))
     seconds["pdflatex"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
     report("done", 1.0)
     ok = all(checks.values()) and not errors
-    return PaperResult(out, ok, files, checks, seconds, errors, from_cache)
+    return PaperResult(out, ok, files, checks, seconds, errors, from_cache, notes)
 
 
 def write_outputs(out: Path, sections: list[Section], checks: dict[str, bool], quick: bool,

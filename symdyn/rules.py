@@ -14,16 +14,15 @@ A rule is therefore the pair (trace decay ``kappa``, feedback ``f``) plus a wind
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from tokenize import TokenError
 
 import sympy as sp
-from sympy.parsing.sympy_parser import parse_expr
 
 from . import symbols as S
 from .errors import SymdynError, UnknownRuleError, UnknownSymbolError
+from .values import parse_text
 
 #: Names a user may write in a rule's trace decay or feedback signal.
-RULE_NAMES: dict[str, sp.Symbol] = {**S.PUBLIC, "lam": S.lam, "lambda": S.lam}
+RULE_NAMES: dict[str, sp.Symbol] = {**S.PUBLIC, "lam": S.lam}
 
 
 @dataclass(frozen=True)
@@ -45,7 +44,8 @@ class Rule:
         object.__setattr__(self, "feedback", _parse(self.feedback, "feedback"))
         k = self.truncation
         if k is not None and (not isinstance(k, int) or isinstance(k, bool) or k < 1):
-            raise SymdynError(f"truncation must be an integer >= 1 or None, got {k!r}")
+            raise SymdynError(f"the truncation window k must be a whole number >= 1, got "
+                              f"{k!r} (leave it out for an unbounded trace)")
 
     def __str__(self) -> str:
         window = "" if self.truncation is None else f", window k = {self.truncation}"
@@ -57,22 +57,16 @@ class Rule:
                 rf"f = {sp.latex(self.feedback)}{window}$")
 
 
-#: The only globals rule text can reach: numbers and symbols, no SymPy functions, so a
-#: name such as ``gamma`` is an unknown symbol rather than the Gamma function.
-_PARSE_GLOBALS: dict = {}
-exec("from sympy import Symbol, Integer, Float, Rational", _PARSE_GLOBALS)  # noqa: S102
-
-
 def _parse(value: object, what: str) -> sp.Expr:
-    """Read a trace decay or feedback given as text or SymPy, over the known names only."""
+    """Read a trace decay or feedback given as text or SymPy, over the known names only
+    (``lambda`` is read as ``lam``)."""
     if isinstance(value, str):
         try:
-            expr = parse_expr(value, local_dict=dict(RULE_NAMES),
-                              global_dict=dict(_PARSE_GLOBALS))
-        except (SyntaxError, TypeError, TokenError, NameError) as error:
+            expr = parse_text(value, RULE_NAMES)
+        except SymdynError as error:
             raise SymdynError(
-                f"cannot read the {what} {value!r} ({error}); write it as a polynomial or "
-                f"rational expression in {', '.join(RULE_NAMES)}") from None
+                f"the {what}: {error}; write it as a polynomial or rational expression in "
+                f"{', '.join(RULE_NAMES)}") from None
     else:
         expr = sp.sympify(value)
     # Floats would turn the exact rational algebra downstream into floating-point

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .errors import UnknownSymbolError
+
 a, b, c = sp.symbols("a b c", real=True)
 a_star, b_star, c_star = sp.symbols("a_star b_star c_star", real=True)
 beta = sp.Symbol("beta", real=True)
@@ -32,12 +34,14 @@ PUBLIC: dict[str, sp.Symbol] = {
 
 
 def by_name(name: str) -> sp.Symbol:
-    """The public symbol called ``name``; a ``KeyError`` naming the valid ones otherwise."""
+    """The public symbol called ``name``; an :class:`UnknownSymbolError` (also a
+    ``KeyError``) naming the valid ones otherwise."""
     try:
         return PUBLIC[name]
     except KeyError:
         valid = ", ".join(PUBLIC)
-        raise KeyError(f"unknown symbol {name!r}; valid symbols are {valid}") from None
+        raise UnknownSymbolError(f"unknown symbol {name!r}; valid symbols are {valid}") \
+            from None
 
 
 def mode_symbols(i: int) -> dict[sp.Symbol, sp.Symbol]:

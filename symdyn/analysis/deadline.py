@@ -20,12 +20,16 @@ class Deadline:
     seconds: float | None
     what: str = "the symbolic solve"
     start: float = field(default_factory=time.perf_counter)
+    symbolic_leak: bool = False
 
     def check(self) -> None:
         if self.seconds is None:
             return
         if time.perf_counter() - self.start > self.seconds:
-            raise SolveTimeout(
-                f"{self.what} did not finish within the {self.seconds:g} s it was given; "
-                "raise the time limit or fix the leak to a number"
-            )
+            raise SolveTimeout(timeout_message(self.what, self.seconds, self.symbolic_leak))
+
+
+def timeout_message(what: str, seconds: float, symbolic_leak: bool) -> str:
+    """One sentence for a solve that ran out of time, with the remedies that apply."""
+    remedy = "raise the timeout" + (" or fix the leak to a number" if symbolic_leak else "")
+    return f"{what} did not finish within the {seconds:g} s it was given; {remedy}"

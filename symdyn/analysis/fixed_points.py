@@ -60,7 +60,7 @@ def working_components(ode: LearningODE, timeout: float | Deadline | None = 60,
                        ) -> list[WorkingComponent]:
     """All fixed-point components in working coordinates, restricted to the region."""
     deadline = timeout if isinstance(timeout, Deadline) else Deadline(
-        timeout, f"finding the fixed points of {ode.title}")
+        timeout, f"finding the fixed points of {ode.title}", symbolic_leak=not ode.leak.is_number)
     numerators, denominators = numerators_and_denominators(ode)
     context = _Context(denominators, deadline)
     _branch(numerators, {}, context, depth=0)

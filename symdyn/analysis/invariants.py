@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -20,7 +20,11 @@ import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from .. import symbols as S
+from ..codegen import jacobian_function
+from ..errors import CannotPredict, UnknownSymbolError
+from ..integration import Trajectory, integrate
 from ..ode import LearningODE
+from ..values import number
 from .sets import FixedPointSet, fixed_points
 
 
@@ -86,10 +90,28 @@ def _normalise(quantity: sp.Expr) -> sp.Expr:
 
 @dataclass(frozen=True)
 class LimitPrediction:
-    """The limit point on the optimal manifold selected by the conserved quantities."""
+    """The limit point on the optimal manifold selected by the conserved quantities.
+
+    ``ok`` is False when symdyn cannot predict the limit from this start; ``reason`` then
+    says why, and :attr:`point` raises :class:`~symdyn.errors.CannotPredict` with it.
+    ``trajectory`` is the integrated path that confirmed (or refuted) the prediction.
+    """
 
     candidates: list[dict[sp.Symbol, sp.Expr]]   # symbolic, in the initial values a0, b0, c0
-    point: dict[str, float]                       # the numeric prediction
+    limit: dict[str, float] | None                # the numeric prediction, if any
+    reason: str = ""
+    trajectory: Trajectory | None = field(default=None, repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.limit is not None
+
+    @property
+    def point(self) -> dict[str, float]:
+        """The predicted limit ``{"a": ..., "b": ..., "c": ...}``."""
+        if self.limit is None:
+            raise CannotPredict(self.reason)
+        return self.limit
 
 
 INITIAL = sp.symbols("a_0 b_0 c_0", real=True)
@@ -120,23 +142,100 @@ def limit_candidates(ode: LearningODE, invariants: list[sp.Expr] | None = None,
 
 
 def predict_limit(ode: LearningODE, initial: Mapping[str, float], params: Mapping[str, float],
-                  candidates: list[dict] | None = None) -> LimitPrediction:
-    """Numeric limit point from an initial condition.
+                  candidates: list[dict] | None = None, verify: bool = True,
+                  budget: float | None = 30.0) -> LimitPrediction:
+    """Numeric limit point from an initial condition, or a clear "cannot predict".
 
-    Among the real candidates, the one reached is on the same branch of the invariant's
-    level set as the start: the coordinate of larger modulus keeps its sign (for
-    ``b**2 - c**2 = D > 0`` the curve never crosses ``b = 0``, for ``D < 0`` never ``c = 0``).
+    The conserved quantities (:func:`conserved_quantities`) keep their initial values
+    along the trajectory, so the limit on the optimal manifold is one of the points where
+    they take them (:func:`limit_candidates`). Among the real candidates, the one reached
+    is on the same branch of the invariant's level set as the start: the coordinate of
+    larger modulus keeps its sign (for ``b**2 - c**2 = D > 0`` the curve never crosses
+    ``b = 0``, for ``D < 0`` never ``c = 0``).
+
+    The result has ``ok = False`` and a ``reason`` when: the ODE conserves no quantity
+    (e.g. tBPTT with k >= 2), so the start does not determine the limit; no real
+    candidate exists; the candidate is not an attracting point of the manifold; or, with
+    ``verify``, the trajectory integrated from the start (wall-clock ``budget`` seconds)
+    leaves the stationary region, diverges, does not settle on the optimal manifold within
+    50 e-foldings of the slowest rate there, or settles nearer another candidate.
     """
-    candidates = limit_candidates(ode) if candidates is None else candidates
-    subs = {**{S.PUBLIC[k]: v for k, v in params.items()},
+    initial = {_name(k): float(number(v, _name(k))) for k, v in initial.items()}
+    params = {_name(k): v for k, v in params.items()}
+    missing = [s.name for s in S.STATE if s.name not in initial]
+    if missing:
+        raise UnknownSymbolError(f"missing {missing[0]!r} in the initial state; give a, b, c")
+    if candidates is None:
+        if not conserved_quantities(ode):
+            return LimitPrediction([], None, f"{ode.title} conserves no polynomial quantity "
+                                   "of degree <= 2, so the start does not determine which "
+                                   "point of the optimal manifold is reached")
+        candidates = limit_candidates(ode)
+    real = _real_candidates(candidates, initial, params)
+    if not real:
+        return LimitPrediction(candidates, None, "no real point of the optimal manifold "
+                               "keeps the conserved quantities at their initial values")
+    b0, c0 = initial["b"], initial["c"]
+    key = "b" if abs(b0) >= abs(c0) else "c"
+    sign = np.sign(initial[key])
+    chosen = ([p for p in real if np.sign(p[key]) == sign] or real)[0]
+    if not verify:
+        return LimitPrediction(candidates, chosen)
+    return _verified(ode, initial, params, candidates, chosen, real, budget)
+
+
+def _real_candidates(candidates: list[dict], initial: dict, params: Mapping) -> list[dict]:
+    subs = {**{S.PUBLIC[k]: number(v, k) for k, v in params.items()},
             **{INITIAL[i]: initial[s.name] for i, s in enumerate(S.STATE)}}
     real = []
     for cand in candidates:
         values = {v.name: complex(sp.sympify(e).subs(subs).evalf()) for v, e in cand.items()}
-        if all(abs(z.imag) < 1e-12 for z in values.values()):
+        if all(abs(z.imag) < 1e-12 and np.isfinite(z) for z in values.values()):
             real.append({k: z.real for k, z in values.items()})
-    b0, c0 = initial["b"], initial["c"]
-    key = "b" if abs(b0) >= abs(c0) else "c"
-    sign = np.sign(initial[key])
-    chosen = [p for p in real if np.sign(p[key]) == sign] or real
-    return LimitPrediction(candidates, chosen[0] if chosen else {})
+    return real
+
+
+def _verified(ode: LearningODE, initial: dict, params: Mapping, candidates: list,
+              chosen: dict, real: list[dict], budget: float | None) -> LimitPrediction:
+    """``chosen`` if it attracts and the trajectory from ``initial`` settles on it.
+
+    The manifold's dimension is the number of conserved quantities that pin the point on
+    it: that many zero eigenvalues are its tangent directions."""
+    from .pointwise import parse_point, slowest_rate
+    from .stability import numeric_class, zero_tolerance
+
+    n_zero = max(1, len(conserved_quantities(ode)))
+    needed = {s.name for s in ode.parameters}
+    point = parse_point(ode, {**chosen, **{k: v for k, v in params.items() if k in needed}})
+    state = [point[s.name] for s in ode.state]
+    jac = jacobian_function(ode)(state, {p.name: point[p.name] for p in ode.parameters})
+    kind = numeric_class(np.linalg.eigvals(jac), n_zero, zero_tolerance(jac))
+    if kind != "stable":
+        return LimitPrediction(candidates, None, f"the predicted point {_show(chosen)} is "
+                               f"{kind}, so trajectories do not settle there")
+    rate = slowest_rate(ode, point, n_zero)
+    path = integrate(ode, [initial[s.name] for s in ode.state], params, 50.0 / rate,
+                     n_eval=51, budget=budget)
+    if not path.completed:
+        return LimitPrediction(candidates, None, f"the trajectory from the start "
+                               f"{path.message}", path)
+    final = dict(zip("abc", map(float, path.final[0]), strict=True))
+    nearest = min(real, key=lambda p: _distance(p, final))
+    scale = 1.0 + max(abs(v) for v in chosen.values())
+    if _distance(chosen, final) > 1e-4 * scale or nearest is not chosen:
+        return LimitPrediction(candidates, None, f"the trajectory from the start ends at "
+                               f"{_show(final)} at tau = {path.tau[-1]:.4g}, not at the "
+                               f"predicted point {_show(chosen)}", path)
+    return LimitPrediction(candidates, chosen, "", path)
+
+
+def _name(key) -> str:
+    return key if isinstance(key, str) else key.name
+
+
+def _distance(p: dict, q: dict) -> float:
+    return max(abs(p[k] - q[k]) for k in "abc")
+
+
+def _show(point: dict) -> str:
+    return "(" + ", ".join(f"{k} = {point[k]:.6g}" for k in "abc") + ")"

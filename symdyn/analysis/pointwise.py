@@ -1,7 +1,11 @@
 """Numeric stability at one point: eigenvalues of the Jacobian, fixed-point test, class.
 
-At a point of a fixed-point set of dimension ``d`` the ``d`` eigenvalues of smallest
-modulus are the set's tangent directions and are not counted in the classification.
+A point is a fixed point when its velocity ``|d(a, b, c)/dtau|`` is below
+``FIXED_POINT_RTOL`` times the Jacobian's largest entry (times ``max(1, |state|)``). Only
+a fixed point gets a class, by :func:`~symdyn.analysis.stability.numeric_class`: at a
+point of a fixed-point set of dimension ``d`` the ``d`` eigenvalues of smallest modulus are
+the set's tangent directions and are left out; eigenvalues within the round-off tolerance
+(:func:`~symdyn.analysis.stability.zero_tolerance`) are reported as exactly 0.
 """
 
 from __future__ import annotations
@@ -17,50 +21,100 @@ from ..codegen import check_region, jacobian_function, rhs_function
 from ..errors import UnknownSymbolError
 from ..model import leak_text
 from ..ode import LearningODE
+from ..values import BadValueError, number
 from .sets import FixedPointReport, fixed_points
-from .stability import numeric_class
+from .stability import clean_eigenvalues, numeric_class, zero_tolerance
 
-FIXED_POINT_TOL = 1e-8
+FIXED_POINT_RTOL = 1e-9
+#: What ``classification`` says of a point that is not a fixed point.
+NOT_A_FIXED_POINT = "not a fixed point"
+
+
+def format_complex(value: complex, digits: int = 6, latex: bool = False) -> str:
+    """``-0.98``, ``0``, ``0.5+1.2i``: a cleaned eigenvalue as a plain number, without
+    ``+0i`` noise or a negative zero; with ``latex``, exponents as ``\times 10^{k}``."""
+    re, im = float(value.real) + 0.0, float(value.imag) + 0.0
+
+    def real(x: float, sign: str = "") -> str:
+        text = f"{x:{sign}.{digits}g}"
+        if latex and "e" in text:
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa} \\times 10^{{{int(exponent)}}}"
+        return text
+
+    if im == 0:
+        return real(re)
+    if re == 0:
+        return real(im) + "i"
+    return real(re) + real(im, "+") + "i"
 
 
 @dataclass(frozen=True)
 class PointStability:
-    """Eigenvalues of the Jacobian at ``point`` and what they say."""
+    """Eigenvalues of the Jacobian at ``point`` and what they say.
+
+    ``classification`` is ``"stable"``, ``"saddle"``, ``"unstable"`` or ``"marginal"`` at a
+    fixed point, and ``None`` elsewhere (a point that is not a fixed point has no
+    stability class); ``residual`` is the largest component of the velocity there.
+    """
 
     ode: LearningODE
     point: dict[str, float]
     is_fixed_point: bool
     eigenvalues: np.ndarray
-    classification: str
+    classification: str | None
     set_name: str | None
+    residual: float = 0.0
+    tolerance: float = 0.0
 
     def to_dict(self) -> dict:
-        """The JSON shape of ``symdyn stability --format json``."""
+        """The JSON shape of ``symdyn stability --format json`` (``classification`` is
+        ``null`` at a point that is not a fixed point)."""
         return {
             "rule": self.ode.rule.name,
             "truncation": self.ode.rule.truncation,
             "leak": leak_text(self.ode.leak),
             "point": self.point,
             "is_fixed_point": self.is_fixed_point,
+            "fixed_point_set": self.set_name,
+            "residual": self.residual,
             "eigenvalues": [[float(e.real), float(e.imag)] for e in self.eigenvalues],
             "classification": self.classification,
         }
 
+    @property
+    def verdict(self) -> str:
+        """The class, or ``"not a fixed point"``."""
+        return self.classification or NOT_A_FIXED_POINT
+
+    def latex(self) -> str:
+        """The eigenvalues as an ``align`` environment of plain LaTeX numbers, after a
+        comment line with the verdict."""
+        rows = " \\\\\n".join(f"\\mu_{{{i + 1}}} &= {format_complex(e, 10, latex=True)}"
+                             for i, e in enumerate(self.eigenvalues))
+        return (f"% {self.ode.title}: {self.verdict}\n"
+                f"\\begin{{align}}\n{rows}\n\\end{{align}}")
+
     def _repr_latex_(self) -> str:
         from ..latex import tex
 
-        values = ",\\ ".join(f"{tex(S.PUBLIC[k])} = {v:g}" for k, v in self.point.items())
-        mus = ",\\ ".join(f"{e.real:.6g}{e.imag:+.6g}i" for e in self.eigenvalues)
-        return (f"$\\text{{{self.classification}}}\\ \\text{{at}}\\ {values}:\\ "
+        values = ",\\ ".join(f"{tex(S.PUBLIC[k])} = {format_complex(v, latex=True)}"
+                              for k, v in self.point.items())
+        mus = ",\\ ".join(format_complex(e, latex=True) for e in self.eigenvalues)
+        return (f"$\\text{{{self.verdict}}}\\ \\text{{at}}\\ {values}:\\ "
                 f"\\mu \\in \\{{{mus}\\}}$")
 
     def __str__(self) -> str:
         where = ", ".join(f"{k} = {v:g}" for k, v in self.point.items())
-        kind = (f"a fixed point ({self.set_name})" if self.is_fixed_point
-                else "not a fixed point")
+        if self.is_fixed_point:
+            kind = f"a fixed point ({self.set_name or 'on none of the sets found'})"
+        else:
+            kind = (f"not a fixed point (largest velocity component {self.residual:.3g}), "
+                    "so it has no stability class")
         lines = [f"{self.ode.title} at {where}: {kind}"]
-        lines += [f"  eigenvalue {e.real:+.6g} {e.imag:+.6g}i" for e in self.eigenvalues]
-        lines.append(f"  classification: {self.classification}")
+        lines += [f"  eigenvalue {format_complex(e)}" for e in self.eigenvalues]
+        if self.is_fixed_point:
+            lines.append(f"  classification: {self.classification}")
         return "\n".join(lines)
 
 
@@ -71,7 +125,13 @@ def required_names(ode: LearningODE) -> list[str]:
 
 def parse_point(ode: LearningODE, point: Mapping) -> dict[str, float]:
     """Check a point's names against the ODE: unknown or missing ones are a clear error."""
-    given = {(k if isinstance(k, str) else k.name): float(v) for k, v in point.items()}
+    given = {}
+    for key, value in point.items():
+        name = key if isinstance(key, str) else key.name
+        value = number(value, name)
+        if np.ndim(value):
+            raise BadValueError(f"the value of {name} must be one number, got {value!r}")
+        given[name] = float(value)
     required = required_names(ode)
     for name in given:
         if name not in required:
@@ -92,23 +152,25 @@ def _split(ode: LearningODE, point: Mapping) -> tuple[dict, list[float], dict[st
 
 
 def stability_at(ode: LearningODE, point: Mapping, report: FixedPointReport | None = None,
-                 ) -> PointStability:
-    """Numeric eigenvalues and classification of ``ode`` at ``point`` (names -> numbers)."""
+                 timeout: float | None = 60) -> PointStability:
+    """Numeric eigenvalues of ``ode``'s Jacobian at ``point`` (names -> numbers) and, at a
+    fixed point, its class (see the module doc); ``report`` (else ``fixed_points(ode,
+    timeout)``) says which fixed-point set the point lies on, hence how many zero
+    eigenvalues its tangent directions explain."""
     values, state, params = _split(ode, point)
     check_region(ode, state, params)
     velocity = rhs_function(ode)(state, params)
     jac = jacobian_function(ode)(state, params)
-    eigenvalues = np.linalg.eigvals(jac)
-    scale = max(1.0, float(np.max(np.abs(jac))))
-    is_fixed = bool(np.max(np.abs(velocity)) < FIXED_POINT_TOL * scale)
-    set_name, n_zero = None, 0
-    if is_fixed:
-        found = _containing_set(report or fixed_points(ode), values)
-        if found is not None:
-            set_name, n_zero = found.name, found.dimension
-    eigenvalues = eigenvalues[np.argsort(-eigenvalues.real)]
-    return PointStability(ode, values, is_fixed, eigenvalues,
-                          numeric_class(eigenvalues, n_zero), set_name)
+    tol = zero_tolerance(jac)
+    eigenvalues = clean_eigenvalues(np.linalg.eigvals(jac), tol)
+    residual = float(np.max(np.abs(velocity)))
+    size = max(1.0, float(np.max(np.abs(state))))
+    if residual > FIXED_POINT_RTOL * size * float(np.max(np.abs(jac))):
+        return PointStability(ode, values, False, eigenvalues, None, None, residual, tol)
+    found = _containing_set(report or fixed_points(ode, timeout=timeout), values)
+    set_name, n_zero = (found.name, found.dimension) if found is not None else (None, 0)
+    return PointStability(ode, values, True, eigenvalues,
+                          numeric_class(eigenvalues, n_zero, tol), set_name, residual, tol)
 
 
 def _containing_set(report: FixedPointReport, values: dict[str, float]):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
+from ..errors import CannotPredict
 from ..ode import LearningODE
 from .pointwise import slowest_rate
 from .sets import FixedPointSet, fixed_points
@@ -44,7 +45,9 @@ def convergence_rate(ode: LearningODE, optimal: FixedPointSet | None = None) -> 
     optimal = optimal or fixed_points(ode)["optimal"]
     roots = optimal.roots[optimal.dimension:]
     if not roots:
-        raise ValueError(f"no closed-form eigenvalues for {ode.title}; use ConvergenceRate.at")
+        raise CannotPredict(f"no closed-form eigenvalues for {ode.title} (the reduced "
+                            "characteristic polynomial has degree > 2); use "
+                            "symdyn.analysis.slowest_rate(ode, point) for numbers")
     if all(r.disc == 0 for r in roots):
         slowest = sp.Max(*[r.mid for r in roots]) if len(roots) > 1 else roots[0].mid
     else:

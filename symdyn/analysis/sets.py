@@ -14,6 +14,7 @@ import sympy as sp
 
 from .. import symbols as S
 from ..algebra import change_variables, factor, substitute_factor
+from ..errors import SymdynKeyError
 from ..ode import LearningODE
 from .deadline import Deadline
 from .fixed_points import WorkingComponent, sample_points, working_components
@@ -137,7 +138,7 @@ class FixedPointReport:
         for s in self.sets:
             if s.name == key or s.name.startswith(key):
                 return s
-        raise KeyError(f"no fixed-point set called {key!r}; sets: "
+        raise SymdynKeyError(f"no fixed-point set called {key!r}; sets: "
                        + ", ".join(s.name for s in self.sets))
 
     def to_dict(self) -> dict:
@@ -174,7 +175,8 @@ def fixed_points(ode: LearningODE, timeout: float | None = 60, samples: int = 20
 
 def _fixed_points(ode: LearningODE, timeout: float | None, samples: int, seed: int,
                   ) -> FixedPointReport:
-    deadline = Deadline(timeout, f"the fixed-point analysis of {ode.title}")
+    deadline = Deadline(timeout, f"the fixed-point analysis of {ode.title}",
+                        symbolic_leak=not ode.leak.is_number)
     sets = []
     for comp in working_components(ode, deadline):
         deadline.check()

@@ -24,7 +24,8 @@ from .fixed_points import POINT_ARGS, WorkingComponent
 from .signs import implied, simplify_positive
 
 X = sp.Symbol("x")
-ZERO_TOL = 1e-9
+#: Relative size below which an eigenvalue is round-off (see :func:`zero_tolerance`).
+ZERO_RTOL = 1e-7
 
 
 @dataclass(frozen=True)
@@ -217,18 +218,45 @@ def _drop_implied(conditions: list[sp.Expr]) -> list[sp.Expr]:
     return kept
 
 
-def numeric_class(eigenvalues: np.ndarray, n_zero: int) -> str:
-    """Classify one numeric spectrum after removing the ``n_zero`` smallest eigenvalues."""
-    order = np.argsort(np.abs(eigenvalues))
-    rest = eigenvalues[order[n_zero:]].real
-    scale = max(1.0, float(np.max(np.abs(eigenvalues))))
-    if np.any(np.abs(rest) < ZERO_TOL * scale):
-        return "marginal"
-    if np.all(rest < 0):
+def zero_tolerance(jacobian: np.ndarray) -> float:
+    """Eigenvalues within this of zero are round-off: ``ZERO_RTOL`` times the Jacobian's
+    largest entry (relative, so that rescaling time does not change a verdict)."""
+    scale = float(np.max(np.abs(jacobian))) if np.size(jacobian) else 0.0
+    return ZERO_RTOL * max(scale, np.finfo(float).tiny)
+
+
+def clean_eigenvalues(eigenvalues: np.ndarray, tol: float) -> np.ndarray:
+    """Real and imaginary parts within ``tol`` of zero set to exactly ``+0``, sorted by
+    decreasing real part, so that round-off never prints as ``-2e-32`` or ``-0``."""
+    values = np.asarray(eigenvalues, dtype=complex)
+    re = np.where(np.abs(values.real) <= tol, 0.0, values.real) + 0.0
+    im = np.where(np.abs(values.imag) <= tol, 0.0, values.imag) + 0.0
+    out = re + 1j * im
+    return out[np.argsort(-out.real, kind="stable")]
+
+
+def numeric_class(eigenvalues: np.ndarray, n_zero: int, tol: float | None = None) -> str:
+    """The class of a fixed point from its Jacobian's eigenvalues (the one rule of symdyn).
+
+    Up to ``n_zero`` eigenvalues within ``tol`` of zero (smallest modulus first) are
+    explained by the tangent directions of a fixed-point set of dimension ``n_zero`` and
+    are left out. Of the rest: any real part above ``tol`` makes the point unstable
+    (``"saddle"`` if another is below ``-tol``); all below ``-tol`` make it ``"stable"``;
+    otherwise (none above, some within ``tol``) it is ``"marginal"``. ``tol`` defaults to
+    ``ZERO_RTOL`` times the largest eigenvalue modulus; pass :func:`zero_tolerance` of the
+    Jacobian when it is at hand.
+    """
+    values = np.asarray(eigenvalues, dtype=complex)
+    if tol is None:
+        tol = ZERO_RTOL * max(float(np.max(np.abs(values), initial=0.0)), np.finfo(float).tiny)
+    order = np.argsort(np.abs(values), kind="stable")
+    explained = [i for i in order[:n_zero] if abs(values[i]) <= tol]
+    rest = np.delete(values, explained).real
+    if np.any(rest > tol):
+        return "saddle" if np.any(rest < -tol) else "unstable"
+    if np.all(rest < -tol):
         return "stable"
-    if np.all(rest > 0):
-        return "unstable"
-    return "saddle"
+    return "marginal"
 
 
 def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]) -> list[str]:
@@ -238,7 +266,8 @@ def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]
     for p in points:
         values = [p.get(s, 0.0) for s in POINT_ARGS]
         matrix = np.asarray(jac(*values), dtype=float)
-        out.append(numeric_class(np.linalg.eigvals(matrix), len(comp.free)))
+        out.append(numeric_class(np.linalg.eigvals(matrix), len(comp.free),
+                                 zero_tolerance(matrix)))
     return out
 
 

@@ -91,7 +91,8 @@ def learning_curve(rule: str, quick: bool) -> dict:
             "tau_ode": path.tau, "loss_ode": np.asarray(ode_loss, float),
             "b_sim": projected["b"].mean(axis=1), "c_sim": projected["c"].mean(axis=1),
             "b_ode": path.states[:, :, 1], "c_ode": path.states[:, :, 2],
-            "eta": eta, "batch": batch, "steps": steps, "a_stars": A_STARS}
+            "eta": eta, "batch": batch, "steps": steps, "a_stars": A_STARS,
+            "ode_status": path.message}
 
 
 def compute(quick: bool = False) -> Section:

@@ -1,4 +1,4 @@
-"""Fixed-point sets of each rule (THEORY.md section 4, "Fixed points").
+"""Fixed-point sets of each rule (see docs/theory.md, 'Analysis').
 
 ``symdyn.fixed_points(ode)`` solves ``rhs = 0`` by factoring the numerators, discards
 roots where a denominator vanishes (no stationary process there) and keeps components

@@ -1,4 +1,5 @@
-"""Per-mode learning ODEs of BPTT, one-step tBPTT and RFLO (THEORY.md sections 2-3).
+"""Per-mode learning ODEs of BPTT, one-step tBPTT and RFLO
+(see docs/theory.md, 'Learning rules' and 'Averaging').
 
 For each rule and leak (``1`` and symbolic ``alpha``) ``symdyn.derive`` averages the
 online update over the stationary process, ``d(a, b, c)/dtau = E[update / eta]``. As a

@@ -172,7 +172,7 @@ def initial(modes: dict) -> np.ndarray:
 def ode_run(case: Case, modes: dict, tau: np.ndarray) -> np.ndarray:
     """ODE states (len(tau), n, 3) at the sample times ``tau`` (uniform, from 0)."""
     return integrate(case.ode, initial(modes), case.params(modes), float(tau[-1]),
-                     n_eval=len(tau)).states
+                     n_eval=len(tau)).require_completed().states
 
 
 def subset(modes: dict, idx: list[int]) -> dict:

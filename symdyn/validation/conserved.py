@@ -9,7 +9,7 @@ import sympy as sp
 from .. import symbols as S
 from ..analysis import limit_candidates, predict_limit, slowest_rate
 from ..errors import SymdynError
-from .case import STATE_NAMES, Analysis, Case, simulate_modes
+from .case import Analysis, Case, simulate_modes
 from .registry import provides, register
 from .report import Check, NotApplicable, make_check
 
@@ -33,13 +33,9 @@ def predicted_limit(case: Case, mode: dict, candidates: list[dict]) -> dict | st
     """The limit point :func:`symdyn.predict_limit` derives for one mode (state names to
     floats), or the reason it cannot: an empty or partial point, or an error."""
     try:
-        prediction = predict_limit(case.ode, mode, case.params(mode), candidates)
-    except SymdynError as exc:
+        return predict_limit(case.ode, mode, case.params(mode), candidates).point
+    except SymdynError as exc:   # CannotPredict carries the reason
         return str(exc)
-    point = dict(getattr(prediction, "point", None) or {})
-    if not all(k in point for k in STATE_NAMES):
-        return getattr(prediction, "reason", None) or "predict_limit finds no limit point"
-    return point
 
 
 @provides("conserved_run", needs=("analysis",))

@@ -54,7 +54,8 @@ def rival_errors(case: Case, run: dict) -> dict:
         ode = derive(rule, leak=case.leak, truncation=k)
         params = {p.name: run["modes"][p.name] for p in ode.parameters}
         try:
-            states = integrate(ode, start, params, float(tau[-1]), n_eval=len(tau)).states
+            states = integrate(ode, start, params, float(tau[-1]),
+                               n_eval=len(tau)).require_completed().states
         except SymdynError:
             errors[label], curves[label], odes[label] = math.inf, None, None
             continue
