@@ -28,7 +28,8 @@ SYMBOL_NAMES = {
 
 def tex(expr: sp.Expr | sp.Basic) -> str:
     """LaTeX of a SymPy expression with symdyn's symbol names (``a^{*}``, ``\\lambda``)."""
-    return sp.latex(expr, symbol_names=SYMBOL_NAMES)
+    # order="none": theorist forms (symdyn.pretty) are printed in the order they are built
+    return sp.latex(expr, symbol_names=SYMBOL_NAMES, order="none")
 
 
 WIDTH = 300  # characters of LaTeX source per displayed line, before breaking
@@ -69,7 +70,7 @@ def _split_longest_sum(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
     longest = max(sums, key=lambda f: len(sp.Add.make_args(f)))
     rest = sp.Mul(*[f for f in factors if f is not longest]) / denominator
     prefix = "" if rest == 1 else ("-" if rest == -1 else tex(rest) + r"\,")
-    return prefix, list(sp.Add.make_args(sp.expand(longest)))
+    return prefix, list(sp.Add.make_args(longest))  # kept as built: no expansion
 
 
 def wrap(body: str, environment: str = "align") -> str:
@@ -87,31 +88,33 @@ def uses_lambda(ode) -> bool:
 
 
 def lambda_definition(ode) -> str:
-    """``\\lambda = 1 - \\alpha + \\alpha a`` (and the teacher's) as one fragment line."""
-    return (rf"\lambda &= {tex(ode.model.lam)}, \qquad "
-            rf"\lambda^{{*}} = {tex(ode.model.lam_star)}")
+    """``where lambda = 1 - alpha + alpha a`` (and the teacher's) as one unnumbered row."""
+    return (rf"&\text{{where }} \lambda = {tex(ode.model.lam)}, \quad "
+            rf"\lambda^{{*}} = {tex(ode.model.lam_star)} \notag")
 
 
-def ode_rows(ode) -> list[str]:
-    """One ``d x / d tau &= ...`` row per state variable, and the loss."""
-    if uses_lambda(ode):
-        rhs = (ode.working_rhs[0] / ode.leak, *ode.working_rhs[1:])
-        rhs = [sp.factor(e) for e in rhs]
-        terms = ode.working_loss_terms
-    else:
-        rhs, terms = ode.rhs, ode.loss_terms
-    loss = sp.Add(*terms, evaluate=False) if terms else ode.loss
-    rows = [r for s, e in zip(ode.state, rhs, strict=True)
-            for r in rows_for(rf"\frac{{d{tex(s)}}}{{d\tau}}", e)]
-    rows += rows_for(r"\mathcal{L}", loss)
-    if uses_lambda(ode):
+LHS = {"a": r"\frac{da}{d\tau}", "b": r"\frac{db}{d\tau}", "c": r"\frac{dc}{d\tau}",
+       "loss": r"\mathcal{L}"}
+
+
+def ode_rows(ode, form: str | None = None, equation: str | None = None) -> list[str]:
+    """One ``d x / d tau &= ...`` row per state variable and the loss, as a theorist writes
+    them (:meth:`~symdyn.ode.LearningODE.equations`); ``equation`` picks one of them, and
+    ``form`` is ``"lambda"`` or ``"a"`` (default: ``lambda`` when the leak is not 1)."""
+    from .ode import _pick
+
+    form = form or ode.default_form()
+    equations = _pick(ode.equations(form), equation)
+    rows = [r for key, e in equations.items() for r in rows_for(LHS[key], e)]
+    if form == "lambda" and any(e.has(S.lam, S.lam_star) for e in equations.values()):
         rows.append(lambda_definition(ode))
     return rows
 
 
-def ode_latex(ode, environment: str | None = "align") -> str:
-    """The ODE system of ``ode`` (and its loss) as LaTeX."""
-    body = _lines(ode_rows(ode))
+def ode_latex(ode, environment: str | None = "align", form: str | None = None,
+              equation: str | None = None) -> str:
+    """The ODE system of ``ode`` (and its loss), or the one ``equation``, as LaTeX."""
+    body = _lines(ode_rows(ode, form, equation))
     return wrap(body, environment) if environment else body
 
 
@@ -137,19 +140,19 @@ def fixed_point_set_rows(fp_set, working: bool = False) -> list[str]:
     ``working=True`` writes the eigenvalues in ``lambda*`` (shorter for a symbolic leak).
     """
     equations = r",\ ".join(f"{tex(e)} = 0" for e in fp_set.equations)
-    rows = [rf"&\text{{{fp_set.name} (dim {fp_set.dimension})}}:\ \{{{equations}\}}"]
+    rows = [rf"&\text{{{fp_set.name} (dim {fp_set.dimension})}}:\ \{{{equations}\}} \notag"]
     if fp_set.parametrization:
         pars = r",\ ".join(f"{tex(k)} = {tex(v)}" for k, v in fp_set.parametrization.items())
-        rows.append(rf"&\quad {pars}")
+        rows.append(rf"&\quad {pars} \notag")
     zeros = fp_set.roots[: len(fp_set.roots) - len(fp_set.spectrum.roots)]
     rows += _characteristic_rows(fp_set, working)
     rows += root_rows(zeros + fp_set.spectrum.roots if working else fp_set.roots)
     verdict = fp_set.classification
     if fp_set.conditions:
         conditions = _condition_tex(fp_set.working_conditions if working else fp_set.conditions)
-        rows.append(rf"&\quad \text{{conditional: stable iff }} {conditions}")
+        rows.append(rf"&\quad \text{{conditional: stable iff }} {conditions} \notag")
     else:
-        rows.append(rf"&\quad \text{{{verdict}}}")
+        rows.append(rf"&\quad \text{{{verdict}}} \notag")
     return rows
 
 

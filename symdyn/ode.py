@@ -16,7 +16,7 @@ import sympy as sp
 from . import symbols as S
 from .algebra import change_variables
 from .averaging import expected_update
-from .errors import UnknownSymbolError, UnstableError
+from .errors import SymdynError, UnknownSymbolError, UnstableError
 from .model import ModeModel, leak_text, parse_leak
 from .rules import Rule, get_rule
 from .values import exact
@@ -157,11 +157,50 @@ class LearningODE:
         pinned = "".join(f", {s.name} = {v}" for s, v in self.fixed)
         return f"{self.rule.name}{k}, leak {leak_text(self.leak)}{pinned}"
 
-    def __str__(self) -> str:
+    def default_form(self) -> str:
+        """``"lambda"`` when the leak is not 1 (the working variables are then shorter),
+        else ``"a"`` (at leak 1, ``lambda = a`` and both forms coincide)."""
+        return "a" if self.leak == 1 else "lambda"
+
+    def equations(self, form: str | None = None) -> dict[str, sp.Expr]:
+        """The right-hand sides and the loss as a theorist writes them (grouped, factored,
+        ``1 - lambda^2`` kept), keyed ``"a", "b", "c", "loss"``; values equal :attr:`rhs`.
+
+        ``form="lambda"`` writes them in ``lambda = 1 - alpha + alpha a`` and ``lambda*``
+        (the key ``"a"`` then still holds ``da/dtau``); ``form="a"`` in the public
+        symbols; the default is :meth:`default_form`.
+        """
+        from .pretty import theorist
+
+        form = form or self.default_form()
+        if form not in ("lambda", "a"):
+            raise SymdynError(f"form must be 'lambda' or 'a', got {form!r}")
+        if form == "lambda":
+            rhs = (self.working_rhs[0] / self.leak, *self.working_rhs[1:])
+            terms = self.working_loss_terms or (self.working_loss,)
+        else:
+            rhs, terms = self.rhs, self.loss_terms or (self.loss,)
+        out = {s.name: theorist(e) for s, e in zip(self.state, rhs, strict=True)}
+        out["loss"] = sp.Add(*(theorist(t) for t in terms), evaluate=False)
+        return out
+
+    def text(self, form: str | None = None, equation: str | None = None) -> str:
+        """The equations as text, one per line, with a ``where lambda = ...`` line when
+        they use the working variables; ``equation`` (``a``, ``b``, ``c``, ``loss``)
+        picks one."""
+        from .pretty import text
+
+        form = form or self.default_form()
+        equations = _pick(self.equations(form), equation)
         lines = [f"Learning dynamics of {self.title}:"]
-        lines += [f"  d{s}/dtau = {e}" for s, e in zip(self.state, self.rhs, strict=True)]
-        lines.append(f"  loss = {self.loss}")
+        lines += [f"  {_lhs(k)} = {text(e)}" for k, e in equations.items()]
+        if form == "lambda" and any(e.has(S.lam, S.lam_star) for e in equations.values()):
+            lines.append(f"  where lambda = {text(self.model.lam)}, "
+                         f"lambda_star = {text(self.model.lam_star)}")
         return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.text()
 
     def __repr__(self) -> str:
         return f"LearningODE({self.title})"
@@ -181,6 +220,19 @@ class LearningODE:
             "rhs": {s.name: str(e) for s, e in zip(self.state, self.rhs, strict=True)},
             "loss": str(self.loss),
         }
+
+
+def _lhs(key: str) -> str:
+    return "loss" if key == "loss" else f"d{key}/dtau"
+
+
+def _pick(equations: dict[str, sp.Expr], equation: str | None) -> dict[str, sp.Expr]:
+    """All equations, or the one named ``equation`` (a clear error for another name)."""
+    if equation is None:
+        return equations
+    if equation not in equations:
+        raise SymdynError(f"equation must be one of {', '.join(equations)}, got {equation!r}")
+    return {equation: equations[equation]}
 
 
 SPECIALIZABLE = (S.a_star, S.b_star, S.c_star, S.beta)

@@ -1,0 +1,177 @@
+"""Equations as a theorist writes them: grouped, factored, with signs normalised.
+
+SymPy's ``factor`` returns ``(lambda - 1)(lambda + 1)`` where a theorist writes
+``1 - lambda^2``, and expands a numerator into dozens of monomials where the theorist
+writes ``b c P(lambda, lambda*) + b* c* Q(lambda, lambda*)``. :func:`theorist` rewrites a
+rational function into that shape without changing its value:
+
+- the numerator is grouped by monomials in the "amplitude" symbols (``b, c, b*, c*``),
+  each coefficient factored, the factor common to all groups pulled in front;
+- every factor is normalised to a positive constant term (``1 - lambda lambda*``, not
+  ``lambda lambda* - 1``), and two factors whose product is a binomial are merged
+  (``(1 - lambda)(1 + lambda) = 1 - lambda^2``);
+- the overall sign is chosen so that the first group reads positive (no double minus).
+
+The result is an unevaluated SymPy expression: ``str`` and ``latex`` print it as built,
+and ``sympify(str(result))`` equals the input (tests check this at random points).
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+from . import symbols as S
+
+#: Symbols the numerator is grouped by: the student's and teacher's input/output weights.
+AMPLITUDES = (S.b, S.c, S.b_star, S.c_star)
+
+
+def theorist(expr: sp.Expr, groups: tuple[sp.Symbol, ...] = AMPLITUDES) -> sp.Expr:
+    """``expr`` (a rational function) in grouped, factored, sign-normalised form."""
+    expr = sp.cancel(sp.sympify(expr))
+    if expr == 0 or expr.is_number:
+        return expr
+    numerator, denominator = sp.fraction(expr)
+    content_n, numerator = sp.expand(numerator).as_content_primitive()
+    content_d, denominator = sp.expand(denominator).as_content_primitive()
+    sign_n, front, body = _numerator(numerator, groups)
+    sign_d, den_factors = _factors(denominator)
+    sign = sign_n * sign_d
+    factors = [f for f in front if f != 1]
+    constant = sign * content_n / content_d
+    for f in list(factors):
+        if f.is_number:
+            constant *= f
+            factors.remove(f)
+    if constant.q != 1:  # 1/8 goes below the fraction bar: ``b^2 c^2 / (8 (1 - lambda^2))``
+        den_factors = [sp.Integer(constant.q), *den_factors]
+        constant = sp.Integer(constant.p)
+    if abs(constant) != 1:
+        factors, constant = [abs(constant), *factors], sp.sign(constant)
+    top = _mul(*factors, body) if body != 1 else _mul(*factors)
+    if den_factors:
+        out = _div(top, _mul(*den_factors))
+    else:
+        out = top
+    if constant == 1:
+        return out
+    if constant == -1:
+        return sp.Mul(-1, out, evaluate=False)
+    return sp.Mul(constant, out, evaluate=False)
+
+
+def _mul(*args: sp.Expr) -> sp.Expr:
+    args = [a for a in args if a != 1]
+    if not args:
+        return sp.Integer(1)
+    return args[0] if len(args) == 1 else sp.Mul(*args, evaluate=False)
+
+
+def _div(top: sp.Expr, bottom: sp.Expr) -> sp.Expr:
+    return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
+
+
+def _numerator(numerator: sp.Expr, groups) -> tuple[int, list[sp.Expr], sp.Expr]:
+    """(sign, common factors, grouped remainder) of a polynomial numerator."""
+    numerator = sp.expand(numerator)
+    present = [g for g in groups if g in numerator.free_symbols]
+    if not present:
+        sign, fs = _factors(numerator)
+        return sign, fs, sp.Integer(1)
+    poly = sp.Poly(numerator, *present)
+    terms = poly.terms()
+    common = sp.gcd_list([c for _, c in terms]) if len(terms) > 1 else terms[0][1]
+    monomial_gcd = [min(m[i] for m, _ in terms) for i in range(len(present))]
+    front_mono = sp.Mul(*[g**k for g, k in zip(present, monomial_gcd, strict=True)])
+    sign, front = _factors(sp.expand(common) * front_mono)
+    if len(terms) == 1:
+        return sign, front, sp.Integer(1)
+    pieces = []
+    for monomial, coefficient in terms:
+        rest = sp.Mul(*[g**(k - k0) for g, k, k0 in
+                        zip(present, monomial, monomial_gcd, strict=True)])
+        s, fs = _factors(sp.cancel(coefficient / common))
+        pieces.append((s, _mul(*sp.Mul.make_args(rest), *[f for f in fs if f != 1])))
+    first_sign = pieces[0][0]
+    sign *= first_sign
+    terms_out = [p if s * first_sign > 0 else sp.Mul(-1, p, evaluate=False)
+                 for s, p in pieces]
+    return sign, front, sp.Add(*terms_out, evaluate=False)
+
+
+def _factors(poly: sp.Expr) -> tuple[int, list[sp.Expr]]:
+    """(sign, factors) of a polynomial, each factor with a positive constant term and
+    pairs with a binomial product merged; the numeric content is the first factor."""
+    coefficient, pairs = sp.factor_list(sp.expand(poly))
+    sign = 1 if coefficient > 0 else -1
+    factors: list[sp.Expr] = []
+    for f, m in pairs:
+        s, g = _normalised(f)
+        sign *= s**m
+        factors.append(g if m == 1 else sp.Pow(g, m, evaluate=False))
+    factors = _merge_binomials(factors)
+    content = abs(coefficient)
+    return sign, ([content] if content != 1 else []) + factors
+
+
+def _normalised(f: sp.Expr) -> tuple[int, sp.Expr]:
+    """``f`` or ``-f``, whichever has a positive constant term (or leading coefficient
+    when there is none), written constant first and collected in the variables."""
+    constant = f.as_independent(*f.free_symbols, as_Add=True)[0]
+    leading = sp.Poly(f).LC()
+    sign = -1 if (constant < 0 or (constant == 0 and leading < 0)) else 1
+    return sign, _ordered(sp.expand(sign * f))
+
+
+def _ordered(f: sp.Expr) -> sp.Expr:
+    """A sum collected in ``lambda``/``a`` style variables, coefficients factored, e.g.
+    ``1 - (1 - alpha) lambda`` rather than ``alpha lambda - lambda + 1``."""
+    if not f.is_Add:
+        return f
+    variables = [v for v in (S.lam, S.lam_star, S.a, S.a_star) if v in f.free_symbols]
+    if not variables or S.alpha not in f.free_symbols:
+        constant, rest = f.as_independent(*f.free_symbols, as_Add=True)
+        if constant == 0:
+            return f
+        return sp.Add(constant, *sp.Add.make_args(rest), evaluate=False)
+    collected = sp.collect(f, variables, evaluate=False)
+    terms = []
+    for key, coefficient in collected.items():
+        coefficient = sp.factor(coefficient)
+        s, fs = _factors(coefficient) if not coefficient.is_number else (1, [coefficient])
+        if key == 1:  # the constant part is spliced in first: ``2 - alpha - ...``
+            constant = list(sp.Add.make_args(sp.expand(coefficient)))
+            terms = sorted(constant, key=lambda t: not t.is_number) + terms
+            continue
+        body = _mul(*fs, key)
+        terms.append(body if s > 0 else sp.Mul(-1, body, evaluate=False))
+    return sp.Add(*terms, evaluate=False)
+
+
+def _merge_binomials(factors: list[sp.Expr]) -> list[sp.Expr]:
+    """Merge ``(1 - x)(1 + x)`` into ``1 - x^2`` (any two factors whose product has two
+    terms), which is how these denominators appear in the derivation."""
+    out = list(factors)
+    for i in range(len(out)):
+        for j in range(i + 1, len(out)):
+            if out[i] is None or out[j] is None:
+                continue
+            (base_i, exp_i), (base_j, exp_j) = out[i].as_base_exp(), out[j].as_base_exp()
+            if exp_i != exp_j or not (base_i.is_Add and base_j.is_Add):
+                continue
+            product = sp.expand(base_i * base_j)
+            if product.is_Add and len(product.args) == 2:
+                merged = _normalised(product)[1]
+                out[i], out[j] = merged if exp_i == 1 else sp.Pow(merged, exp_i,
+                                                                  evaluate=False), None
+    return [f for f in out if f is not None]
+
+
+def text(expr: sp.Expr) -> str:
+    """Plain text of a :func:`theorist` expression, its terms in the order built."""
+    return sp.sstr(expr, order="none")
+
+
+def length(expr: sp.Expr) -> int:
+    """Characters of :func:`text`: the measure of how long a printed equation is."""
+    return len(text(expr))
