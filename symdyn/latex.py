@@ -18,6 +18,7 @@ from pathlib import Path
 import sympy as sp
 
 from . import symbols as S
+from .pretty import theorist
 
 SYMBOL_NAMES = {
     S.a_star: "a^{*}", S.b_star: "b^{*}", S.c_star: "c^{*}",
@@ -26,10 +27,17 @@ SYMBOL_NAMES = {
 }
 
 
-def tex(expr: sp.Expr | sp.Basic) -> str:
-    """LaTeX of a SymPy expression with symdyn's symbol names (``a^{*}``, ``\\lambda``)."""
-    # order="none": theorist forms (symdyn.pretty) are printed in the order they are built
-    return sp.latex(expr, symbol_names=SYMBOL_NAMES, order="none")
+def tex(expr: sp.Expr | sp.Basic, built: bool | None = None) -> str:
+    """LaTeX of a SymPy expression with symdyn's symbol names (``a^{*}``, ``\\lambda``);
+    an unevaluated (theorist) form keeps the order of terms it was built in."""
+    built = _built(expr) if built is None else built
+    return sp.latex(expr, symbol_names=SYMBOL_NAMES, order="none" if built else None)
+
+
+def _built(expr: sp.Basic) -> bool:
+    """Whether ``expr`` holds unevaluated sums or products (a :func:`theorist` form)."""
+    return any(isinstance(e, (sp.Add, sp.Mul)) and e != e.func(*e.args)
+               for e in sp.preorder_traversal(expr))
 
 
 WIDTH = 300  # characters of LaTeX source per displayed line, before breaking
@@ -38,7 +46,8 @@ WIDTH = 300  # characters of LaTeX source per displayed line, before breaking
 def rows_for(lhs: str, expr: sp.Expr, width: int = WIDTH) -> list[str]:
     r"""``lhs &= expr`` as one row, or several when long: the longest sum is split into
     chunks of terms, continued on ``&\quad + ...`` rows, with the other factors before it."""
-    text = tex(expr)
+    built = _built(expr)
+    text = tex(expr, built)
     if len(text) <= width:
         return [f"{lhs} &= {text}"]
     prefix, terms = _split_longest_sum(expr)
@@ -46,7 +55,7 @@ def rows_for(lhs: str, expr: sp.Expr, width: int = WIDTH) -> list[str]:
         return [f"{lhs} &= {text}"]
     rows, line = [], f"{lhs} &= {prefix}\\Big("
     for i, term in enumerate(terms):
-        piece = tex(term)
+        piece = tex(term, built)
         if i and not piece.startswith("-"):
             piece = "+ " + piece
         if len(line) + len(piece) > width and i:
@@ -69,7 +78,7 @@ def _split_longest_sum(expr: sp.Expr) -> tuple[str, list[sp.Expr]]:
         return "", []
     longest = max(sums, key=lambda f: len(sp.Add.make_args(f)))
     rest = sp.Mul(*[f for f in factors if f is not longest]) / denominator
-    prefix = "" if rest == 1 else ("-" if rest == -1 else tex(rest) + r"\,")
+    prefix = "" if rest == 1 else ("-" if rest == -1 else tex(rest, _built(expr)) + r"\,")
     return prefix, list(sp.Add.make_args(longest))  # kept as built: no expansion
 
 
@@ -89,8 +98,8 @@ def uses_lambda(ode) -> bool:
 
 def lambda_definition(ode) -> str:
     """``where lambda = 1 - alpha + alpha a`` (and the teacher's) as one unnumbered row."""
-    return (rf"&\text{{where }} \lambda = {tex(ode.model.lam)}, \quad "
-            rf"\lambda^{{*}} = {tex(ode.model.lam_star)} \notag")
+    return (rf"&\text{{where }} \lambda = {tex(theorist(ode.model.lam))}, \quad "
+            rf"\lambda^{{*}} = {tex(theorist(ode.model.lam_star))} \notag")
 
 
 LHS = {"a": r"\frac{da}{d\tau}", "b": r"\frac{db}{d\tau}", "c": r"\frac{dc}{d\tau}",
@@ -131,7 +140,7 @@ def jacobian_latex(ode, environment: str | None = "align") -> str:
 
 
 def _condition_tex(conditions: Sequence[sp.Expr]) -> str:
-    return r",\quad ".join(f"{tex(g)} > 0" for g in conditions)
+    return r",\quad ".join(f"{tex(theorist(g))} > 0" for g in conditions)
 
 
 def fixed_point_set_rows(fp_set, working: bool = False) -> list[str]:
@@ -163,12 +172,11 @@ def _characteristic_rows(fp_set, working: bool) -> list[str]:
     n = len(coefficients)
     if n < 2:
         return []
-    mu = sp.Symbol("mu")
-    p = sp.symbols(f"p_0:{n}")
-    polynomial = mu**n + sum(p[k] * mu**k for k in range(n))
-    rows = [rf"0 &= {tex(polynomial)}"]
+    powers = [rf"p_{{{k}}}" + ("" if k == 0 else r" \mu" if k == 1 else rf" \mu^{{{k}}}")
+              for k in reversed(range(n))]
+    rows = [rf"0 &= \mu^{{{n}}} + " + " + ".join(powers)]
     for k in reversed(range(n)):
-        rows += rows_for(f"p_{{{k}}}", coefficients[k])
+        rows += rows_for(f"p_{{{k}}}", theorist(coefficients[k]))
     return rows
 
 
@@ -177,11 +185,11 @@ def root_rows(roots, prefix: str = r"\mu") -> list[str]:
     rows, done = [], set()
     for i, root in enumerate(roots):
         if root.disc == 0:
-            rows += rows_for(rf"{prefix}_{{{i + 1}}}", root.expr)
+            rows += rows_for(rf"{prefix}_{{{i + 1}}}", theorist(root.expr))
         elif (root.mid, root.disc) not in done:
             done.add((root.mid, root.disc))
             rows.append(rf"{prefix}_{{{i + 1},{i + 2}}} &= m \pm \sqrt{{\Delta}}")
-            rows += rows_for(r"m", root.mid) + rows_for(r"\Delta", root.disc)
+            rows += rows_for(r"m", theorist(root.mid)) + rows_for(r"\Delta", theorist(root.disc))
     return rows
 
 

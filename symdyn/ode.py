@@ -188,15 +188,15 @@ class LearningODE:
         """The equations as text, one per line, with a ``where lambda = ...`` line when
         they use the working variables; ``equation`` (``a``, ``b``, ``c``, ``loss``)
         picks one."""
-        from .pretty import text
+        from .pretty import text, theorist
 
         form = form or self.default_form()
         equations = _pick(self.equations(form), equation)
         lines = [f"Learning dynamics of {self.title}:"]
         lines += [f"  {_lhs(k)} = {text(e)}" for k, e in equations.items()]
         if form == "lambda" and any(e.has(S.lam, S.lam_star) for e in equations.values()):
-            lines.append(f"  where lambda = {text(self.model.lam)}, "
-                         f"lambda_star = {text(self.model.lam_star)}")
+            lines.append(f"  where lambda = {text(theorist(self.model.lam))}, "
+                         f"lambda_star = {text(theorist(self.model.lam_star))}")
         return "\n".join(lines)
 
     def __str__(self) -> str:

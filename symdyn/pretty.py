@@ -91,7 +91,9 @@ def _numerator(numerator: sp.Expr, groups) -> tuple[int, list[sp.Expr], sp.Expr]
         rest = sp.Mul(*[g**(k - k0) for g, k, k0 in
                         zip(present, monomial, monomial_gcd, strict=True)])
         s, fs = _factors(sp.cancel(coefficient / common))
-        pieces.append((s, _mul(*sp.Mul.make_args(rest), *[f for f in fs if f != 1])))
+        numbers = [f for f in fs if f.is_number and f != 1]
+        others = [f for f in fs if not f.is_number]
+        pieces.append((s, _mul(*numbers, *sp.Mul.make_args(rest), *others)))
     first_sign = pieces[0][0]
     sign *= first_sign
     terms_out = [p if s * first_sign > 0 else sp.Mul(-1, p, evaluate=False)

@@ -97,3 +97,18 @@ def test_theorist_latex_compiles(tmp_path):
     source = latex.document([("ODE", latex.ode_latex(ode)),
                              ("ODE in a", latex.ode_latex(ode, form="a"))])
     assert latex.compile_pdf(source, tmp_path / "ode.pdf").exists()
+
+
+def test_fixed_point_report_text_reads_back():
+    """RFLO at a* = 0: the printed eigenvalues on the optimum are the hand-derived
+    -b^2 beta c and -(b^2 + beta c) (on bc = b*c*), and the condition is beta c > 0."""
+    ode = sd.derive("rflo").specialize({"a_star": 0})
+    report = sd.fixed_points(ode)
+    printed = str(report)
+    assert "stable iff beta*c > 0" in printed
+    eigen = [S.sympify(line.split(": ", 1)[1]) for line in printed.splitlines()
+             if line.strip().startswith("eigenvalue:")]
+    b, c, beta = S.b, S.c, S.beta
+    hand = [sp.Integer(0), -b**2 * beta * c, -(b**2 + beta * c)]
+    assert len(eigen) == 3
+    assert all(any(sp.expand(e - h) == 0 for e in eigen) for h in hand), eigen

@@ -16,6 +16,7 @@ from .. import symbols as S
 from ..algebra import change_variables, factor, substitute_factor
 from ..errors import SymdynKeyError
 from ..ode import LearningODE
+from ..pretty import text, theorist
 from .deadline import Deadline
 from .fixed_points import WorkingComponent, sample_points, working_components
 from .signs import collect_in_state, simplify_positive, strip_positive_factors
@@ -99,9 +100,9 @@ class FixedPointSet:
             free = ", ".join(s.name for s in self.free) or "none"
             pars = ", ".join(f"{k} = {v}" for k, v in self.parametrization.items())
             lines.append(f"  parametrised by {free}: {pars}")
+        conditions = " and ".join(f"{text(theorist(g))} > 0" for g in self.conditions)
         lines.append(f"  {self.classification}"
-                     + (": stable iff " + " and ".join(map(str, self.condition_relations))
-                        if self.conditions else ""))
+                     + (": stable iff " + conditions if self.conditions else ""))
         coefficients = self.characteristic()
         if len(coefficients) >= 2:
             n = len(coefficients)
@@ -109,14 +110,27 @@ class FixedPointSet:
                                                (f"p{k}*mu" if k == 1 else "p0")
                                                for k in reversed(range(n))])
             lines.append(f"  reduced characteristic polynomial: {terms}")
-            lines += [f"    p{k} = {coefficients[k]}" for k in reversed(range(n))]
-        lines += [f"  eigenvalue: {e}" for e in self.eigenvalues]
-        return "\n".join(lines)
+            lines += [f"    p{k} = {text(theorist(coefficients[k]))}"
+                      for k in reversed(range(n))]
+        return "\n".join(lines + _root_lines(self.roots))
 
     def _repr_latex_(self) -> str:
         from ..latex import fixed_point_set_latex
 
         return "$$" + fixed_point_set_latex(self) + "$$"
+
+
+def _root_lines(roots: list[Root]) -> list[str]:
+    """Eigenvalues as text; a pair ``m +- sqrt(D)`` once, with ``m`` and ``D`` below."""
+    lines, done = [], set()
+    for root in roots:
+        if root.disc == 0:
+            lines.append(f"  eigenvalue: {text(theorist(root.mid))}")
+        elif (root.mid, root.disc) not in done:
+            done.add((root.mid, root.disc))
+            lines += ["  eigenvalues: m +- sqrt(D)", f"    m = {text(theorist(root.mid))}",
+                      f"    D = {text(theorist(root.disc))}"]
+    return lines
 
 
 @dataclass(frozen=True, eq=False)
