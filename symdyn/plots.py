@@ -47,16 +47,12 @@ def phase_portraits(data: dict) -> plt.Figure:
         speed = np.hypot(p["db"], p["dc"])
         ax.streamplot(p["b"], p["c"], p["db"], p["dc"], color=np.log10(speed + 1e-12),
                       cmap="Greys", density=1.1, linewidth=0.7, arrowsize=0.8)
-        for sign in (1, -1):
-            b = sign * np.linspace(0.05, 2.0, 200)
-            c = p["product"] / b
-            keep = np.abs(c) <= 2.0
-            ax.plot(b[keep], c[keep], color="C3", lw=2,
-                    label="optimal: $bc = b^*c^*$" if sign == 1 else None)
+        _optimal_branches(ax, p["optimum"])
         for i, path in enumerate(p["trajectories"]):
             ax.plot(path[:, 1], path[:, 2], color=COLORS[p["rule"]], lw=1.3,
                     label=f"{LABELS[p['rule']]}: ODE trajectories" if i == 0 else None)
-            ax.plot(path[0, 1], path[0, 2], "o", color=COLORS[p["rule"]], ms=3)
+            ax.plot(path[0, 1], path[0, 2], "o", mfc="white", mec="k", ms=4.5, mew=1,
+                    zorder=5, label="trajectory start" if i == 0 else None)
         if p["saddle"]:
             ax.plot(0, 0, "X", color="k", ms=10, label="saddle $b = c = 0$")
         ax.set_xlim(-2, 2)
@@ -68,6 +64,17 @@ def phase_portraits(data: dict) -> plt.Figure:
     np.atleast_1d(axes)[0].set_ylabel("$c$ (readout weight)")
     legend_below(fig, axes, ncol=5)
     return fig
+
+
+def _optimal_branches(ax, branches: list[dict]) -> None:
+    """The optimal hyperbola: solid where the derived conditions say stable, dashed where
+    they say unstable (RFLO's branch with beta c < 0)."""
+    for branch in branches:
+        stable = branch["stable"]
+        ax.plot(branch["b"], np.where(stable, branch["c"], np.nan), color="C3", lw=2.2,
+                label="optimum $bc = b^*c^*$, stable")
+        ax.plot(branch["b"], np.where(stable, np.nan, branch["c"]), color="C3", lw=1.6,
+                ls=(0, (3, 2)), label="optimum $bc = b^*c^*$, unstable")
 
 
 def learning_curves(data: dict) -> plt.Figure:
@@ -82,6 +89,8 @@ def learning_curves(data: dict) -> plt.Figure:
         ode_loss = np.where(p["loss_ode"] > 1e-13, p["loss_ode"], np.nan)
         ax.semilogy(p["tau_ode"], ode_loss, "-", color="k", lw=1.5, label="ODE")
         ax.set_ylim(1e-13, None)
+        # The x-axis ends where the data ends (no empty margin after the last record).
+        ax.set_xlim(0, max(p["tau_sim"][-1], p["tau_ode"][-1]))
         ax.set_xlabel(r"learning time $\tau = \eta t$")
         ax.set_title(LABELS[p["rule"]])
         ax.legend(fontsize=8)

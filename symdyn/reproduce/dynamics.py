@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+import sympy as sp
 from scipy.integrate import solve_ivp
 
 from .. import integrate, jacobian_function, loss_function, rhs_function
@@ -62,8 +63,30 @@ def portrait(rule: str, n: int, tau_end: float) -> dict:
     trajectories = [trajectory(ode, start, params, tau_end) for start in STARTS]
     return {"rule": rule, "b": axis, "c": axis, "db": flow[1], "dc": flow[2],
             "trajectories": trajectories, "product": TEACHER["b_star"] * TEACHER["c_star"],
+            "optimum": optimal_branches(report, params),
             "saddle": any(s.name.startswith("saddle") for s in report),
             "a_star": TEACHER["a_star"], "beta": BETA}
+
+
+def optimal_branches(report, params: dict, edge: float = 2.0) -> list[dict]:
+    """Both branches of the optimal hyperbola ``b c = b* c*`` on the slice ``a = a*``,
+    each point marked stable when every derived condition ``g > 0`` of the optimal set
+    holds there (an unconditionally stable set is stable everywhere)."""
+    optimal = next(s for s in report if s.name.startswith("optimal"))
+    product = params["b_star"] * params["c_star"]
+    branches = []
+    for sign in (1, -1):
+        b = sign * np.linspace(0.02, edge, 400)
+        c = product / b
+        keep = np.abs(c) <= edge
+        point = {**params, "a": params["a_star"], "b": b[keep], "c": c[keep]}
+        stable = np.ones(int(keep.sum()), bool)
+        for g in optimal.conditions:
+            names = sorted(g.free_symbols, key=lambda x: x.name)
+            values = sp.lambdify(names, g)(*(point[x.name] for x in names))
+            stable &= np.broadcast_to(np.asarray(values, float) > 0, stable.shape)
+        branches.append({"b": b[keep], "c": c[keep], "stable": stable})
+    return branches
 
 
 def learning_curve(rule: str, quick: bool) -> dict:
