@@ -131,48 +131,80 @@ def stability_region(data: dict) -> plt.Figure:
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
     cmap = ListedColormap(["#f4b6b6", "#b9e3b9"])
     extent = (data["b"][0], data["b"][-1], data["beta"][0], data["beta"][-1])
+    drawn: set[int] = set()
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
         ax.imshow(p["stable"].astype(float), origin="lower", extent=extent, aspect="auto",
                   cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
         for i, g in enumerate(p["conditions"]):
+            # Only where every other condition holds is g_i = 0 a boundary of the stable
+            # region; elsewhere its zero set runs through the unstable region: masked.
+            others = [h for j, h in enumerate(p["conditions"]) if j != i]
+            bounding = np.where(np.all([h > 0 for h in others], axis=0), g, np.nan) \
+                if others else g
+            if np.nanmin(bounding, initial=np.inf) < 0 < np.nanmax(bounding, initial=-np.inf):
+                drawn.add(i)
             # c = b* c*/b jumps through infinity at b = 0: contour each side separately.
             for side in (data["b"] < 0, data["b"] > 0):
-                ax.contour(data["b"][side], data["beta"], g[:, side], levels=[0],
+                ax.contour(data["b"][side], data["beta"], bounding[:, side], levels=[0],
                            colors=[f"C{i}"], linewidths=1.5,
                            linestyles=["-", "--", ":"][i % 3])
+        ax.axvline(0, color="grey", lw=0.8, ls=":")
         ax.set_title(f"RFLO, $a = a^* = {p['a_star']}$")
         ax.set_xlabel("$b$  ($c = b^* c^* / b$)")
     handles = [Patch(color="#b9e3b9", label="stable (numeric)"),
                Patch(color="#f4b6b6", label="unstable (numeric)")]
     handles += [plt.Line2D([], [], color=f"C{i}", ls=["-", "--", ":"][i % 3],
-                           label=f"$g_{i + 1} = 0$") for i in range(len(data["condition_tex"]))]
+                           label=f"$g_{i + 1} = 0$ (where it bounds the stable region)")
+                for i in sorted(drawn)]
+    handles.append(plt.Line2D([], [], color="grey", lw=0.8, ls=":",
+                              label="$b = 0$ ($c = b^*c^*/b$ diverges)"))
     np.atleast_1d(axes)[0].set_ylabel(r"feedback $\beta$")
     legend_below(fig, axes, handles)
     return fig
 
 
 def slower_region(data: dict) -> plt.Figure:
-    """Where RFLO is stable but slower than BPTT, with the a* = 0 boundary beta = c."""
+    """Where RFLO is stable but slower than BPTT, with the a* = 0 boundary beta = c.
+
+    Regions are filled between the zero level sets of continuous derived fields (the
+    smallest stability condition, and r_BPTT - r_RFLO from closed-form rates), so their
+    boundaries are smooth curves, not grid cells; without those fields (older data) the
+    numeric grid is shown."""
     panels = data["panels"]
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
-    cmap = ListedColormap(["#f4b6b6", "#cfe0f5", "#f5d9a8"])
-    extent = (data["beta"][0], data["beta"][-1], data["b"][0], data["b"][-1])
+    colors = {"unstable": "#f4b6b6", "faster": "#cfe0f5", "slower": "#f5d9a8"}
+    beta, b = data["beta"], data["b"]
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
-        state = np.where(p["rflo"] <= 0, 0, np.where(p["slower"], 2, 1))
-        ax.imshow(state, origin="lower", extent=extent, aspect="auto", cmap=cmap, vmin=0,
-                  vmax=2, interpolation="nearest")
-        b = data["b"]
+        if "slower_margin" in p:
+            _slower_fill(ax, beta, b, p, colors)
+        else:
+            state = np.where(p["rflo"] <= 0, 0, np.where(p["slower"], 2, 1))
+            ax.imshow(state, origin="lower", extent=(beta[0], beta[-1], b[0], b[-1]),
+                      aspect="auto", cmap=ListedColormap(list(colors.values())), vmin=0,
+                      vmax=2, interpolation="nearest")
         ax.plot(1.0 / b, b, "k--", lw=1.2)
-        ax.set_xlim(extent[0], extent[1])
+        ax.set_xlim(beta[0], beta[-1])
+        ax.set_ylim(b[0], b[-1])
         ax.set_title(f"$a = a^* = {p['a_star']}$")
         ax.set_xlabel(r"feedback $\beta$")
-    handles = [Patch(color="#f4b6b6", label="RFLO unstable"),
-               Patch(color="#f5d9a8", label="RFLO slower than BPTT"),
-               Patch(color="#cfe0f5", label="RFLO faster than BPTT"),
+    handles = [Patch(color=colors["unstable"], label="RFLO unstable"),
+               Patch(color=colors["slower"], label="RFLO slower than BPTT"),
+               Patch(color=colors["faster"], label="RFLO faster than BPTT"),
                plt.Line2D([], [], color="k", ls="--", label=r"$\beta = c$ ($a^*=0$ boundary)")]
     np.atleast_1d(axes)[0].set_ylabel("$b$  ($c = 1/b$)")
     legend_below(fig, axes, handles)
     return fig
+
+
+def _slower_fill(ax, beta: np.ndarray, b: np.ndarray, p: dict, colors: dict) -> None:
+    # Rate comparison first, the unstable region over it: no unfilled seam between them.
+    stable, slower = p["stability_margin"], p["slower_margin"]
+    ax.contourf(beta, b, slower, levels=[-np.inf, 0], colors=[colors["faster"]])
+    ax.contourf(beta, b, slower, levels=[0, np.inf], colors=[colors["slower"]])
+    ax.contour(beta, b, np.where(stable > 0, slower, np.nan), levels=[0], colors=["#b8860b"],
+               linewidths=1.2)
+    ax.contourf(beta, b, stable, levels=[-np.inf, 0], colors=[colors["unstable"]])
+    ax.contour(beta, b, stable, levels=[0], colors=["#a33"], linewidths=1.2)
 
 
 def singular_values(data: dict) -> plt.Figure:

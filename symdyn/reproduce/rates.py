@@ -22,7 +22,7 @@ from .. import symbols as S
 from ..analysis import rate_function
 from ..latex import tex
 from .common import LABELS, RULES, TEACHER, FigureData, Section, align, analysed, md_math
-from .stability import A_STARS, numeric_rate
+from .stability import A_STARS, condition_values, numeric_rate
 
 #: The point of the optimal manifold where rates are compared: a = a*, b = 1, c = b* c*/b.
 POINT = {"a": TEACHER["a_star"], "b": 1.0, "c": 1.0, **TEACHER}
@@ -71,20 +71,41 @@ def slower_condition(sign: int) -> tuple[sp.Basic, list[sp.Basic]]:
     return result, [s.as_relational(S.beta).subs(back) for s in sets]
 
 
-def slower_region(n: int) -> dict:
-    """Where (numerically) RFLO is stable but slower than BPTT, for each a*, in (beta, b)."""
-    beta_axis = np.linspace(-1.0, 3.0, n)
-    b_axis = np.linspace(0.25, 2.5, n)
+#: The window of the (beta, b) plane the slower-region figure and percentages refer to.
+WINDOW = {"beta": (-1.0, 3.0), "b": (0.25, 2.5)}
+
+
+def slower_region(n: int, rates: dict | None = None) -> dict:
+    """Where RFLO is stable but slower than BPTT, for each a*, in the ``(beta, b)`` window.
+
+    ``stable``/``slower`` come from numeric eigenvalues (for the percentages); the
+    boundaries drawn come from the derived closed forms: ``stability_margin`` is the
+    smallest of RFLO's stability conditions ``g_i`` and ``slower_margin`` is
+    ``r_BPTT - r_RFLO`` from the closed-form rates (``rates``), both continuous fields
+    whose zero level sets are the boundaries (no jagged grid cells).
+    """
+    beta_axis = np.linspace(*WINDOW["beta"], n)
+    b_axis = np.linspace(*WINDOW["b"], n)
     BETA, B = np.meshgrid(beta_axis, b_axis)
+    conditions = analysed("rflo", 1)[1]["optimal"].conditions
     panels = []
     for a_star in A_STARS:
         r_rflo = numeric_rate(derive("rflo", 1), B, BETA, a_star)
         r_bptt = numeric_rate(derive("bptt", 1), B, np.zeros_like(B), a_star)
         c = TEACHER["b_star"] * TEACHER["c_star"] / B
-        panels.append({"a_star": a_star, "rflo": r_rflo, "bptt": r_bptt,
-                       "slower": (r_rflo > 0) & (r_rflo < r_bptt),
-                       "beta_below_c": (BETA > 0) & (BETA < c)})
-    return {"beta": beta_axis, "b": b_axis, "panels": panels}
+        panel = {"a_star": a_star, "rflo": r_rflo, "bptt": r_bptt,
+                 "slower": (r_rflo > 0) & (r_rflo < r_bptt),
+                 "beta_below_c": (BETA > 0) & (BETA < c),
+                 "stability_margin": np.min(condition_values(conditions, B, BETA, a_star),
+                                            axis=0)}
+        if rates is not None:
+            values = {**TEACHER, "a_star": a_star, "b": B, "c": c}
+            with np.errstate(invalid="ignore", divide="ignore"):
+                panel["slower_margin"] = (rate_function(rates["bptt"])(**values)
+                                          - rate_function(rates["rflo"])(**values,
+                                                                         beta=BETA))
+        panels.append(panel)
+    return {"beta": beta_axis, "b": b_axis, "panels": panels, "window": WINDOW}
 
 
 def rate_curve(rates: dict, n: int) -> dict:
@@ -126,7 +147,7 @@ def compute(quick: bool = False) -> Section:
     negative, _ = slower_condition(-1)
     data["rflo_slower_a_star_0"] = {"c > 0": str(positive), "c < 0": str(negative),
                                     "pairwise_c > 0": [str(s) for s in pairs_pos]}
-    region = slower_region(31 if quick else 101)
+    region = slower_region(31 if quick else 101, rates)
     data["rflo_slower_region"] = {
         f"a_star={p['a_star']}": {
             "fraction_of_grid_slower": float(np.mean(p["slower"])),
@@ -161,6 +182,8 @@ def compute(quick: bool = False) -> Section:
         f"$a^{{*}} = {key.split('=')[1]}$: RFLO stable and slower on "
         f"{100 * value['fraction_of_stable_slower']:.0f}\\% of its stable region"
         for key, value in data["rflo_slower_region"].items())
+    region_text += (f" (percentages of the window ${WINDOW['beta'][0]} \\le \\beta \\le "
+                    f"{WINDOW['beta'][1]}$, ${WINDOW['b'][0]} \\le b \\le {WINDOW['b'][1]}$)")
     intro = (r"The rate is $r = -\max \operatorname{Re} \mu$ over the non-zero eigenvalues on "
              r"the optimal manifold (general $a^{*}$: $r = -(m + \sqrt{\Delta})$ with $m, "
              r"\Delta$ of the previous section). With $a^{*} = 0$, and the slower region "
@@ -179,8 +202,11 @@ def compute(quick: bool = False) -> Section:
                    "against $\\beta$ (line: closed form, circles: numeric eigenvalues), "
                    "BPTT and tBPTT constant."),
         FigureData("rflo_slower_region", "slower_region", region,
-                   "Where RFLO is stable but slower than BPTT in the $(\\beta, b)$ plane "
-                   "(numeric), with the $a^{*} = 0$ boundary $\\beta = c = 1/b$."),
+                   "Where RFLO is stable but slower than BPTT in the window "
+                   f"${WINDOW['beta'][0]} \\le \\beta \\le {WINDOW['beta'][1]}$, "
+                   f"${WINDOW['b'][0]} \\le b \\le {WINDOW['b'][1]}$ (boundaries: derived "
+                   "stability conditions and closed-form rates), with the $a^{*} = 0$ "
+                   "boundary $\\beta = c = 1/b$."),
     ]
     body = align(rows)
     return Section("rates", "Convergence rates", f"{intro}\n{body}\n\n{after}",
