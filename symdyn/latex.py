@@ -9,6 +9,7 @@ alongside.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tempfile
@@ -260,4 +261,17 @@ def compile_pdf(tex_source: str, out_pdf: Path, timeout: float = 120) -> Path:
                 raise RuntimeError("pdflatex failed:\n" + result.stdout[-3000:])
         out_pdf.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(Path(tmp) / "doc.pdf", out_pdf)
+        log = out_pdf.with_suffix(".log")
+        log.unlink(missing_ok=True)
+        text = (Path(tmp) / "doc.log").read_text(errors="replace")
+        if any(log_problems(text).values()):  # kept only when there is something to read
+            log.write_text(text)
     return out_pdf
+
+
+def log_problems(log_text: str) -> dict[str, int]:
+    """Counts of ``overfull`` and ``underfull`` boxes and other ``warnings`` in a pdflatex
+    log (``Overfull \\hbox`` lines mean text runs into the margin)."""
+    return {"overfull": len(re.findall(r"^Overfull \\[hv]box", log_text, re.M)),
+            "underfull": len(re.findall(r"^Underfull \\[hv]box", log_text, re.M)),
+            "warnings": len(re.findall(r"Warning:", log_text))}

@@ -28,9 +28,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import __version__
-from .latex import compile_pdf, document, has_pdflatex
+from .latex import compile_pdf, document, has_pdflatex, log_problems
 from .reproduce import SECTIONS
-from .reproduce.common import RULES, Section, jsonable, plain_text, tex_mixed, tex_text
+from .reproduce.common import (
+    LABELS,
+    RULES,
+    Section,
+    jsonable,
+    plain_text,
+    tex_mixed,
+    tex_text,
+)
 
 Progress = Callable[[str, float], None]
 TITLE = ("Learning dynamics of BPTT, one-step truncated BPTT and RFLO in data-aligned "
@@ -90,6 +98,7 @@ def cached(cache: Path, name: str, compute: Callable[[], Section]) -> tuple[Sect
 def validation_section(quick: bool, progress: Progress | None = None) -> Section:
     """``run_validation`` for each rule: every check's number, threshold and verdict."""
     from .validation import run_validation
+    from .validation.registry import describe
 
     reports = {}
     for i, rule in enumerate(RULES):
@@ -105,14 +114,29 @@ def validation_section(quick: bool, progress: Progress | None = None) -> Section
                 + _tex_verdict(c) for r, c in rows]
     tex_table = ("\\begin{center}\\begin{tabular}{llrrl}\nrule & check & metric & threshold & "
                  "verdict\\\\\\hline\n" + "\\\\\n".join(tex_rows) + "\n\\end{tabular}\\end{center}")
+    names = list(dict.fromkeys(c.name for _, c in rows))
+    md.append("")
+    md += [f"- `{name}`: {describe(name)}" for name in names]
+    tex_table += ("\n\n\\begin{itemize}\n" + "\n".join(
+        f"\\item \\texttt{{{tex_text(name)}}}: {_tex_description(describe(name))}"
+        for name in names)
+        + "\n\\end{itemize}")
     size = "quick (small simulations)" if quick else "full"
     text = (f"Each derived result against simulation of full networks "
             f"(\\texttt{{symdyn.validation}}, {size}); every number below is from this run.")
     data = {rule: report.to_dict() for rule, report in reports.items()}
-    checks = {f"validation of {rule}": report.passed for rule, report in reports.items()}
+    checks = {f"{LABELS.get(rule, rule)} passes every applicable validation check":
+              report.passed for rule, report in reports.items()}
     return Section("validation", "Validation against simulation", text + "\n\n" + tex_table,
                    text.replace("\\texttt{symdyn.validation}", "`symdyn.validation`") + "\n\n"
                    + "\n".join(md), data, checks=checks)
+
+
+def _tex_description(text: str) -> str:
+    """A check's description for LaTeX: ````code```` spans verbatim, the rest escaped."""
+    parts = text.split("``")
+    return "".join(f"\\verb!{p}!" if i % 2 else tex_text(p).replace("^", r"\^{}")
+                   for i, p in enumerate(parts))
 
 
 def _tex_verdict(check) -> str:
@@ -230,6 +254,7 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
         try:
             source = paper_tex(sections, f"{out.resolve().as_posix()}/figures/")
             files["pdf"] = compile_pdf(source, out / "paper.pdf")
+            notes += _latex_notes(out / "paper.log", files)
         except RuntimeError as error:
             errors["pdflatex"] = str(error)[-500:]
     else:
@@ -241,6 +266,16 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     report("done", 1.0)
     ok = all(checks.values()) and not errors
     return PaperResult(out, ok, files, checks, seconds, errors, from_cache, notes)
+
+
+def _latex_notes(log: Path, files: dict[str, Path]) -> list[str]:
+    """One line on pdflatex's warnings when :func:`compile_pdf` kept the log."""
+    if not log.exists():
+        return []
+    files["log"] = log
+    counts = log_problems(log.read_text(errors="replace"))
+    return [f"pdflatex: {counts['overfull']} overfull boxes, {counts['underfull']} underfull, "
+            f"{counts['warnings']} warnings (see {log})"]
 
 
 def write_outputs(out: Path, sections: list[Section], checks: dict[str, bool], quick: bool,

@@ -112,3 +112,20 @@ def test_fixed_point_report_text_reads_back():
     hand = [sp.Integer(0), -b**2 * beta * c, -(b**2 + beta * c)]
     assert len(eigen) == 3
     assert all(any(sp.expand(e - h) == 0 for e in eigen) for h in hand), eigen
+
+
+def test_pdflatex_log_problems_are_counted():
+    log = ("Overfull \\hbox (12.0pt too wide) in paragraph at lines 3--4\n"
+           "LaTeX Warning: Reference `x' on page 1 undefined\n"
+           "Underfull \\vbox (badness 10000) has occurred\nOverfull \\vbox (1pt too high)\n")
+    assert latex.log_problems(log) == {"overfull": 2, "underfull": 1, "warnings": 1}
+    assert not any(latex.log_problems("Output written on doc.pdf").values())
+
+
+def test_every_validation_metric_has_a_one_line_explanation():
+    from symdyn.validation.registry import CHECKS, describe
+
+    for name in CHECKS:
+        line = describe(name)
+        assert "\n" not in line and line.endswith(".") and 20 < len(line) < 260, line
+        assert "threshold" not in line, line

@@ -50,7 +50,8 @@ def mc_z_scores(case: Case, points: dict, ode: LearningODE | None = None, *,
 
 @register("expected_update", threshold=4.0)
 def check_expected_update(case: Case, ode: LearningODE | None = None) -> Check:
-    """``max |z|`` over components, modes and points; threshold 4.
+    """``max |z|``, the largest z-score of the simulated mean update against the derived
+    right-hand side over components, modes and points; threshold 4.
 
     With batch means over ``n_blocks`` blocks each z is Student-t with ``n_blocks - 1``
     degrees of freedom under the null; the family-wise false-alarm rate is bounded by

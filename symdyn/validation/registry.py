@@ -11,6 +11,8 @@ with the reason.
 
 from __future__ import annotations
 
+import inspect
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -49,6 +51,15 @@ def register(name: str, *, inputs: Iterable[str] = (), threshold: float = float(
         CHECKS[name] = Entry(name, function, tuple(inputs), threshold)
         return function
     return decorate
+
+
+def describe(name: str) -> str:
+    """What check ``name`` measures, in one line: the first sentence of its docstring
+    (without the threshold, which the report prints in its own column)."""
+    doc = inspect.getdoc(CHECKS[name].function) or name
+    line = " ".join(doc.split("\n\n")[0].split())
+    line = re.split(r"[;,]\s*(?:must|threshold)|(?<=[a-z)`])\.\s", line)[0].rstrip(". ")
+    return line + "."
 
 
 def provides(name: str, *, needs: Iterable[str] = ()) -> Callable[[Callable], Callable]:
