@@ -25,6 +25,15 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import __version__
+from .cliopts import (
+    add_equation_options,
+    add_invariants_parser,
+    add_model_options,
+    add_rates_parser,
+    invariants_payload,
+    ode_from_args,
+    rates_payload,
+)
 from .clitools import Expired, Progress, time_limit
 from .errors import SymdynError
 
@@ -34,7 +43,7 @@ MAX_SEED = 2**32 - 1      # NumPy's legacy seeding accepts no more
 MAX_TIMEOUT = 1e6
 #: Default --timeout (seconds) of each command that solves.
 TIMEOUTS = {"derive": 300.0, "fixed-points": 120.0, "stability": 120.0, "validate": 1800.0,
-            "noise": 300.0}
+            "noise": 300.0, "rates": 300.0, "invariants": 300.0}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -75,14 +84,18 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
+def _common(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS,
+            analyses: bool = True) -> None:
     parser.add_argument("--rule", required=True,
                         help="bptt, tbptt, rflo, feedback_alignment or rflo_symmetric")
     parser.add_argument("--truncation", type=_whole(1, MAX_TRUNCATION), default=None,
                         metavar="K", help="truncation window k of tbptt (default 1)")
     parser.add_argument("--leak", default="1", metavar="X",
                         help="'alpha' for a symbolic leak, or a number in (0, 1] (default 1)")
-    parser.add_argument("--format", choices=formats, default="text")
+    parser.add_argument("--format", choices=formats, default="text",
+                        help="output format (default text)")
+    if analyses:  # validation simulates named rules: no custom rule or fixed parameters
+        add_model_options(parser)
     _no_cache(parser)
 
 
@@ -96,15 +109,31 @@ def _timeout(parser: argparse.ArgumentParser, command: str) -> None:
                         help=f"seconds the command may take (default {TIMEOUTS[command]:g})")
 
 
+EXAMPLES = """examples, one per command:
+  symdyn derive --rule rflo --leak alpha --equation a --format latex
+  symdyn fixed-points --rule rflo --set a_star=0
+  symdyn stability --rule bptt --at "a=0.5,b=1,c=1,a_star=0.5,b_star=1,c_star=1"
+  symdyn rates --rule rflo --set a_star=0 --format json
+  symdyn invariants --rule bptt --leak alpha
+  symdyn derive --rule myrule --trace-decay 0 --feedback "beta*c"
+  symdyn noise --rule rflo --at "a=0,b=1,c=1,a_star=0,b_star=1,c_star=1,beta=1" --sigma 0.1
+  symdyn validate --rule tbptt --quick
+  symdyn sweep --rules bptt,rflo --beta=-1,1 --out symdyn-sweep
+  symdyn paper --quick --out symdyn-paper
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="symdyn",
         description="Derive, analyse and check the learning dynamics of BPTT, truncated "
-                    "BPTT and RFLO in data-aligned linear RNNs.")
+                    "BPTT and RFLO in data-aligned linear RNNs.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"symdyn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     derive = sub.add_parser("derive", help="the per-mode learning ODE of a rule")
     _common(derive)
+    add_equation_options(derive)
     _timeout(derive, "derive")
     fixed = sub.add_parser("fixed-points", help="fixed-point sets, spectra and stability")
     _common(fixed)
@@ -115,8 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help='the point, e.g. "a=0.5,b=1.2,c=0.8,a_star=0.5,b_star=1,c_star=1"')
     _timeout(stab, "stability")
     val = sub.add_parser("validate", help="check the derived dynamics against simulation")
-    _common(val, formats=("text", "json"))
-    val.add_argument("--seed", type=_whole(0, MAX_SEED), default=0)
+    _common(val, formats=("text", "json"), analyses=False)
+    val.add_argument("--seed", type=_whole(0, MAX_SEED), default=0,
+                     help="seed of every random draw (default 0)")
     val.add_argument("--quick", action="store_true", help="small, fast simulations")
     _timeout(val, "validate")
     noise = sub.add_parser("noise", help="update noise, critical learning rate and "
@@ -130,10 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
                        help="learning rate of the stationary fluctuations (default 0.01)")
     _timeout(noise, "noise")
     paper = sub.add_parser("paper", help="reproduce the paper's analysis end to end")
-    paper.add_argument("--out", default="symdyn-paper", metavar="DIR")
+    paper.add_argument("--out", default="symdyn-paper", metavar="DIR",
+                       help="output directory (default symdyn-paper)")
     paper.add_argument("--quick", action="store_true",
                        help="smaller simulations, same derivations")
     _no_cache(paper)
+    for add, name in ((add_rates_parser, "rates"), (add_invariants_parser, "invariants")):
+        _timeout(add(sub, _common), name)
     _sweep_parser(sub)
     return parser
 
@@ -147,7 +180,8 @@ def _sweep_parser(sub) -> None:
     sweep.add_argument("--a-star", default="-0.5,0,0.5", help="teacher recurrences a*")
     sweep.add_argument("--leak", default="1", help="leak values in (0, 1]")
     sweep.add_argument("--tau", type=_finite, default=10.0, help="learning time of each run")
-    sweep.add_argument("--out", default="symdyn-sweep", metavar="DIR")
+    sweep.add_argument("--out", default="symdyn-sweep", metavar="DIR",
+                       help="output directory (default symdyn-sweep)")
     sweep.add_argument("--workers", type=_whole(1, 256), default=2,
                        help="local Dask worker processes")
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -236,7 +270,9 @@ def _answer(args: argparse.Namespace, render: Callable[[], dict | str]) -> str:
         payload = render()
         return json.dumps(payload, indent=2) if isinstance(payload, dict) else payload
 
-    parts = (args.command, args.rule, args.truncation, args.leak, args.format)
+    parts = (args.command, args.rule, args.truncation, args.leak, args.format,
+             *(str(getattr(args, k, None)) for k in ("set", "trace_decay", "feedback",
+                                                     "equation", "form", "degree", "at")))
     return cached("answer", parts, text)
 
 
@@ -247,10 +283,8 @@ def _title(args: argparse.Namespace) -> str:
 
 
 def _derive(args: argparse.Namespace, progress: Progress):
-    from .ode import derive
-
     progress.stage = f"deriving the learning ODE of {_title(args)}"
-    return derive(args.rule, args.leak, args.truncation)
+    return ode_from_args(args)
 
 
 def cmd_derive(args: argparse.Namespace, progress: Progress) -> int:
@@ -258,8 +292,10 @@ def cmd_derive(args: argparse.Namespace, progress: Progress) -> int:
         from . import latex
 
         ode = _derive(args, progress)
-        return {"text": lambda: str(ode), "json": ode.to_dict,
-                "latex": lambda: latex.ode_latex(ode)}[args.format]()
+        equation, form = args.equation, args.form
+        return {"text": lambda: ode.text(form, equation), "json": ode.to_dict,
+                "latex": lambda: latex.ode_latex(ode, form=form, equation=equation)
+                }[args.format]()
 
     print(_answer(args, render))
     return 0
@@ -343,6 +379,21 @@ def cmd_sweep(args: argparse.Namespace, progress: Progress) -> int:
     return 0
 
 
+def cmd_rates(args: argparse.Namespace, progress: Progress) -> int:
+    point = parse_point(args.at) if args.at else None
+    progress.stage = f"the convergence rate of {_title(args)}"
+    text, data, tex = rates_payload(args, point)
+    _print({"text": text, "json": data, "latex": tex}[args.format])
+    return 0
+
+
+def cmd_invariants(args: argparse.Namespace, progress: Progress) -> int:
+    progress.stage = f"the conserved quantities of {_title(args)}"
+    print(_answer(args, lambda: dict(zip(("text", "json", "latex"),
+                                         invariants_payload(args)))[args.format]))
+    return 0
+
+
 def cmd_paper(args: argparse.Namespace, progress: Progress) -> int:
     out = output_directory(args.out)   # before the heavy imports: a bad path fails at once
     from .paper import run_paper
@@ -354,7 +405,8 @@ def cmd_paper(args: argparse.Namespace, progress: Progress) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, Progress], int]] = {
     "derive": cmd_derive, "fixed-points": cmd_fixed_points, "stability": cmd_stability,
-    "validate": cmd_validate, "paper": cmd_paper, "sweep": cmd_sweep, "noise": cmd_noise}
+    "validate": cmd_validate, "paper": cmd_paper, "sweep": cmd_sweep, "noise": cmd_noise,
+    "rates": cmd_rates, "invariants": cmd_invariants}
 
 
 def _single_threaded_blas() -> None:
