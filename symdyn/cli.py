@@ -390,7 +390,7 @@ def cmd_rates(args: argparse.Namespace, progress: Progress) -> int:
 def cmd_invariants(args: argparse.Namespace, progress: Progress) -> int:
     progress.stage = f"the conserved quantities of {_title(args)}"
     print(_answer(args, lambda: dict(zip(("text", "json", "latex"),
-                                         invariants_payload(args)))[args.format]))
+                                         invariants_payload(args), strict=True))[args.format]))
     return 0
 
 
