@@ -15,6 +15,7 @@ import sympy as sp
 from .. import symbols as S
 from ..algebra import change_variables, factor, substitute_factor
 from ..errors import SymdynKeyError
+from ..model import weight_from_recurrence
 from ..ode import LearningODE
 from .deadline import Deadline
 from .fixed_points import WorkingComponent, sample_points, working_components
@@ -251,7 +252,7 @@ def _parametrization(ode: LearningODE, comp: WorkingComponent) -> dict[sp.Symbol
     out = {}
     for v, value in comp.solved.items():
         if v is S.lam:
-            out[S.a] = ode.from_working((value - 1 + ode.leak) / ode.leak)
+            out[S.a] = ode.from_working(weight_from_recurrence(value, ode.leak))
         else:
             out[v] = ode.from_working(value)
     return dict(sorted(out.items(), key=lambda kv: S.STATE.index(kv[0])))

@@ -16,7 +16,7 @@ from .. import symbols as S
 from ..analysis import FixedPointReport, FixedPointSet, conserved_quantities, fixed_points
 from ..errors import SymdynError
 from ..integration import integrate
-from ..model import parse_leak
+from ..model import parse_leak, weight_from_recurrence
 from ..ode import LearningODE, derive
 from ..rules import get_rule
 from ..simulate import RULES as SIMULATED_RULES
@@ -73,7 +73,7 @@ class Case:
 
     def a_of(self, lam) -> np.ndarray:
         """The recurrent weight with effective recurrence ``lam = 1 - alpha + alpha a``."""
-        return (np.asarray(lam, dtype=float) - 1.0 + self.leak) / self.leak
+        return weight_from_recurrence(np.asarray(lam, dtype=float), self.leak)
 
     def params(self, modes: dict) -> dict:
         """The ODE's parameters taken from a mode dictionary."""
