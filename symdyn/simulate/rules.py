@@ -69,7 +69,8 @@ class RTRL(Rule):
     RTRL also needs no window re-estimation while W changes, and propagates the trace with
     the current J at every step, exactly the trace form s_t = lam s_{t-1} + alpha h_{t-1}.
     Performance note: on a loaded machine multi-threaded OpenBLAS can spin-wait on these
-    small gemms (measured 55 ms/step); run with OPENBLAS_NUM_THREADS=1 in that case.
+    small gemms (measured 55 ms/step), so the engine's loops run with one BLAS thread
+    (``threadpoolctl``, see ``engine.BLAS_THREADS``).
     """
 
     name = "bptt"
