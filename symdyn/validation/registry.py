@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..errors import SymdynError
-from .case import Case, analyse, make_case
-from .report import NOT_APPLICABLE, Check, NotApplicable, ValidationReport
+from ..simulate import SimulationTimeout
+from .case import Case, RunTooLong, analyse, make_case
+from .report import FAILED, NOT_APPLICABLE, Check, NotApplicable, ValidationReport
 
 __all__ = ["CHECKS", "INPUTS", "Progress", "order_checks", "provides", "register", "run_checks",
            "run_validation"]
@@ -72,6 +73,11 @@ def order_checks(modules: list[str]) -> None:
     CHECKS.update((e.name, e) for e in entries)
 
 
+#: What an input or a check may raise instead of returning: not applicable, or a run
+#: beyond its bounds (the check then fails with the reason; it is computed once either way).
+_VERDICTS = (NotApplicable, RunTooLong, SimulationTimeout)
+
+
 class _Inputs:
     """The inputs of one validation, each computed at most once (a failure included)."""
 
@@ -83,10 +89,10 @@ class _Inputs:
             entry = INPUTS[name]
             try:
                 self.values[name] = entry.function(self.case, **self.kwargs(entry.needs))
-            except NotApplicable as exc:
+            except _VERDICTS as exc:
                 self.values[name] = exc
         value = self.values[name]
-        if isinstance(value, NotApplicable):
+        if isinstance(value, _VERDICTS):
             raise value
         return value
 
@@ -100,6 +106,8 @@ def _run_one(entry: Entry, inputs: _Inputs) -> Check:
     except NotApplicable as exc:
         return Check(entry.name, None, entry.threshold, status=NOT_APPLICABLE,
                      reason=exc.reason)
+    except (RunTooLong, SimulationTimeout) as exc:
+        return Check(entry.name, None, entry.threshold, status=FAILED, reason=str(exc))
 
 
 def run_checks(case: Case, names: Iterable[str] | None = None,
