@@ -1,29 +1,38 @@
-"""Figures from results, never from recomputation (matplotlib, Agg backend).
+"""Figures from results, never from recomputation (matplotlib, drawn by Agg).
 
 Each drawing function takes the ``data`` dict of a
 :class:`symdyn.reproduce.common.FigureData` (NumPy arrays computed by the derivation) and
-returns a matplotlib figure; :func:`save_figure` writes it as PNG and PDF.
+returns a matplotlib figure; :func:`save_figure` writes it as PNG and PDF.  Figures are
+:class:`matplotlib.figure.Figure` objects on their own Agg canvas, not pyplot figures, so
+importing this module leaves the process's matplotlib backend alone (a notebook or an
+interactive session keeps its own).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
 LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
 COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
 
 
-def legend_below(fig: plt.Figure, axes, handles=None, ncol: int = 4) -> None:
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs) -> tuple[Figure, object]:
+    """A figure on its own Agg canvas and its axes (``pyplot.subplots`` without pyplot)."""
+    figsize = kwargs.pop("figsize", None)
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def legend_below(fig: Figure, axes, handles=None, ncol: int = 4) -> None:
     """One legend for all panels, under them (never over the data); labels deduplicated."""
     if handles is None:
         seen: dict[str, object] = {}
@@ -39,10 +48,10 @@ def legend_below(fig: plt.Figure, axes, handles=None, ncol: int = 4) -> None:
                frameon=False)
 
 
-def phase_portraits(data: dict) -> plt.Figure:
+def phase_portraits(data: dict) -> Figure:
     """Streamplot of (db, dc) at a = a*, hyperbola b c = b* c*, saddle, trajectories."""
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), sharey=True)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), sharey=True)
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
         speed = np.hypot(p["db"], p["dc"])
         ax.streamplot(p["b"], p["c"], p["db"], p["dc"], color=np.log10(speed + 1e-12),
@@ -70,10 +79,10 @@ def phase_portraits(data: dict) -> plt.Figure:
     return fig
 
 
-def learning_curves(data: dict) -> plt.Figure:
+def learning_curves(data: dict) -> Figure:
     """Loss against learning time: simulation (dots) and integrated ODE (line)."""
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True)
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
         color = COLORS[p["rule"]]
         ax.semilogy(p["tau_sim"], p["loss_sim"], ".", color=color, ms=3, alpha=0.6,
@@ -90,9 +99,9 @@ def learning_curves(data: dict) -> plt.Figure:
     return fig
 
 
-def rate_vs_beta(data: dict) -> plt.Figure:
+def rate_vs_beta(data: dict) -> Figure:
     """RFLO's rate against beta (closed form, numeric marks), BPTT/tBPTT constant."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.plot(data["beta"], data["rflo"], color=COLORS["rflo"], lw=2, label="RFLO (closed form)")
     ax.plot(data["marks"], data["rflo_numeric"], "o", color=COLORS["rflo"], mfc="none",
             label="RFLO (numeric eigenvalues)")
@@ -116,10 +125,10 @@ def rate_vs_beta(data: dict) -> plt.Figure:
     return fig
 
 
-def stability_region(data: dict) -> plt.Figure:
+def stability_region(data: dict) -> Figure:
     """Stable/unstable shading from numeric eigenvalues, symbolic boundaries overlaid."""
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
     cmap = ListedColormap(["#f4b6b6", "#b9e3b9"])
     extent = (data["b"][0], data["b"][-1], data["beta"][0], data["beta"][-1])
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
@@ -135,17 +144,17 @@ def stability_region(data: dict) -> plt.Figure:
         ax.set_xlabel("$b$  ($c = b^* c^* / b$)")
     handles = [Patch(color="#b9e3b9", label="stable (numeric)"),
                Patch(color="#f4b6b6", label="unstable (numeric)")]
-    handles += [plt.Line2D([], [], color=f"C{i}", ls=["-", "--", ":"][i % 3],
+    handles += [Line2D([], [], color=f"C{i}", ls=["-", "--", ":"][i % 3],
                            label=f"$g_{i + 1} = 0$") for i in range(len(data["condition_tex"]))]
     np.atleast_1d(axes)[0].set_ylabel(r"feedback $\beta$")
     legend_below(fig, axes, handles)
     return fig
 
 
-def slower_region(data: dict) -> plt.Figure:
+def slower_region(data: dict) -> Figure:
     """Where RFLO is stable but slower than BPTT, with the a* = 0 boundary beta = c."""
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
     cmap = ListedColormap(["#f4b6b6", "#cfe0f5", "#f5d9a8"])
     extent = (data["beta"][0], data["beta"][-1], data["b"][0], data["b"][-1])
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
@@ -160,15 +169,15 @@ def slower_region(data: dict) -> plt.Figure:
     handles = [Patch(color="#f4b6b6", label="RFLO unstable"),
                Patch(color="#f5d9a8", label="RFLO slower than BPTT"),
                Patch(color="#cfe0f5", label="RFLO faster than BPTT"),
-               plt.Line2D([], [], color="k", ls="--", label=r"$\beta = c$ ($a^*=0$ boundary)")]
+               Line2D([], [], color="k", ls="--", label=r"$\beta = c$ ($a^*=0$ boundary)")]
     np.atleast_1d(axes)[0].set_ylabel("$b$  ($c = 1/b$)")
     legend_below(fig, axes, handles)
     return fig
 
 
-def singular_values(data: dict) -> plt.Figure:
+def singular_values(data: dict) -> Figure:
     """Singular values of W_T - W_0 and U_T - U_0 per rule (log scale), M marked."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    fig, axes = subplots(1, 2, figsize=(9, 3.8))
     for ax, key in zip(axes, ("W", "U"), strict=True):
         for rule, sv in data["rules"].items():
             # Exact zeros would vanish from a log axis: floor them far below round-off.
@@ -185,9 +194,9 @@ def singular_values(data: dict) -> plt.Figure:
     return fig
 
 
-def truncation_sweep(data: dict) -> plt.Figure:
+def truncation_sweep(data: dict) -> Figure:
     """Rate against the window k (BPTT dashed) and sup |f_k - f_BPTT| against k (log)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right) = subplots(1, 2, figsize=(10, 4))
     k = data["k"]
     for i, (a_star, rates) in enumerate(data["rates"].items()):
         color = f"C{i}"
@@ -250,7 +259,7 @@ DRAW = {"phase_portraits": phase_portraits, "learning_curves": learning_curves,
         "truncation_sweep": truncation_sweep, "beyond_alignment": beyond_alignment}
 
 
-def draw(figure) -> plt.Figure:
+def draw(figure) -> Figure:
     """The matplotlib figure of a :class:`~symdyn.reproduce.common.FigureData`."""
     return DRAW[figure.kind](figure.data)
 
@@ -263,5 +272,4 @@ def save_figure(figure, out: Path) -> list[Path]:
     paths = [out / f"{figure.name}.png", out / f"{figure.name}.pdf"]
     fig.savefig(paths[0], dpi=130)
     fig.savefig(paths[1])
-    plt.close(fig)
     return paths
