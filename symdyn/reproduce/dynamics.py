@@ -16,8 +16,9 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from .. import integrate, jacobian_function, loss_function, rhs_function
+from ..plots import LABELS
 from ..simulate import aligned_network, project_matrices, train
-from .common import LABELS, RULES, TEACHER, FigureData, Section, analysed
+from .common import RULES, TEACHER, FigureData, Section, analysed
 
 BETA = 1.0
 STARTS = [(0.0, 0.1, 0.05), (0.0, -1.8, 0.4), (0.0, 1.9, -0.6), (0.0, -0.3, -1.8),

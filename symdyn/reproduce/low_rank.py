@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..plots import LABELS
 from ..simulate import random_network, train
-from .common import LABELS, RULES, FigureData, Section
+from .common import RULES, FigureData, Section
 
 N, D, M, LEAK, ETA = 16, 6, 2, 0.5, 5e-4
 ARGUMENT = (

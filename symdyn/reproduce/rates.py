@@ -21,7 +21,8 @@ from .. import convergence_rate, derive
 from .. import symbols as S
 from ..analysis import rate_function
 from ..latex import tex
-from .common import LABELS, RULES, TEACHER, FigureData, Section, align, analysed, md_math
+from ..plots import LABELS
+from .common import RULES, TEACHER, FigureData, Section, align, analysed, md_math
 from .stability import A_STARS, numeric_rate
 
 #: The point of the optimal manifold where rates are compared: a = a*, b = 1, c = b* c*/b.

@@ -17,7 +17,8 @@ import sympy as sp
 from .. import derive, jacobian_function
 from .. import symbols as S
 from ..latex import root_rows, rows_for, tex
-from .common import LABELS, RULES, TEACHER, FigureData, Section, align, analysed, md_math
+from ..plots import LABELS
+from .common import RULES, TEACHER, FigureData, Section, align, analysed, md_math
 
 A_STARS = (-0.5, 0.0, 0.5)
 X = sp.Symbol("x")
