@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
-import os
 import pickle
 import time
 from collections.abc import Callable
@@ -125,22 +124,13 @@ def _tex_verdict(check) -> str:
 def _start_validation(cache: Path, quick: bool) -> Future | None:
     """Run the validation in a worker process while the derivations run here (2 cores).
 
-    The worker is spawned (a fresh interpreter) with one BLAS thread: the simulations'
-    matrix products are small, and multi-threaded OpenBLAS spin-waits when the other core
-    is busy with SymPy.
+    The worker is spawned (a fresh interpreter); the simulator limits its own BLAS threads
+    around its loops (:data:`symdyn.simulate.engine.BLAS_THREADS`).
     """
     if (cache / "validation.pkl").exists():
         return None
-    saved = os.environ.get("OPENBLAS_NUM_THREADS")
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    try:
-        pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-        future = pool.submit(validation_section, quick)
-    finally:
-        if saved is None:
-            os.environ.pop("OPENBLAS_NUM_THREADS", None)
-        else:
-            os.environ["OPENBLAS_NUM_THREADS"] = saved
+    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    future = pool.submit(validation_section, quick)
     pool.shutdown(wait=False)
     return future
 

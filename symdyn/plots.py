@@ -225,9 +225,9 @@ def truncation_sweep(data: dict) -> Figure:
     return fig
 
 
-def beyond_alignment(data: dict) -> plt.Figure:
+def beyond_alignment(data: dict) -> Figure:
     """Matrix ODE vs SGD loss per rule (log), and singular values of W - W_0 (RFLO reach)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (left, right) = subplots(1, 2, figsize=(10, 3.8))
     for rule, c in data["compare"].items():
         if c.get("sim_status") != "ok":
             continue

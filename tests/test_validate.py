@@ -5,14 +5,11 @@ analysis does not provide are not applicable, and the registry takes new checks.
 from __future__ import annotations
 
 import math
-import os
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import pytest
 
-import pytest  # noqa: E402
-
-import symdyn as sd  # noqa: E402
-from symdyn.validation import (  # noqa: E402
+import symdyn as sd
+from symdyn.validation import (
     CHECKS,
     INPUTS,
     Case,
@@ -26,10 +23,10 @@ from symdyn.validation import (  # noqa: E402
     run_checks,
     run_validation,
 )
-from symdyn.validation.discrimination import check_discrimination, rivals  # noqa: E402
-from symdyn.validation.expected_update import check_expected_update  # noqa: E402
-from symdyn.validation.low_rank import low_rank_run  # noqa: E402
-from symdyn.validation.trajectory import check_trajectory, trajectory_runs  # noqa: E402
+from symdyn.validation.discrimination import check_discrimination, rivals
+from symdyn.validation.expected_update import check_expected_update
+from symdyn.validation.low_rank import low_rank_run
+from symdyn.validation.trajectory import check_trajectory, trajectory_runs
 
 RULES = [("bptt", None), ("tbptt", 1), ("rflo", None)]
 ALL = ["expected_update", "trajectory", "discrimination", "eta_scaling", "local_rate",

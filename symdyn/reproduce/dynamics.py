@@ -10,8 +10,6 @@ against the sum of the modes' stationary losses along the integrated ODE, ``tau 
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 from scipy.integrate import solve_ivp
 
@@ -69,7 +67,6 @@ def portrait(rule: str, n: int, tau_end: float) -> dict:
 
 def learning_curve(rule: str, quick: bool) -> dict:
     """Loss of online SGD (aligned network, 3 modes) vs the ODE prediction."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     eta, tau_end, batch = (4e-3, 20.0, 2) if quick else (2e-3, 20.0, 4)
     steps = int(tau_end / eta)
     n = len(A_STARS)
