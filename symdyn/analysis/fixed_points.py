@@ -37,6 +37,10 @@ class WorkingComponent:
 
     solved: dict[sp.Symbol, sp.Expr]
     free: tuple[sp.Symbol, ...]
+    #: Lambdified ``solved`` values, filled on first use: they live as long as the
+    #: component (a global cache keyed by ``id()`` grew without bound and could hand a
+    #: new component the functions of a dead one with the same id).
+    functions: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass
@@ -212,15 +216,11 @@ def random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generat
 
 
 def _solved_functions(comp: WorkingComponent) -> dict:
-    key = id(comp)
-    if key not in _FUNCTION_CACHE:
-        _FUNCTION_CACHE[key] = (comp, {
+    if not comp.functions and comp.solved:
+        comp.functions.update({
             v: sp.lambdify(POINT_ARGS, e, modules=["numpy", {"sqrt": np.emath.sqrt}])
             for v, e in comp.solved.items()})
-    return _FUNCTION_CACHE[key][1]
-
-
-_FUNCTION_CACHE: dict[int, tuple] = {}
+    return comp.functions
 
 
 def _signed(rng: np.random.Generator) -> float:
