@@ -2,7 +2,7 @@
 
 from .gauss_newton import gauss_newton_matrix
 from .invariants import conserved_quantities, limit_candidates, predict_limit
-from .pointwise import PointStability, slowest_rate, stability_at
+from .pointwise import PointStability, slowest_rate, slowest_rates, stability_at
 from .rates import ConvergenceRate, convergence_rate, rate_function
 from .sets import FixedPointReport, FixedPointSet, fixed_points
 
@@ -19,5 +19,6 @@ __all__ = [
     "predict_limit",
     "rate_function",
     "slowest_rate",
+    "slowest_rates",
     "stability_at",
 ]

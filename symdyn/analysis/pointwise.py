@@ -186,6 +186,15 @@ def slowest_rate(ode: LearningODE, point: Mapping, n_zero: int = 1) -> float:
     """Convergence rate at a stable point: minus the largest real part among the
     eigenvalues left after removing the ``n_zero`` of smallest modulus."""
     _, state, params = _split(ode, point)
-    eigenvalues = np.linalg.eigvals(jacobian_function(ode)(state, params))
-    rest = eigenvalues[np.argsort(np.abs(eigenvalues))[n_zero:]]
-    return float(-np.max(rest.real))
+    return float(slowest_rates(ode, state, params, n_zero))
+
+
+def slowest_rates(ode: LearningODE, state, params: Mapping, n_zero: int = 1) -> np.ndarray:
+    """:func:`slowest_rate` at many points at once: ``state`` holds (a, b, c) as arrays
+    (or numbers) that broadcast with the values of ``params`` (names -> arrays); the
+    result has their broadcast shape."""
+    jac = jacobian_function(ode)(state, params)            # (3, 3, ...)
+    eigenvalues = np.linalg.eigvals(np.moveaxis(jac, (0, 1), (-2, -1)))
+    order = np.argsort(np.abs(eigenvalues), axis=-1)
+    rest = np.take_along_axis(eigenvalues, order[..., n_zero:], axis=-1)
+    return -np.max(rest.real, axis=-1)
