@@ -4,7 +4,9 @@ analysis does not provide are not applicable, and the registry takes new checks.
 
 from __future__ import annotations
 
+import importlib.util
 import math
+from pathlib import Path
 
 import pytest
 
@@ -35,12 +37,26 @@ ALL = ["expected_update", "trajectory", "discrimination", "eta_scaling", "local_
        "learning_curve_spread", "critical_rate"]
 
 
+def _studies():
+    """The module ``validation/studies.py`` (a script directory, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "validation" / "studies.py"
+    spec = importlib.util.spec_from_file_location("validation_studies", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize(("rule", "k"), RULES)
-def test_quick_validation_passes(rule, k):
+@pytest.mark.timeout(420)
+def test_quick_validation_passes(rule, k, tmp_path):
+    """Every check passes for each rule (quick), and the validation studies draw their
+    figures and report from the same run (nothing simulated twice)."""
     calls = []
     report = run_validation(rule, k, leak=1, seed=0, quick=True,
                             progress=lambda name, frac: calls.append((name, frac)))
     assert report.passed, report.table()
+    paths = _studies().write([report], tmp_path, 1.0)
+    assert all(p.stat().st_size > 500 for p in paths), paths
     assert [c.name for c in report.checks] == ALL
     assert all(c.status == "passed" for c in report.checks)  # every one applies
     assert calls[0][1] == 0.0 and calls[-1] == ("done", 1.0)

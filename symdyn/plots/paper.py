@@ -1,51 +1,16 @@
-"""Figures from results, never from recomputation (matplotlib, drawn by Agg).
-
-Each drawing function takes the ``data`` dict of a
-:class:`symdyn.reproduce.common.FigureData` (NumPy arrays computed by the derivation) and
-returns a matplotlib figure; :func:`save_figure` writes it as PNG and PDF.  Figures are
-:class:`matplotlib.figure.Figure` objects on their own Agg canvas, not pyplot figures, so
-importing this module leaves the process's matplotlib backend alone (a notebook or an
-interactive session keeps its own).
-"""
+"""The figures of ``symdyn paper``, each from the ``data`` dict of a
+:class:`symdyn.reproduce.common.FigureData` (NumPy arrays computed by the derivation)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
-COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
-
-
-def subplots(nrows: int = 1, ncols: int = 1, **kwargs) -> tuple[Figure, object]:
-    """A figure on its own Agg canvas and its axes (``pyplot.subplots`` without pyplot)."""
-    figsize = kwargs.pop("figsize", None)
-    fig = Figure(figsize=figsize)
-    FigureCanvasAgg(fig)
-    return fig, fig.subplots(nrows, ncols, **kwargs)
-
-
-def legend_below(fig: Figure, axes, handles=None, ncol: int = 4) -> None:
-    """One legend for all panels, under them (never over the data); labels deduplicated."""
-    if handles is None:
-        seen: dict[str, object] = {}
-        for ax in np.atleast_1d(axes):
-            for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
-                seen.setdefault(label, h)
-        handles = [h for h in seen.values()]
-        labels = list(seen)
-    else:
-        labels = [h.get_label() for h in handles]
-    fig.tight_layout(rect=(0, 0.1, 1, 1), w_pad=2.5)
-    fig.legend(handles, labels, loc="lower center", ncol=min(ncol, len(labels)), fontsize=9,
-               frameon=False)
+from .base import COLORS, LABELS, legend_below, subplots
 
 
 def phase_portraits(data: dict) -> Figure:
@@ -257,19 +222,3 @@ DRAW = {"phase_portraits": phase_portraits, "learning_curves": learning_curves,
         "rate_vs_beta": rate_vs_beta, "stability_region": stability_region,
         "slower_region": slower_region, "singular_values": singular_values,
         "truncation_sweep": truncation_sweep, "beyond_alignment": beyond_alignment}
-
-
-def draw(figure) -> Figure:
-    """The matplotlib figure of a :class:`~symdyn.reproduce.common.FigureData`."""
-    return DRAW[figure.kind](figure.data)
-
-
-def save_figure(figure, out: Path) -> list[Path]:
-    """Draw ``figure`` and write ``NAME.png`` and ``NAME.pdf`` into ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    fig = draw(figure)
-    paths = [out / f"{figure.name}.png", out / f"{figure.name}.pdf"]
-    fig.savefig(paths[0], dpi=130)
-    fig.savefig(paths[1])
-    return paths
