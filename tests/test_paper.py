@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+from test_readme import documented_shapes
 
 from symdyn import symbols
 from symdyn.latex import compile_pdf, has_pdflatex
@@ -47,6 +48,9 @@ def test_all_checks_pass(paper):
 def test_results_json_parses_and_expressions_sympify(paper):
     _, out, _ = paper
     results = json.loads((out / "results.json").read_text())
+    assert set(results) == documented_shapes()["paper"]   # the README's documented keys
+    for section in results["sections"].values():
+        assert set(section) == {"title", "data"}
     sections = results["sections"]
     assert set(sections) >= {"odes", "fixed_points", "stability", "rates", "truncation",
                              "invariants", "low_rank", "dynamics", "beyond", "validation"}
