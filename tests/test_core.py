@@ -14,7 +14,7 @@ import sympy as sp
 
 import symdyn as sd
 from symdyn import symbols as S
-from symdyn.analysis import stability as stability_module
+from symdyn.analysis import spectrum as stability_module
 from symdyn.model import ModeModel, recurrence, weight_from_recurrence
 
 pytestmark = [pytest.mark.core, pytest.mark.timeout(60)]

@@ -2,10 +2,10 @@
 
 A point is a fixed point when its velocity ``|d(a, b, c)/dtau|`` is below
 ``FIXED_POINT_RTOL`` times the Jacobian's largest entry (times ``max(1, |state|)``). Only
-a fixed point gets a class, by :func:`~symdyn.analysis.stability.numeric_class`: at a
+a fixed point gets a class, by :func:`~symdyn.analysis.spectrum.numeric_class`: at a
 point of a fixed-point set of dimension ``d`` the ``d`` eigenvalues of smallest modulus are
 the set's tangent directions and are left out; eigenvalues within the round-off tolerance
-(:func:`~symdyn.analysis.stability.zero_tolerance`) are reported as exactly 0.
+(:func:`~symdyn.analysis.spectrum.zero_tolerance`) are reported as exactly 0.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from ..errors import UnknownSymbolError
 from ..model import leak_text
 from ..ode import LearningODE
 from ..values import BadValueError, number
-from .sets import FixedPointReport, fixed_points
-from .stability import clean_eigenvalues, numeric_class, zero_tolerance
+from .fixed_points import FixedPointReport, fixed_points
+from .spectrum import clean_eigenvalues, numeric_class, zero_tolerance
 
 FIXED_POINT_RTOL = 1e-9
 #: What ``classification`` says of a point that is not a fixed point.

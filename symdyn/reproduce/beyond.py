@@ -16,8 +16,9 @@ from ..meanfield.compare import compare_with_simulation
 from ..meanfield.gap import gap
 from ..meanfield.lowrank import rflo_reach
 from ..meanfield.symmetry import field_jacobian, split_spectrum
+from ..plots import LABELS
 from ..simulate import aligned_network
-from .common import LABELS, RULES, FigureData, Section
+from .common import RULES, FigureData, Section
 
 INTRO = (r"For any network, aligned or not, the expected update of whole matrices "
          r"$(W, U, V)$ is exact: every stationary moment is a Stein sum "
