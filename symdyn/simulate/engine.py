@@ -18,7 +18,7 @@ from .networks import (
     check_stable,
     project_matrices,
 )
-from .rules import Rule, make_rule
+from .rules import MatrixRule, make_rule
 
 __all__ = ["Runner", "SimulationTimeout", "TrainResult", "expected_update_mc", "train"]
 
@@ -73,7 +73,7 @@ class Runner:
         _check_pair(net, teacher)
         b, n, d, _ = net.shape
         self.net, self.teacher = net, teacher
-        self.rule: Rule = make_rule(rule, b, n, d, self.leak, truncation)
+        self.rule: MatrixRule = make_rule(rule, b, n, d, self.leak, truncation)
         self.h = np.zeros((b, n))
         self.hs = np.zeros((b, n))
 
