@@ -41,6 +41,17 @@ def test_derive_json_shape():
     assert np.all(np.abs(z) < 4), z
 
 
+def test_help_names_every_named_rule():
+    """The CLI's help is static text (no SymPy at startup); it must name every rule."""
+    from symdyn.cli import build_parser
+    from symdyn.rules import NAMED_RULES
+
+    help_text = " ".join(build_parser().format_help().split())
+    sub = build_parser()._subparsers._group_actions[0].choices["derive"].format_help()
+    assert all(name in sub for name in NAMED_RULES), sub
+    assert "derive" in help_text
+
+
 def test_derive_symbolic_leak_and_formats():
     data = json.loads(run("derive", "--rule", "rflo", "--leak", "alpha", "--format",
                           "json").stdout)
