@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from threadpoolctl import threadpool_limits
+
 from ..errors import SymdynError
 from ..simulate import SimulationTimeout
 from .case import Case, RunTooLong, analyse, make_case
@@ -118,10 +120,13 @@ def run_checks(case: Case, names: Iterable[str] | None = None,
     if unknown:
         raise SymdynError(f"unknown check {unknown[0]!r}; checks are {', '.join(CHECKS)}")
     inputs, out = _Inputs(case), []
-    for i, name in enumerate(names):
-        if progress is not None:
-            progress(name, i / len(names))
-        out.append(_run_one(CHECKS[name], inputs))
+    # Everything a check computes is small (3x3 Jacobians, batched N x N products): one
+    # BLAS thread, for this call only, as the simulator's own loops use.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, name in enumerate(names):
+            if progress is not None:
+                progress(name, i / len(names))
+            out.append(_run_one(CHECKS[name], inputs))
     return out
 
 
