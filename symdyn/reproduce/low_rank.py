@@ -56,7 +56,7 @@ def compute(quick: bool = False) -> Section:
     numbers = ", ".join(f"{LABELS[r]} {ratios[r]['W']:.1e}" for r in RULES)
     result = (f"Simulation: dense random student and teacher ($N = {sim['N']}$, "
               f"$D = {sim['D']}$, $M = {M}$, leak 1, {sim['steps']} steps of online learning; "
-              f"the validation's \\texttt{{low\\_rank}} check). $\\sigma_{{M+1}}/\\sigma_1$ "
+              f"the validation's low-rank check). $\\sigma_{{M+1}}/\\sigma_1$ "
               f"of $W_T - W_0$: {numbers}.")
     latex_body = "\n\n".join([ARGUMENT, r"\begin{align}" + "\n" + BOUND + "\n" + r"\end{align}",
                               NO_BOUND, result])
