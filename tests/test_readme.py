@@ -21,7 +21,7 @@ EXPECTED = {
     "derive --rule tbptt --truncation 1 --format latex": r"\\frac\{d",
     "validate --rule rflo --quick": r"all (applicable )?checks passed",
     # RFLO at a* = 0 on the optimum b = c = 1: eigenvalues -b^2 beta c = +1 and
-    # -(b^2 + beta c) = 0 besides the tangent zero (THEORY: hand-derived at beta = -1).
+    # -(b^2 + beta c) = 0 besides the tangent zero (hand-derived at beta = -1).
     "stability --rule rflo --at": r"a fixed point \(optimal manifold\)[\s\S]*eigenvalue \+1 ",
 }
 
