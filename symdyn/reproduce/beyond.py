@@ -8,8 +8,6 @@ learning-curve gap of the aligned example (section 'dynamics'), explained.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from ..meanfield.compare import compare_with_simulation
@@ -47,7 +45,6 @@ def spectra() -> dict:
 
 
 def compute(quick: bool = False) -> Section:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     size = {"eta": 5e-4, "tau_end": 2.0 if quick else 4.0}
     cmp = {r: compare_with_simulation(r, 1.0, truncation=1, seed=2, **size) for r in RULES}
     spec = spectra()
