@@ -13,21 +13,16 @@ Usage (from the repo root, or with symdyn installed):
 
 from __future__ import annotations
 
-import os
+# The per-batch gemms of RTRL are small (32x32 by 32x1024): on a loaded machine a
+# multi-threaded OpenBLAS spin-waits (measured 55 ms/step instead of ~1 ms), so train()
+# runs its loop with one BLAS thread (threadpoolctl, symdyn.simulate.engine.BLAS_THREADS).
+import subprocess
 import sys
 import time
 
-# One BLAS thread: the per-batch gemms of RTRL are small (32x32 by 32x1024), and on a loaded
-# machine multi-threaded OpenBLAS spin-waits (measured 55 ms/step instead of ~1 ms).  Must be
-# set before numpy loads OpenBLAS; an explicit setting in the environment wins.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
+import numpy as np
 
-import subprocess  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from symdyn.simulate import random_network, spectral_radius, train  # noqa: E402
+from symdyn.simulate import random_network, spectral_radius, train
 
 N, D, M, BATCH, LEAK, ETA = 32, 4, 4, 16, 0.5, 5e-5
 

@@ -5,8 +5,9 @@ The flow is one way: a mode model and a rule (:mod:`symdyn.rules`) are averaged 
 and :mod:`symdyn.codegen`, :mod:`symdyn.latex` and :mod:`symdyn.plots` turn into numbers,
 equations and figures. :mod:`symdyn.simulate` never imports any of it.
 
-The public names below are loaded on first use (PEP 562), so that ``symdyn.cli`` can
-configure the numeric libraries before NumPy is imported.
+The public names below are loaded on first use (PEP 562), so that ``import symdyn`` (and
+with it ``symdyn --help``) does not pay for SymPy, SciPy and matplotlib until a name that
+needs them is used.
 """
 
 from __future__ import annotations

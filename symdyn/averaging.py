@@ -180,18 +180,3 @@ def expected_update(rule: Rule, alpha: sp.Expr, kappa: sp.Expr) -> ExpectedUpdat
     rhs = tuple(substitute_factor(e, {S.kappa: kappa}) for e in raw)
     return ExpectedUpdate(rhs, substitute_factor(loss, {}), loss_terms)
 
-
-def gauss_newton(alpha: sp.Expr) -> sp.Matrix:
-    """The Gauss-Newton matrix ``E[g g^T]`` of one mode, in working variables.
-
-    ``g = dy_t/d(a, b, c) = (c s^a_t, c s^b_t, h_t)`` with the exact (BPTT) traces, so it
-    is read off the same stationary covariance as the expected updates. At a zero-loss
-    point the Hessian of the loss equals this matrix.
-    """
-    from .rules import bptt
-
-    state = joint_state(bptt(), alpha)
-    sigma = stationary_covariance(state.F, state.G).subs(S.kappa, S.lam)
-    r = state.readouts
-    rows = [S.c * r["sa"], S.c * r["sb"], r["h"]]
-    return sp.Matrix(3, 3, lambda i, j: sp.factor(sp.cancel((rows[i] * sigma * rows[j].T)[0, 0])))

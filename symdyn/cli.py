@@ -409,21 +409,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Progress], int]] = {
     "rates": cmd_rates, "invariants": cmd_invariants}
 
 
-def _single_threaded_blas() -> None:
-    """The simulator multiplies many small matrices, where a multi-threaded BLAS only
-    spin-waits (measured: ``symdyn validate`` 24 s instead of 11 s). This must happen
-    before NumPy is first imported; an explicit setting in the environment wins."""
-    for variable in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(variable, "1")
-
-
 def _error(message: str) -> int:
     print(f"symdyn: error: {one_line(message)}", file=sys.stderr)
     return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _single_threaded_blas()
     args = build_parser().parse_args(argv)
     if getattr(args, "no_cache", False):  # the environment reaches every layer (and children)
         os.environ["SYMDYN_NO_CACHE"] = "1"

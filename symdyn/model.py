@@ -43,6 +43,19 @@ def leak_text(leak: sp.Expr) -> str:
     return str(float(leak)) if not leak.is_Integer else str(int(leak))
 
 
+def recurrence(a, alpha):
+    """The effective recurrence ``lam = 1 - alpha + alpha a`` of a recurrent weight ``a`` at
+    leak ``alpha``: ``h_t = (1 - alpha) h_{t-1} + alpha (a h_{t-1} + b x_t) = lam h_{t-1} +
+    alpha b x_t``.  The one owner of the leak map; works on SymPy and NumPy values alike."""
+    return 1 - alpha + alpha * a
+
+
+def weight_from_recurrence(lam, alpha):
+    """The inverse of :func:`recurrence`: the weight ``a = (lam - 1 + alpha) / alpha`` whose
+    effective recurrence is ``lam``."""
+    return (lam - 1 + alpha) / alpha
+
+
 @dataclass(frozen=True)
 class ModeModel:
     """One mode: student (a, b, c), teacher (a*, b*, c*), feedback beta, leak alpha."""
@@ -56,17 +69,17 @@ class ModeModel:
     @property
     def lam(self) -> sp.Expr:
         """Effective recurrence of the student, ``1 - alpha + alpha a``."""
-        return 1 - self.leak + self.leak * S.a
+        return recurrence(S.a, self.leak)
 
     @property
     def lam_star(self) -> sp.Expr:
         """Effective recurrence of the teacher, ``1 - alpha + alpha a*``."""
-        return 1 - self.leak + self.leak * S.a_star
+        return recurrence(S.a_star, self.leak)
 
     def to_working(self) -> dict[sp.Symbol, sp.Expr]:
         """Substitution from (a, a*) to the working variables (lam, lam*)."""
-        return {S.a: (S.lam - 1 + self.leak) / self.leak,
-                S.a_star: (S.lam_star - 1 + self.leak) / self.leak}
+        return {S.a: weight_from_recurrence(S.lam, self.leak),
+                S.a_star: weight_from_recurrence(S.lam_star, self.leak)}
 
     def from_working(self) -> dict[sp.Symbol, sp.Expr]:
         """Substitution from the working variables back to (a, a*)."""

@@ -17,7 +17,7 @@ from . import symbols as S
 from .algebra import change_variables
 from .averaging import expected_update
 from .errors import SymdynError, UnknownSymbolError, UnstableError
-from .model import ModeModel, leak_text, parse_leak
+from .model import ModeModel, leak_text, parse_leak, recurrence
 from .rules import Rule, get_rule
 from .values import exact
 
@@ -115,7 +115,7 @@ class LearningODE:
     def _working_values(self, public: dict[sp.Symbol, sp.Expr]) -> dict[sp.Symbol, sp.Expr]:
         working = {k: v for k, v in public.items() if k is not S.a_star}
         if S.a_star in public:
-            working[S.lam_star] = sp.expand(1 - self.leak + self.leak * public[S.a_star])
+            working[S.lam_star] = sp.expand(recurrence(public[S.a_star], self.leak))
         return working
 
     def cache_key(self) -> tuple:

@@ -113,6 +113,11 @@ NAMED_RULES = {
 }
 
 
+#: The rules the paper compares (and validates against each other), with their windows:
+#: a selection of :data:`NAMED_RULES`, not a second list.
+COMPARED: tuple[tuple[str, int | None], ...] = (("bptt", None), ("tbptt", 1), ("rflo", None))
+
+
 def get_rule(rule: str | Rule, truncation: int | None = None) -> Rule:
     """The rule called ``rule`` (``truncation`` only for ``tbptt``), or ``rule`` itself."""
     if isinstance(rule, Rule):

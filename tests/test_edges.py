@@ -22,9 +22,9 @@ import sympy as sp
 import symdyn as sd
 from symdyn import cli, clitools
 from symdyn import symbols as S
+from symdyn.analysis.fixed_points import FixedPointReport
 from symdyn.analysis.pointwise import format_complex
-from symdyn.analysis.sets import FixedPointReport
-from symdyn.analysis.stability import clean_eigenvalues, numeric_class
+from symdyn.analysis.spectrum import clean_eigenvalues, numeric_class
 from symdyn.errors import CannotPredict, SymdynError
 from symdyn.integration import IntegrationStopped
 from symdyn.values import BadValueError

@@ -99,6 +99,58 @@ def test_closed_form_eigenvalues_match_finite_differences(rule, leak):
             assert np.allclose(closed, numeric, atol=1e-6), (fp_set.name, closed, numeric)
 
 
+#: Trace decay kappa(lam, alpha) and feedback f(c, beta) of each rule, from its definition
+#: (tBPTT with k = 1 is an unbounded trace with kappa = 0: s^a_t = alpha h_{t-1}).
+DEFINITIONS = {
+    "bptt": (lambda lam, al: lam, lambda c, beta: c),
+    "tbptt": (lambda lam, al: 0.0, lambda c, beta: c),
+    "rflo": (lambda lam, al: 1 - al, lambda c, beta: beta),
+}
+
+
+def _lyapunov_field(rule: str, x: np.ndarray, point: dict, alpha: float) -> np.ndarray:
+    """d(a, b, c)/dtau computed numerically from the definition, independently of the
+    engine: the joint state (h, h*, s^a, s^b) with s^a_t = kappa s^a_{t-1} + alpha h_{t-1}
+    and s^b_t = kappa s^b_{t-1} + alpha x_t, its stationary covariance from SciPy's
+    discrete Lyapunov solver, and E[f e s^a], E[f e s^b], E[e h] with e = c* h* - c h."""
+    from scipy.linalg import solve_discrete_lyapunov
+
+    a, b, c = x
+    kappa_of, feedback_of = DEFINITIONS[rule]
+    lam, lam_s = 1 - alpha + alpha * a, 1 - alpha + alpha * point["a_star"]
+    kappa, f = kappa_of(lam, alpha), feedback_of(c, point.get("beta", 0.0))
+    F = np.array([[lam, 0, 0, 0], [0, lam_s, 0, 0], [alpha, 0, kappa, 0], [0, 0, 0, kappa]])
+    G = np.array([alpha * b, alpha * point["b_star"], 0.0, alpha])
+    sigma = solve_discrete_lyapunov(F, np.outer(G, G))
+    error = np.array([-c, point["c_star"], 0.0, 0.0])
+    moments = error @ sigma
+    return np.array([f * moments[2], f * moments[3], moments[0]])
+
+
+@pytest.mark.parametrize("rule", ["bptt", "tbptt", "rflo"])
+@pytest.mark.timeout(180)
+def test_closed_form_eigenvalues_match_an_independent_numeric_field(rule):
+    """Closed-form eigenvalues at leak 3/10 against the eigenvalues of the finite-difference
+    Jacobian of :func:`_lyapunov_field` (a numeric Lyapunov solve, not the derived ODE)."""
+    ode = sd.derive(rule, "0.3")
+    rng = np.random.default_rng(7)
+    params = dict(TEACHER, beta=0.8)
+    for fp_set in sd.fixed_points(ode):
+        for _ in range(2):
+            point = _point_on(fp_set, rng, params)
+            x0 = np.array([point["a"], point["b"], point["c"]])
+            assert np.max(np.abs(_lyapunov_field(rule, x0, point, 0.3))) < 1e-10
+            h = 1e-6
+            jac = np.array([(_lyapunov_field(rule, x0 + h * e, point, 0.3)
+                             - _lyapunov_field(rule, x0 - h * e, point, 0.3)) / (2 * h)
+                            for e in np.eye(3)]).T
+            numeric = np.sort_complex(np.linalg.eigvals(jac))
+            subs = {S.PUBLIC[k]: v for k, v in point.items()}
+            closed = np.sort_complex(np.array([complex(e.subs(subs)) for e in
+                                               fp_set.eigenvalues]))
+            assert np.allclose(closed, numeric, atol=1e-6), (fp_set.name, closed, numeric)
+
+
 def test_jacobian_codegen_matches_finite_differences():
     ode = sd.derive("rflo", "alpha")
     point = dict(a=0.2, b=0.7, c=-0.4, a_star=0.5, b_star=1.0, c_star=0.8, beta=0.6,
@@ -193,12 +245,22 @@ def test_invariants_along_integrated_trajectories(rule, params, quantity, conser
 
 
 def test_bptt_limit_point_is_predicted_from_the_initial_condition():
+    """Against a hand-derived limit: BPTT conserves D = b^2 - c^2 and ends on a = a*,
+    b c = p = b* c*, so b^2 = (D + sqrt(D^2 + 4 p^2)) / 2 with the sign b keeps when
+    |b| > |c| (c's sign otherwise); and against integration."""
     ode = sd.derive("bptt", 1)
     candidates = limit_candidates(ode)
     assert len(candidates) == 4
+    p = TEACHER["b_star"] * TEACHER["c_star"]
     for start in ([0.1, 0.5, 0.2], [-0.2, -0.3, 0.9], [0.3, 0.05, -0.6]):
         predicted = sd.predict_limit(ode, dict(zip("abc", start, strict=True)), TEACHER,
                                      candidates).point
+        _, b0, c0 = start
+        d = b0**2 - c0**2
+        sign = np.sign(b0) if abs(b0) > abs(c0) else np.sign(c0) * np.sign(p)
+        b = sign * np.sqrt((d + np.sqrt(d**2 + 4 * p**2)) / 2)
+        assert np.allclose([predicted[k] for k in "abc"], [TEACHER["a_star"], b, p / b],
+                           atol=1e-9)
         final = sd.integrate(ode, start, TEACHER, tau_end=300).final[0]
         assert np.allclose([predicted[k] for k in "abc"], final, atol=1e-6)
 

@@ -91,7 +91,7 @@ def test_on_manifold_reduction(name, leak):
 
 
 def test_bptt_manifold_noise_is_sigma_squared_gauss_newton():
-    from symdyn.averaging import gauss_newton
+    from symdyn.analysis.gauss_newton import gauss_newton
 
     ode = symdyn.derive("bptt", 1)
     point = optimal_point(ode, 1.1, {"a_star": -0.3, "b_star": 0.8, "c_star": 0.5})

@@ -31,8 +31,8 @@ from hypothesis import strategies as st
 import symdyn as sd
 from symdyn import cli
 from symdyn import symbols as S
-from symdyn.analysis.sets import FixedPointReport
-from symdyn.analysis.stability import numeric_class
+from symdyn.analysis.fixed_points import FixedPointReport
+from symdyn.analysis.spectrum import numeric_class
 from symdyn.integration import STATUSES
 
 COUNTS: Counter = Counter()

@@ -15,6 +15,19 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 SKIP = ("pip install", "symdyn paper")
 
 
+#: What each README shell command must print (checked against the hand-derived or documented
+#: result, not only the exit code), keyed by a substring of the command.
+EXPECTED = {
+    "derive --rule tbptt --truncation 1 --format latex": r"\\frac\{d",
+    "validate --rule rflo --quick": r"all (applicable )?checks passed",
+    # RFLO at a* = 0 on the optimum b = c = 1: eigenvalues -b^2 beta c = +1 and
+    # -(b^2 + beta c) = 0 besides the tangent zero (hand-derived at beta = -1).
+    # 2 rules x 2 betas x 2 teachers, every run finishing inside the stationary region.
+    "sweep --rules bptt,rflo --beta=-1,1 --a-star 0,0.5": r"^8 grid points in .* \(0 not ok\)",
+    "stability --rule rflo --at": r"a fixed point \(optimal manifold\)[\s\S]*eigenvalue \+1 ",
+}
+
+
 def blocks(language: str) -> list[str]:
     return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
 
@@ -54,4 +67,50 @@ def test_shell_snippets_run(command):
     result = subprocess.run([sys.executable, "-m", "symdyn.cli", *argv[1:]],
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip()
+    expected = [pattern for key, pattern in EXPECTED.items() if key in command]
+    assert expected, f"no expected output registered for the README command {command!r}"
+    assert re.search(expected[0], result.stdout), result.stdout[-2000:]
+
+
+def documented_shapes() -> dict[str, set[str]]:
+    """The top-level keys the README documents for each command's JSON (``symdyn X``)."""
+    section = README.read_text().split("### JSON shapes of the command line")[1]
+    section = section.split("###")[0]
+    shapes = {}
+    for item in re.split(r"\n- ", section):
+        command = re.match(r"`symdyn ([\w-]+)", item.strip("- \n"))
+        brace = re.search(r"`\{(.*?)\}(?:`|;)", item, flags=re.S)
+        if command and brace:
+            depth, keys, text = 0, set(), brace.group(1)
+            for token in re.finditer(r'[{}\[\]]|"(\w+)"', text):
+                if token.group(0) in "{[":
+                    depth += 1
+                elif token.group(0) in "}]":
+                    depth -= 1
+                elif depth == 0:
+                    keys.add(token.group(1))
+            shapes[command.group(1)] = keys
+    return shapes
+
+
+def test_documented_json_shapes_match_the_commands():
+    """Every command's JSON has exactly the top-level keys the README documents."""
+    import json
+
+    from symdyn.validation import ValidationReport, make_check
+
+    shapes = documented_shapes()
+    assert set(shapes) == {"derive", "fixed-points", "stability", "validate", "paper"}
+    outputs = {
+        "derive": ["derive", "--rule", "rflo", "--format", "json"],
+        "fixed-points": ["fixed-points", "--rule", "bptt", "--format", "json"],
+        "stability": ["stability", "--rule", "bptt", "--format", "json", "--at",
+                      "a=0.5,b=1,c=1,a_star=0.5,b_star=1,c_star=1"],
+    }
+    for name, argv in outputs.items():
+        result = subprocess.run([sys.executable, "-m", "symdyn.cli", *argv],
+                                capture_output=True, text=True, timeout=300)
+        assert set(json.loads(result.stdout)) == shapes[name], name
+    # symdyn validate prints ValidationReport.to_dict(); the paper's keys: test_paper.py
+    report = ValidationReport("rflo", None, 1.0, 0, True, [make_check("x", 1.0, 2.0)])
+    assert set(report.to_dict()) == shapes["validate"]

@@ -4,15 +4,14 @@ analysis does not provide are not applicable, and the registry takes new checks.
 
 from __future__ import annotations
 
+import importlib.util
 import math
-import os
+from pathlib import Path
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import pytest
 
-import pytest  # noqa: E402
-
-import symdyn as sd  # noqa: E402
-from symdyn.validation import (  # noqa: E402
+import symdyn as sd
+from symdyn.validation import (
     CHECKS,
     INPUTS,
     Case,
@@ -26,10 +25,10 @@ from symdyn.validation import (  # noqa: E402
     run_checks,
     run_validation,
 )
-from symdyn.validation.discrimination import check_discrimination, rivals  # noqa: E402
-from symdyn.validation.expected_update import check_expected_update  # noqa: E402
-from symdyn.validation.low_rank import low_rank_run  # noqa: E402
-from symdyn.validation.trajectory import check_trajectory, trajectory_runs  # noqa: E402
+from symdyn.validation.discrimination import check_discrimination, rivals
+from symdyn.validation.expected_update import check_expected_update
+from symdyn.validation.low_rank import low_rank_run
+from symdyn.validation.trajectory import check_trajectory, trajectory_runs
 
 RULES = [("bptt", None), ("tbptt", 1), ("rflo", None)]
 ALL = ["expected_update", "trajectory", "discrimination", "eta_scaling", "local_rate",
@@ -38,12 +37,26 @@ ALL = ["expected_update", "trajectory", "discrimination", "eta_scaling", "local_
        "learning_curve_spread", "critical_rate"]
 
 
+def _studies():
+    """The module ``validation/studies.py`` (a script directory, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "validation" / "studies.py"
+    spec = importlib.util.spec_from_file_location("validation_studies", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize(("rule", "k"), RULES)
-def test_quick_validation_passes(rule, k):
+@pytest.mark.timeout(420)
+def test_quick_validation_passes(rule, k, tmp_path):
+    """Every check passes for each rule (quick), and the validation studies draw their
+    figures and report from the same run (nothing simulated twice)."""
     calls = []
     report = run_validation(rule, k, leak=1, seed=0, quick=True,
                             progress=lambda name, frac: calls.append((name, frac)))
     assert report.passed, report.table()
+    paths = _studies().write([report], tmp_path, 1.0)
+    assert all(p.stat().st_size > 500 for p in paths), paths
     assert [c.name for c in report.checks] == ALL
     assert all(c.status == "passed" for c in report.checks)  # every one applies
     assert calls[0][1] == 0.0 and calls[-1] == ("done", 1.0)

@@ -1,10 +1,10 @@
 """Analysis of a learning ODE: fixed-point sets, stability, rates, conserved quantities."""
 
+from .conserved import conserved_quantities, limit_candidates, predict_limit
+from .fixed_points import FixedPointReport, FixedPointSet, fixed_points
 from .gauss_newton import gauss_newton_matrix
-from .invariants import conserved_quantities, limit_candidates, predict_limit
-from .pointwise import PointStability, slowest_rate, stability_at
+from .pointwise import PointStability, slowest_rate, slowest_rates, stability_at
 from .rates import ConvergenceRate, convergence_rate, rate_function
-from .sets import FixedPointReport, FixedPointSet, fixed_points
 
 __all__ = [
     "ConvergenceRate",
@@ -19,5 +19,6 @@ __all__ = [
     "predict_limit",
     "rate_function",
     "slowest_rate",
+    "slowest_rates",
     "stability_at",
 ]

@@ -1,265 +1,314 @@
-"""Fixed points of a learning ODE as sets: defining equations, dimension, parametrisation.
+"""Fixed-point sets as users see them: public symbols, stability, printing.
 
-The right-hand side is a rational function. Its fixed points inside the stationary region
-are the common zeros of the numerators at which no denominator vanishes. We decompose the
-numerator system by factoring: every irreducible factor of an equation opens a branch; a
-factor linear in a state variable is solved for it (a linear solve, with the branch where
-its coefficient vanishes kept apart), otherwise SymPy's polynomial solver gives the roots.
-Factors that are (up to sign) denominator factors are discarded at once: there the
-stationary process does not exist. Branches are then checked against the full right-hand
-side, against the stationary region on random points, and merged when one set contains
-another. All of this runs in the working coordinates ``(lam, b, c)``.
+``fixed_points(ode)`` returns one :class:`FixedPointSet` per component of the fixed-point
+set inside the stationary region, each with its defining equations, dimension,
+parametrisation, Jacobian eigenvalues, Routh-Hurwitz stability conditions and a
+classification (stable, saddle, unstable, marginal, or conditional on the parameters).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
 import sympy as sp
 
-from .. import algebra
 from .. import symbols as S
-from ..algebra import is_zero, substitute_factor
+from ..algebra import change_variables, factor, substitute_factor
+from ..errors import SymdynKeyError
+from ..model import weight_from_recurrence
 from ..ode import LearningODE
+from ..pretty import text, theorist
+from .components import WorkingComponent, sample_points, working_components
 from .deadline import Deadline
-from .region import in_region, sample_parameters
+from .signs import collect_in_state, simplify_positive, strip_positive_factors
+from .spectrum import (
+    Root,
+    Spectrum,
+    classify,
+    sampled_classes,
+    spectrum,
+    stability_conditions,
+)
 
-STATE = (S.lam, S.b, S.c)
-#: Preferred order in which to solve for state variables: the optimal manifold then comes
-#: out parametrised by ``b``, as in the paper.
-SOLVE_ORDER = (S.c, S.lam, S.b)
-
-
-@dataclass(frozen=True)
-class WorkingComponent:
-    """A branch of the fixed-point set: ``solved`` variables as functions of ``free`` ones."""
-
-    solved: dict[sp.Symbol, sp.Expr]
-    free: tuple[sp.Symbol, ...]
-
-
-@dataclass
-class _Context:
-    denominators: list[sp.Expr]
-    deadline: Deadline
-    results: list[dict] = field(default_factory=list)
+#: Teacher parameters that a set's relation may be solved for, to write conditions in
+#: the state variables (on the optimal manifold ``b_star c_star`` becomes ``b c``).
+RELATION_PARAMETERS = (S.b_star, S.c_star, S.lam_star)
 
 
-def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[sp.Expr]]:
-    """Split each working right-hand side into its numerator and its denominator factors."""
-    numerators, denominators = [], []
-    for expr in ode.working_rhs:
-        num, den = sp.fraction(sp.cancel(sp.together(expr)))
-        numerators.append(sp.expand(num))
-        denominators += [f for f, _ in sp.factor_list(den)[1] if f.free_symbols & set(STATE)]
-    return numerators, _unique(denominators)
+@dataclass(frozen=True, eq=False)
+class FixedPointSet:
+    """One component of the fixed points of a learning ODE, in public symbols.
 
-
-def working_components(ode: LearningODE, timeout: float | Deadline | None = 60,
-                       ) -> list[WorkingComponent]:
-    """All fixed-point components in working coordinates, restricted to the region."""
-    deadline = timeout if isinstance(timeout, Deadline) else Deadline(
-        timeout, f"finding the fixed points of {ode.title}", symbolic_leak=not ode.leak.is_number)
-    numerators, denominators = numerators_and_denominators(ode)
-    context = _Context(denominators, deadline)
-    _branch(numerators, {}, context, depth=0)
-    components = [_component(s) for s in _unique_dicts(context.results)]
-    components = [c for c in components if _is_valid(ode, c, denominators)]
-    return _maximal(components)
-
-
-def _component(solved: dict[sp.Symbol, sp.Expr]) -> WorkingComponent:
-    free = tuple(v for v in STATE if v not in solved)
-    return WorkingComponent(dict(solved), free)
-
-
-def _branch(equations: list[sp.Expr], solved: dict, ctx: _Context, depth: int) -> None:
-    ctx.deadline.check()
-    remaining = _reduce(equations, solved)
-    if remaining is None:
-        return
-    if not remaining:
-        ctx.results.append(solved)
-        return
-    if depth > 12:
-        return
-    equation = min(remaining, key=lambda e: (sp.Poly(e, *STATE).total_degree(), sp.count_ops(e)))
-    others = [e for e in remaining if e is not equation]
-    for factor, _ in sp.factor_list(equation, *STATE)[1]:
-        if not factor.free_symbols & set(STATE) or _is_denominator(factor, solved, ctx):
-            continue
-        _solve_factor(factor, others, solved, ctx, depth)
-
-
-def _reduce(equations: list[sp.Expr], solved: dict) -> list[sp.Expr] | None:
-    """Substitute the solved variables; ``None`` if an equation became a nonzero constant.
-
-    An equation free of state variables is a condition on the teacher or the feedback
-    alone, which generic parameters do not satisfy.
+    ``equations``: polynomials whose common zeros inside the stationary region are the set.
+    ``parametrization``: each solved state variable as a function of the ``free`` ones.
+    ``eigenvalues``: all Jacobian eigenvalues on the set (``dimension`` of them zero),
+    closed forms where the reduced characteristic polynomial has degree <= 2.
+    ``conditions``: expressions ``g`` such that the set is stable iff every ``g > 0``.
     """
+
+    name: str
+    equations: list[sp.Expr]
+    dimension: int
+    free: tuple[sp.Symbol, ...]
+    parametrization: dict[sp.Symbol, sp.Expr]
+    roots: list[Root]
+    conditions: list[sp.Expr]
+    classification: str
+    working: WorkingComponent = field(repr=False)
+    working_conditions: list[sp.Expr] = field(repr=False)
+    spectrum: Spectrum = field(repr=False)
+    leak: sp.Expr = field(default=sp.Integer(1), repr=False)
+
+    def _to_public(self, expr: sp.Expr) -> sp.Expr:
+        """``expr`` (factored, in working variables) in public symbols."""
+        from ..model import ModeModel
+
+        return change_variables(expr, ModeModel(self.leak).from_working())
+
+    @property
+    def eigenvalues(self) -> list[sp.Expr]:
+        return [r.expr for r in self.roots]
+
+    def characteristic(self, working: bool = False) -> list[sp.Expr]:
+        """Coefficients ``[p_0, ..., p_{n-1}]`` of the monic reduced characteristic
+        polynomial (zero eigenvalues of the set's tangent directions divided out); in
+        ``lambda`` coordinates when ``working``."""
+        poly = self.spectrum.reduced
+        coefficients = [factor(k / poly.LC()) for k in poly.all_coeffs()[1:]]
+        if not working:
+            coefficients = [self._to_public(k) for k in coefficients]
+        return coefficients[::-1]
+
+    @property
+    def condition_relations(self) -> list[sp.core.relational.Relational]:
+        return [sp.StrictGreaterThan(g, 0) for g in self.conditions]
+
+    def to_dict(self) -> dict:
+        """The JSON shape of one set in ``symdyn fixed-points --format json``."""
+        return {
+            "name": self.name,
+            "equations": [str(e) for e in self.equations],
+            "dimension": self.dimension,
+            "classification": self.classification,
+            "conditions": [str(r) for r in self.condition_relations],
+            "eigenvalues": [str(e) for e in self.eigenvalues],
+        }
+
+    def __str__(self) -> str:
+        equations = ", ".join(f"{e} = 0" for e in self.equations)
+        lines = [f"{self.name} (dimension {self.dimension}): {{{equations}}}"]
+        if self.parametrization:
+            free = ", ".join(s.name for s in self.free) or "none"
+            pars = ", ".join(f"{k} = {v}" for k, v in self.parametrization.items())
+            lines.append(f"  parametrised by {free}: {pars}")
+        conditions = " and ".join(f"{text(theorist(g))} > 0" for g in self.conditions)
+        lines.append(f"  {self.classification}"
+                     + (": stable iff " + conditions if self.conditions else ""))
+        coefficients = self.characteristic()
+        if len(coefficients) >= 2:
+            n = len(coefficients)
+            terms = " + ".join([f"mu**{n}"] + [f"p{k}*mu**{k}" if k > 1 else
+                                               (f"p{k}*mu" if k == 1 else "p0")
+                                               for k in reversed(range(n))])
+            lines.append(f"  reduced characteristic polynomial: {terms}")
+            lines += [f"    p{k} = {text(theorist(coefficients[k]))}"
+                      for k in reversed(range(n))]
+        return "\n".join(lines + _root_lines(self.roots))
+
+    def _repr_latex_(self) -> str:
+        from ..latex import fixed_point_set_latex
+
+        return "$$" + fixed_point_set_latex(self) + "$$"
+
+
+def _root_lines(roots: list[Root]) -> list[str]:
+    """Eigenvalues as text; a pair ``m +- sqrt(D)`` once, with ``m`` and ``D`` below."""
+    lines, done = [], set()
+    for root in roots:
+        if root.disc == 0:
+            lines.append(f"  eigenvalue: {text(theorist(root.mid))}")
+        elif (root.mid, root.disc) not in done:
+            done.add((root.mid, root.disc))
+            lines += ["  eigenvalues: m +- sqrt(D)", f"    m = {text(theorist(root.mid))}",
+                      f"    D = {text(theorist(root.disc))}"]
+    return lines
+
+
+@dataclass(frozen=True, eq=False)
+class FixedPointReport:
+    """All fixed-point sets of one learning ODE."""
+
+    ode: LearningODE
+    sets: list[FixedPointSet]
+
+    def __iter__(self):
+        return iter(self.sets)
+
+    def __len__(self) -> int:
+        return len(self.sets)
+
+    def __getitem__(self, key: int | str) -> FixedPointSet:
+        if isinstance(key, int):
+            return self.sets[key]
+        for s in self.sets:
+            if s.name == key or s.name.startswith(key):
+                return s
+        raise SymdynKeyError(f"no fixed-point set called {key!r}; sets: "
+                       + ", ".join(s.name for s in self.sets))
+
+    def to_dict(self) -> dict:
+        """The JSON shape of ``symdyn fixed-points --format json``."""
+        from ..model import leak_text
+
+        return {"rule": self.ode.rule.name, "truncation": self.ode.rule.truncation,
+                "leak": leak_text(self.ode.leak), "sets": [s.to_dict() for s in self.sets]}
+
+    def __str__(self) -> str:
+        return f"Fixed points of {self.ode.title}:\n" + "\n".join(str(s) for s in self.sets)
+
+    def _repr_latex_(self) -> str:
+        from ..latex import fixed_points_latex
+
+        return "$$" + fixed_points_latex(self, environment="aligned") + "$$"
+
+
+def fixed_points(ode: LearningODE, timeout: float | None = 60, samples: int = 200,
+                 seed: int = 0, cache: bool = True) -> FixedPointReport:
+    """Find, parametrise and classify every fixed-point set of ``ode`` (see module doc).
+
+    ``samples`` seeded random points per set decide signs that SymPy cannot prove and
+    cross-check the symbolic conditions against numeric eigenvalues. ``timeout`` (seconds)
+    bounds the whole analysis; past it a :class:`~symdyn.errors.SolveTimeout` is raised.
+    The report is kept on disk (:mod:`symdyn.cache`) unless ``cache=False``.
+    """
+    from .. import cache as disk
+
+    report = disk.cached("fixed_points", (*ode.cache_key(), samples, seed),
+                         lambda: _fixed_points(ode, timeout, samples, seed), cache)
+    return report if report.ode is ode else FixedPointReport(ode, report.sets)
+
+
+def _fixed_points(ode: LearningODE, timeout: float | None, samples: int, seed: int,
+                  ) -> FixedPointReport:
+    deadline = Deadline(timeout, f"the fixed-point analysis of {ode.title}",
+                        symbolic_leak=not ode.leak.is_number)
+    sets = []
+    for comp in working_components(ode, deadline):
+        deadline.check()
+        sets.append(_analyse(ode, comp, samples, seed))
+    deadline.check()
+    order = {"optimal": 0, "saddle": 1}
+    sets.sort(key=lambda s: (order.get(s.name.split()[0], 2), -s.dimension))
+    return FixedPointReport(ode, sets)
+
+
+def _analyse(ode: LearningODE, comp: WorkingComponent, samples: int, seed: int,
+             ) -> FixedPointSet:
+    spec = spectrum(ode, comp)
+    points = sample_points(ode, comp, samples, seed)
+    conditions = stability_conditions(spec, points)
+    classification = classify(sampled_classes(ode, comp, points), conditions)
+    relations = _relations(comp)
+    working_conditions = [] if isinstance(conditions, bool) or classification != "conditional" \
+        else [strip_positive_factors(_shortest(g, relations, points)) for g in conditions]
+    public_conditions = [collect_in_state(strip_positive_factors(_public(ode, g)))
+                         for g in working_conditions]
+    working_conditions = [collect_in_state(g) for g in working_conditions]
+    zeros = [Root(sp.Integer(0))] * (3 - spec.reduced.degree())
+    roots = zeros + _public_roots(ode, spec.roots, relations) if spec.roots else []
+    optimal = sp.cancel(ode.working_loss.subs(comp.solved)) == 0
+    return FixedPointSet(
+        name=_name(optimal, classification, len(comp.free)),
+        equations=_equations(ode, comp),
+        dimension=len(comp.free),
+        free=tuple(_public_state(v) for v in comp.free),
+        parametrization=_parametrization(ode, comp),
+        roots=roots,
+        conditions=public_conditions,
+        working_conditions=working_conditions,
+        leak=ode.leak,
+        classification=classification,
+        working=comp,
+        spectrum=spec,
+    )
+
+
+def _name(optimal: bool, classification: str, dimension: int) -> str:
+    kind = "manifold" if dimension else "point"
+    if optimal:
+        return f"optimal {kind}"
+    if classification == "saddle":
+        return f"saddle {kind}"
+    return f"non-optimal {kind}"
+
+
+def _public_state(v: sp.Symbol) -> sp.Symbol:
+    return S.a if v is S.lam else v
+
+
+def _public(ode: LearningODE, expr: sp.Expr) -> sp.Expr:
+    return ode.from_working(expr)
+
+
+def _equations(ode: LearningODE, comp: WorkingComponent) -> list[sp.Expr]:
+    """One polynomial per solved variable: the numerator of ``v - value``, in public
+    symbols, stripped of factors free of state variables."""
     out = []
-    for equation in equations:
-        num = sp.expand(sp.numer(sp.together(equation.subs(solved))))
-        if num == 0:
-            continue
-        if not num.free_symbols & set(STATE):
-            return None
-        out.append(num)
-    return out
+    for v, value in comp.solved.items():
+        numerator = sp.numer(sp.together(ode.from_working(v - value)))
+        _, factors = sp.factor_list(numerator)
+        kept = [f**m for f, m in factors if f.free_symbols & set(S.STATE)]
+        out.append(sp.expand(sp.Mul(*kept)))
+    return sorted(out, key=lambda e: [s.name for s in S.STATE if s in e.free_symbols])
 
 
-def _is_denominator(factor: sp.Expr, solved: dict, ctx: _Context) -> bool:
-    for den in ctx.denominators:
-        d = sp.expand(sp.numer(sp.together(den.subs(solved))))
-        if d == 0 or not d.free_symbols & set(STATE):
-            continue
-        ratio = sp.cancel(factor / d)
-        if not ratio.free_symbols & set(STATE):
-            return True
-    return False
+def _parametrization(ode: LearningODE, comp: WorkingComponent) -> dict[sp.Symbol, sp.Expr]:
+    out = {}
+    for v, value in comp.solved.items():
+        if v is S.lam:
+            out[S.a] = ode.from_working(weight_from_recurrence(value, ode.leak))
+        else:
+            out[v] = ode.from_working(value)
+    return dict(sorted(out.items(), key=lambda kv: S.STATE.index(kv[0])))
 
 
-def _solve_factor(factor: sp.Expr, others: list, solved: dict, ctx: _Context, depth: int) -> None:
-    variables = [v for v in SOLVE_ORDER if v in factor.free_symbols and v not in solved]
-    linear = [v for v in variables if sp.degree(factor, v) == 1]
-    if linear:
-        v = linear[0]
-        coefficient = sp.expand(factor).coeff(v, 1)
-        rest = sp.expand(factor - coefficient * v)
-        extended = _extend(solved, v, sp.cancel(-rest / coefficient))
-        if extended is not None:
-            _branch(others, extended, ctx, depth + 1)
-        # The branch where the coefficient vanishes: then the rest must vanish too.
-        if coefficient.free_symbols & set(STATE):
-            _branch(others + [coefficient, rest], solved, ctx, depth + 1)
-        return
-    v = min(variables, key=lambda s: sp.degree(factor, s))
-    for root in sp.solve(factor, v):
-        extended = _extend(solved, v, root)
-        if extended is not None:
-            _branch(others, extended, ctx, depth + 1)
+def _public_roots(ode: LearningODE, roots: list[Root], relations: list[dict]) -> list[Root]:
+    """Roots in public symbols; the two roots of a quadratic share their parts, so each
+    part is mapped once. Rational roots are also tried in the state-variable form."""
+    cache: dict[sp.Expr, sp.Expr] = {}
+
+    def public(e: sp.Expr, rewrite: bool) -> sp.Expr:
+        if e not in cache:
+            shortest = _shortest(e, relations, None) if rewrite else e
+            cache[e] = ode.from_working(shortest)
+        return cache[e]
+
+    return [Root(public(r.mid, r.disc == 0), public(r.disc, False) if r.disc != 0 else r.disc,
+                 r.sign) for r in roots]
 
 
-def _extend(solved: dict, v: sp.Symbol, value: sp.Expr) -> dict | None:
-    """``solved`` with ``v = value`` substituted into it; ``None`` where that divides by
-    zero (the branch lies where an earlier solution's denominator vanishes)."""
-    out = {k: substitute_factor(e, {v: value}) for k, e in solved.items()}
-    out[v] = algebra.factor(value)
-    if any(e.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for e in out.values()):
-        return None
-    return out
-
-
-def _is_valid(ode: LearningODE, comp: WorkingComponent, denominators: list) -> bool:
-    """A component is kept if the full right-hand side vanishes on it, no denominator does,
-    and some of its points lie inside the stationary region."""
-    for den in denominators:
-        if is_zero(den.subs(comp.solved)):
-            return False
-    for rhs in ode.working_rhs:
-        if not is_zero(rhs.subs(comp.solved)):
-            return False
-    return _meets_region(ode, comp)
-
-
-def _meets_region(ode: LearningODE, comp: WorkingComponent, trials: int = 60) -> bool:
-    return bool(sample_points(ode, comp, 1, tries=trials))
-
-
-def sample_points(ode: LearningODE, comp: WorkingComponent, n: int, seed: int = 0,
-                  tries: int | None = None) -> list[dict]:
-    """Up to ``n`` random points of the component inside the stationary region, with
-    parameters (those pinned by :meth:`LearningODE.specialize` keep their values), from at
-    most ``tries`` draws (default ``50 n``)."""
-    rng = np.random.default_rng(seed)
-    kappa = working_kappa(ode)
-    points: list[dict] = []
-    for _ in range(50 * n if tries is None else tries):
-        params = sample_parameters(rng, ode.leak, ode.fixed_working)
-        point = random_point_on(comp, params, rng)
-        if point is not None and in_region({**params, **point}, kappa):
-            points.append({**params, **point})
-            if len(points) == n:
+def _relations(comp: WorkingComponent) -> list[dict[sp.Symbol, sp.Expr]]:
+    """Substitutions that express a teacher parameter through state variables on the set."""
+    out = []
+    for v, value in comp.solved.items():
+        numerator = sp.numer(sp.together(v - value))
+        for p in RELATION_PARAMETERS:
+            if p in numerator.free_symbols and sp.degree(numerator, p) == 1:
+                slope, rest = sp.Poly(numerator, p).all_coeffs()
+                out.append({p: -rest / slope})
                 break
-    return points
-
-
-def working_kappa(ode: LearningODE) -> sp.Expr | None:
-    """The trace decay in working coordinates, or ``None`` for a finite window."""
-    if ode.rule.truncation is not None:
-        return None
-    return ode.to_working(ode.rule.trace_decay).subs(S.alpha, ode.leak)
-
-
-#: Argument order of every lambdified working-coordinate function.
-POINT_ARGS = (S.lam, S.b, S.c, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
-
-
-def random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generator,
-                    ) -> dict[sp.Symbol, float] | None:
-    """A random real point of the component (free variables drawn, solved ones computed)."""
-    draws = {S.lam: rng.uniform(-0.95, 0.95), S.b: _signed(rng), S.c: _signed(rng)}
-    point = {v: draws[v] for v in comp.free}
-    args = [point.get(s, params.get(s, 0.0)) for s in POINT_ARGS]
-    for v, f in _solved_functions(comp).items():
-        with np.errstate(all="ignore"):
-            value = complex(f(*args))
-        if not np.isfinite(value) or abs(value.imag) > 1e-9:
-            return None
-        point[v] = value.real
-    return point
-
-
-def _solved_functions(comp: WorkingComponent) -> dict:
-    key = id(comp)
-    if key not in _FUNCTION_CACHE:
-        _FUNCTION_CACHE[key] = (comp, {
-            v: sp.lambdify(POINT_ARGS, e, modules=["numpy", {"sqrt": np.emath.sqrt}])
-            for v, e in comp.solved.items()})
-    return _FUNCTION_CACHE[key][1]
-
-
-_FUNCTION_CACHE: dict[int, tuple] = {}
-
-
-def _signed(rng: np.random.Generator) -> float:
-    return float(rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 2.0))
-
-
-def _maximal(components: list[WorkingComponent]) -> list[WorkingComponent]:
-    """Drop every component contained in another one (keeping the first of equals)."""
-    keep = []
-    for i, comp in enumerate(components):
-        contained = any(
-            j != i and _contains(other, comp) and not (_contains(comp, other) and j > i)
-            for j, other in enumerate(components)
-        )
-        if not contained:
-            keep.append(comp)
-    return keep
-
-
-def _contains(big: WorkingComponent, small: WorkingComponent) -> bool:
-    """Whether every point of ``small`` satisfies the defining equations of ``big``."""
-    for v, expr in big.solved.items():
-        if not is_zero((v - expr).subs(small.solved)):
-            return False
-    return True
-
-
-def _unique(exprs: list[sp.Expr]) -> list[sp.Expr]:
-    out: list[sp.Expr] = []
-    for e in exprs:
-        if not any(sp.cancel(e / o).is_number or sp.expand(e - o) == 0 for o in out):
-            out.append(e)
     return out
 
 
-def _unique_dicts(dicts: list[dict]) -> list[dict]:
-    out: list[dict] = []
-    for d in dicts:
-        if not any(set(d) == set(o) and all(sp.cancel(d[k] - o[k]) == 0 for k in d)
-                   for o in out):
-            out.append(d)
-    return out
+def _shortest(expr: sp.Expr, relations: list[dict], points: list[dict] | None) -> sp.Expr:
+    """The shortest equivalent form of ``expr`` on the set, trying each relation."""
+    candidates = [expr]
+    for relation in relations:
+        rewritten = substitute_factor(expr, relation)
+        if points is not None:
+            rewritten = simplify_positive(rewritten, points)
+            if isinstance(rewritten, bool):
+                continue
+        candidates.append(rewritten)
+    # Ties go to the rewritten form: it speaks of the state (beta c rather than beta b* c*/b).
+    return min(reversed(candidates), key=sp.count_ops)

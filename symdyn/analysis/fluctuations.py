@@ -296,7 +296,7 @@ def noise_induced_drift(ode: LearningODE, point: dict, sigma: float, eta: float
     the critical learning rate falls, until a fixed eta becomes unstable.
     """
     from ..update_noise import numeric_moments
-    from .invariants import conserved_quantities
+    from .conserved import conserved_quantities
 
     values = complete_point(ode, point)
     moments = numeric_moments(ode, values, sigma)

@@ -2,10 +2,10 @@
 
 A point is a fixed point when its velocity ``|d(a, b, c)/dtau|`` is below
 ``FIXED_POINT_RTOL`` times the Jacobian's largest entry (times ``max(1, |state|)``). Only
-a fixed point gets a class, by :func:`~symdyn.analysis.stability.numeric_class`: at a
+a fixed point gets a class, by :func:`~symdyn.analysis.spectrum.numeric_class`: at a
 point of a fixed-point set of dimension ``d`` the ``d`` eigenvalues of smallest modulus are
 the set's tangent directions and are left out; eigenvalues within the round-off tolerance
-(:func:`~symdyn.analysis.stability.zero_tolerance`) are reported as exactly 0.
+(:func:`~symdyn.analysis.spectrum.zero_tolerance`) are reported as exactly 0.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from ..errors import UnknownSymbolError
 from ..model import leak_text
 from ..ode import LearningODE
 from ..values import BadValueError, number
-from .sets import FixedPointReport, fixed_points
-from .stability import clean_eigenvalues, numeric_class, zero_tolerance
+from .fixed_points import FixedPointReport, fixed_points
+from .spectrum import clean_eigenvalues, numeric_class, zero_tolerance
 
 FIXED_POINT_RTOL = 1e-9
 #: What ``classification`` says of a point that is not a fixed point.
@@ -186,6 +186,15 @@ def slowest_rate(ode: LearningODE, point: Mapping, n_zero: int = 1) -> float:
     """Convergence rate at a stable point: minus the largest real part among the
     eigenvalues left after removing the ``n_zero`` of smallest modulus."""
     _, state, params = _split(ode, point)
-    eigenvalues = np.linalg.eigvals(jacobian_function(ode)(state, params))
-    rest = eigenvalues[np.argsort(np.abs(eigenvalues))[n_zero:]]
-    return float(-np.max(rest.real))
+    return float(slowest_rates(ode, state, params, n_zero))
+
+
+def slowest_rates(ode: LearningODE, state, params: Mapping, n_zero: int = 1) -> np.ndarray:
+    """:func:`slowest_rate` at many points at once: ``state`` holds (a, b, c) as arrays
+    (or numbers) that broadcast with the values of ``params`` (names -> arrays); the
+    result has their broadcast shape."""
+    jac = jacobian_function(ode)(state, params)            # (3, 3, ...)
+    eigenvalues = np.linalg.eigvals(np.moveaxis(jac, (0, 1), (-2, -1)))
+    order = np.argsort(np.abs(eigenvalues), axis=-1)
+    rest = np.take_along_axis(eigenvalues, order[..., n_zero:], axis=-1)
+    return -np.max(rest.real, axis=-1)

@@ -16,8 +16,8 @@ import sympy as sp
 
 from ..errors import CannotPredict
 from ..ode import LearningODE
+from .fixed_points import FixedPointSet, fixed_points
 from .pointwise import slowest_rate
-from .sets import FixedPointSet, fixed_points
 
 
 @dataclass(frozen=True)

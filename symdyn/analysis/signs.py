@@ -10,15 +10,13 @@ from another.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import sympy as sp
 
 from .. import algebra
 from .. import symbols as S
-
-Sampler = Callable[[], dict[sp.Symbol, float]]
 
 
 def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:

@@ -6,20 +6,20 @@ Both ``symdyn paper`` (:mod:`symdyn.paper`) and the stand-alone scripts in
 
 from . import (
     beyond,
+    conserved,
     dynamics,
     fixed_points,
-    invariants,
     low_rank,
     odes,
     rates,
-    stability,
+    spectra,
     truncation,
 )
 from .common import FigureData, Section, write_section
 
 #: (name, module) in the order of the paper.
-SECTIONS = (("odes", odes), ("fixed_points", fixed_points), ("stability", stability),
-            ("rates", rates), ("truncation", truncation), ("invariants", invariants),
+SECTIONS = (("odes", odes), ("fixed_points", fixed_points), ("stability", spectra),
+            ("rates", rates), ("truncation", truncation), ("invariants", conserved),
             ("low_rank", low_rank), ("dynamics", dynamics), ("beyond", beyond))
 
 __all__ = ["SECTIONS", "FigureData", "Section", "write_section"]

@@ -8,16 +8,15 @@ learning-curve gap of the aligned example (section 'dynamics'), explained.
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from ..meanfield.compare import compare_with_simulation
 from ..meanfield.gap import gap
 from ..meanfield.lowrank import rflo_reach
 from ..meanfield.symmetry import field_jacobian, split_spectrum
+from ..plots import LABELS
 from ..simulate import aligned_network
-from .common import LABELS, RULES, FigureData, Section
+from .common import RULES, FigureData, Section
 
 INTRO = (r"For any network, aligned or not, the expected update of whole matrices "
          r"$(W, U, V)$ is exact: every stationary moment is a Stein sum "
@@ -46,7 +45,6 @@ def spectra() -> dict:
 
 
 def compute(quick: bool = False) -> Section:
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     size = {"eta": 5e-4, "tau_end": 2.0 if quick else 4.0}
     cmp = {r: compare_with_simulation(r, 1.0, truncation=1, seed=2, **size) for r in RULES}
     spec = spectra()

@@ -18,14 +18,13 @@ import sympy as sp
 
 from .. import derive, fixed_points
 from ..analysis import FixedPointReport
-from ..latex import tex, wrap
+from ..latex import wrap
 from ..model import leak_text
 from ..ode import LearningODE
+from ..rules import COMPARED
 
-#: The rules the paper compares, with the labels used in tables and legends.
-RULES = ("bptt", "tbptt", "rflo")
-LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
-COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
+#: The rules the paper compares (their labels and colours: :mod:`symdyn.plots`).
+RULES = tuple(name for name, _ in COMPARED)
 #: The teacher used for every numeric illustration (b* c* = 1).
 TEACHER = {"a_star": 0.5, "b_star": 1.0, "c_star": 1.0}
 
@@ -70,11 +69,6 @@ def analysed(rule: str, leak: object = 1, a_star: float | None = None,
     return ode, fixed_points(ode)
 
 
-def expr_str(expr: sp.Expr) -> str:
-    """SymPy ``str`` text that :func:`symdyn.symbols.sympify` reads back."""
-    return str(expr)
-
-
 def align(rows: list[str]) -> str:
     """A numbered ``align`` environment from rows ``lhs &= rhs``."""
     return wrap(" \\\\\n".join(rows), "align")
@@ -86,10 +80,6 @@ def md_math(latex_body: str) -> str:
     body = re.sub(r"\\end\{align\*?\}", r"\\end{aligned}", body)
     body = body.replace(r"\notag", "")
     return f"$$\n{body}\n$$"
-
-
-def md_inline(expr: sp.Expr) -> str:
-    return f"${tex(expr)}$"
 
 
 def tex_text(text: str) -> str:
@@ -113,10 +103,6 @@ def plain_text(text: str) -> str:
 def leak_heading(leak: sp.Expr) -> str:
     """The leak for headings, in math: ``$\\alpha$`` or the number."""
     return r"$\alpha$" if leak_text(leak) == "alpha" else leak_text(leak)
-
-
-def fmt(x: float, digits: int = 4) -> str:
-    return f"{x:.{digits}g}"
 
 
 def jsonable(obj):

@@ -10,15 +10,14 @@ against the sum of the modes' stationary losses along the integrated ODE, ``tau 
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import sympy as sp
 from scipy.integrate import solve_ivp
 
 from .. import integrate, jacobian_function, loss_function, rhs_function
-from ..simulate import aligned_network, project_matrices, train
-from .common import LABELS, RULES, TEACHER, FigureData, Section, analysed
+from ..plots import LABELS
+from ..validation import Case, simulate_modes
+from .common import RULES, TEACHER, FigureData, Section, analysed
 
 BETA = 1.0
 STARTS = [(0.0, 0.1, 0.05), (0.0, -1.8, 0.4), (0.0, 1.9, -0.6), (0.0, -0.3, -1.8),
@@ -90,19 +89,17 @@ def optimal_branches(report, params: dict, edge: float = 2.0) -> list[dict]:
 
 
 def learning_curve(rule: str, quick: bool) -> dict:
-    """Loss of online SGD (aligned network, 3 modes) vs the ODE prediction."""
-    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    """Loss of online SGD (aligned network, 3 modes) vs the ODE prediction; the simulation
+    is the validation's :func:`~symdyn.validation.simulate_modes`."""
     eta, tau_end, batch = (4e-3, 20.0, 2) if quick else (2e-3, 20.0, 4)
-    steps = int(tau_end / eta)
     n = len(A_STARS)
-    modes = dict(a=INIT["a"], b=INIT["b"], c=INIT["c"], a_star=np.array(A_STARS),
-                 b_star=TEACHER["b_star"], c_star=TEACHER["c_star"], beta=BETA)
-    net, teacher, bases = aligned_network(n, n, n, leak=1.0, batch=batch, seed=1, **modes)
-    record_every = max(1, steps // 100)
-    sim = train(net, teacher, rule=rule, eta=eta, n_steps=steps, leak=1.0, seed=2,
-                record_every=record_every)
-    projected = project_matrices(sim.W, sim.U, sim.V, bases)
     ode, _ = analysed(rule, 1)
+    modes = {"a": np.full(n, INIT["a"]), "b": np.full(n, INIT["b"]),
+             "c": np.full(n, INIT["c"]), "a_star": np.array(A_STARS),
+             "b_star": np.full(n, TEACHER["b_star"]), "c_star": np.full(n, TEACHER["c_star"]),
+             "beta": np.full(n, BETA)}
+    run = simulate_modes(Case(rule, leak=1.0, ode=ode), modes, batch=batch, eta=eta,
+                         tau_end=tau_end, n_rec=100, seed=1)
     params = params_for(rule, np.array(A_STARS))
     initial = np.tile([INIT["a"], INIT["b"], INIT["c"]], (n, 1))
     path = integrate(ode, initial, params, tau_end, n_eval=201)
@@ -110,11 +107,12 @@ def learning_curve(rule: str, quick: bool) -> dict:
     ode_loss = sum(loss(path.states[:, i, :].T, {k: (v[i] if isinstance(v, np.ndarray) else v)
                                                  for k, v in params.items()})
                    for i in range(n))
-    return {"rule": rule, "tau_sim": sim.steps * eta, "loss_sim": sim.loss.mean(axis=1),
+    states = run.states[1:]          # (n_rec, batch, n, 3), after each record window
+    return {"rule": rule, "tau_sim": run.tau[1:], "loss_sim": run.loss,
             "tau_ode": path.tau, "loss_ode": np.asarray(ode_loss, float),
-            "b_sim": projected["b"].mean(axis=1), "c_sim": projected["c"].mean(axis=1),
+            "b_sim": states[..., 1].mean(axis=1), "c_sim": states[..., 2].mean(axis=1),
             "b_ode": path.states[:, :, 1], "c_ode": path.states[:, :, 2],
-            "eta": eta, "batch": batch, "steps": steps, "a_stars": A_STARS,
+            "eta": eta, "batch": batch, "steps": run.steps, "a_stars": A_STARS,
             "ode_status": path.message}
 
 

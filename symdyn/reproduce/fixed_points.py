@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from ..latex import tex
 from ..model import leak_text
-from .common import LABELS, RULES, Section, align, analysed, leak_heading, md_math
+from ..plots import LABELS
+from .common import RULES, Section, align, analysed, leak_heading, md_math
 
 LEAKS: tuple[object, ...] = (1, "alpha")
 

@@ -15,7 +15,8 @@ import sympy as sp
 from .. import derive
 from ..latex import ode_latex
 from ..model import leak_text
-from .common import LABELS, RULES, Section, leak_heading, md_math
+from ..plots import LABELS
+from .common import RULES, Section, leak_heading, md_math
 
 LEAKS: tuple[object, ...] = (1, "alpha")
 

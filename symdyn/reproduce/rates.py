@@ -21,8 +21,9 @@ from .. import convergence_rate, derive
 from .. import symbols as S
 from ..analysis import rate_function
 from ..latex import tex
-from .common import LABELS, RULES, TEACHER, FigureData, Section, align, analysed, md_math
-from .stability import A_STARS, condition_values, numeric_rate
+from ..plots import LABELS
+from .common import RULES, TEACHER, FigureData, Section, align, analysed, md_math
+from .spectra import A_STARS, condition_values, numeric_rate
 
 #: The point of the optimal manifold where rates are compared: a = a*, b = 1, c = b* c*/b.
 POINT = {"a": TEACHER["a_star"], "b": 1.0, "c": 1.0, **TEACHER}

@@ -6,7 +6,7 @@ truncation k, `rflo`) are implemented at matrix level from their definitions; no
 imports the derivation code, so comparing the two is an honest validation.
 """
 
-from .engine import Runner, TrainResult, expected_update_mc, train
+from .engine import Runner, SimulationTimeout, TrainResult, expected_update_mc, train
 from .networks import (
     Bases,
     Network,
@@ -25,6 +25,7 @@ __all__ = [
     "Bases",
     "Network",
     "Runner",
+    "SimulationTimeout",
     "Teacher",
     "TrainResult",
     "UnstableNetworkError",

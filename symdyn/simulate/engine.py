@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from .networks import (
     Bases,
@@ -16,13 +18,21 @@ from .networks import (
     check_stable,
     project_matrices,
 )
-from .rules import Rule, make_rule
+from .rules import MatrixRule, make_rule
 
-__all__ = ["Runner", "TrainResult", "expected_update_mc", "train"]
+__all__ = ["Runner", "SimulationTimeout", "TrainResult", "expected_update_mc", "train"]
 
 RECORDABLE = ("loss", "W", "U", "V")
 CHECK_EVERY = 250  # steps between stability checks (one batched eigvals: ~1 ms at N=32, B=16)
 INPUT_CHUNK = 1024  # inputs are drawn in chunks: one RNG call per chunk, not per step
+#: BLAS threads inside the hot loops.  The simulator multiplies many small matrices, on
+#: which a multi-threaded BLAS only spin-waits (measured: ``symdyn validate`` twice as
+#: slow); limiting it here, around the loops, leaves the rest of the process alone.
+BLAS_THREADS = 1
+
+
+class SimulationTimeout(RuntimeError):
+    """Raised when a run exceeds the wall-clock time it was given (``max_seconds``)."""
 
 
 class _Inputs:
@@ -63,7 +73,7 @@ class Runner:
         _check_pair(net, teacher)
         b, n, d, _ = net.shape
         self.net, self.teacher = net, teacher
-        self.rule: Rule = make_rule(rule, b, n, d, self.leak, truncation)
+        self.rule: MatrixRule = make_rule(rule, b, n, d, self.leak, truncation)
         self.h = np.zeros((b, n))
         self.hs = np.zeros((b, n))
 
@@ -161,7 +171,7 @@ def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int
           truncation: int = 1, seed: int = 0, record_every: int = 100,
           record: Sequence[str] = RECORDABLE,
           progress: Callable[[int, int], None] | None = None,
-          label_noise: float = 0.0) -> TrainResult:
+          label_noise: float = 0.0, max_seconds: float | None = None) -> TrainResult:
     """Per-step online SGD: theta += eta * direction_t for W, U, V (B_fb and teacher fixed).
 
     Inputs x_t ~ N(0, I_D) from `seed`; the arguments are not mutated.  Stability
@@ -169,6 +179,8 @@ def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int
     CHECK_EVERY steps; violation or non-finite weights raise UnstableNetworkError naming the
     rule and step.  `progress(step, n_steps)` is called about every 5% of the run.
     `label_noise` sigma adds sigma xi_t to the target (xi seeded from `seed` too).
+    A run still going after `max_seconds` (checked with the stability) raises
+    SimulationTimeout, so that a diverging or mis-sized experiment fails instead of hanging.
     """
     leak = check_leak(leak)
     _validate_train(rule, eta, n_steps, record_every, record)
@@ -178,7 +190,21 @@ def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int
     runner = Runner(net, teacher, rule, leak, truncation, label_noise, seed)
     inputs = _Inputs(net.shape[0], net.shape[2], seed)
     rec = _Recorder(record)
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        _train_loop(net, runner, inputs, rec, eta, n_steps, record_every, progress, leak, rule,
+                    max_seconds)
+    arr = rec.arrays()
+    return TrainResult(steps=np.array(rec.steps), loss=arr["loss"], W=arr["W"], U=arr["U"],
+                       V=arr["V"], initial=initial, final=net, rule=rule, eta=float(eta),
+                       leak=leak, truncation=int(truncation), meta={"seed": seed})
+
+
+def _train_loop(net: Network, runner: Runner, inputs: _Inputs, rec: _Recorder, eta: float,
+                n_steps: int, record_every: int, progress: Callable[[int, int], None] | None,
+                leak: float, rule: str, max_seconds: float | None) -> None:
+    """The per-step updates of :func:`train` (in place on ``net`` and ``rec``)."""
     every_progress = max(1, n_steps // 20)
+    end = None if max_seconds is None else time.perf_counter() + max_seconds
     for t in range(1, n_steps + 1):
         dW, dU, dV, loss = runner.step(inputs.next())
         net.W += eta * dW  # in place: the runner and rule see the updated weights next step
@@ -187,14 +213,13 @@ def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int
         rec.add_loss(loss)
         if t % CHECK_EVERY == 0 or t == n_steps:
             _check_running(net, runner, leak, rule, t)
+            if end is not None and time.perf_counter() > end:
+                raise SimulationTimeout(f"train(rule={rule!r}) did not finish its {n_steps} "
+                                        f"steps within {max_seconds:g} s (stopped at {t})")
         if t % record_every == 0 or t == n_steps:
             rec.flush(t, net)
         if progress is not None and (t % every_progress == 0 or t == n_steps):
             progress(t, n_steps)
-    arr = rec.arrays()
-    return TrainResult(steps=np.array(rec.steps), loss=arr["loss"], W=arr["W"], U=arr["U"],
-                       V=arr["V"], initial=initial, final=net, rule=rule, eta=float(eta),
-                       leak=leak, truncation=int(truncation), meta={"seed": seed})
 
 
 def _check_running(net: Network, runner: Runner, leak: float, rule: str, t: int) -> None:
@@ -235,10 +260,11 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
         check_stable(W, leak, f"expected_update_mc(rule={rule!r}) {who}")
     runner = Runner(net.copy(), teacher.copy(), rule, leak, truncation, label_noise, seed)
     inputs = _Inputs(net.shape[0], net.shape[2], seed)
-    for _ in range(burn_in):
-        runner.step(inputs.next())
     block_len = n_steps // n_blocks
-    blocks, sumsq = _run_blocks(runner, inputs, n_blocks, block_len)
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        for _ in range(burn_in):
+            runner.step(inputs.next())
+        blocks, sumsq = _run_blocks(runner, inputs, n_blocks, block_len)
     out: dict = {"n_samples": n_blocks * block_len, "n_blocks": n_blocks}
     n_eff = []
     for k, b in blocks.items():

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import numpy as np
 
+#: The rules this simulator implements (the derivation's named rules are in symdyn.rules,
+#: which the simulator does not import).
 RULES = ("bptt", "tbptt", "rflo")
 
 
@@ -30,8 +32,12 @@ def jacobian(W: np.ndarray, leak: float) -> np.ndarray:
     return J
 
 
-class Rule:
-    """Interface: `advance` the eligibility state by one step, then `directions`."""
+class MatrixRule:
+    """Interface: `advance` the eligibility state by one step, then `directions`.
+
+    The simulator's own rule objects, on full matrices; deliberately independent of
+    :class:`symdyn.rules.Rule` (the rule as data for the derivation), so that validation
+    compares two implementations."""
 
     name = "rule"
 
@@ -48,7 +54,7 @@ class Rule:
         raise NotImplementedError
 
 
-class RTRL(Rule):
+class RTRL(MatrixRule):
     """`bptt`: exact online gradient of ½|e_t|² by real-time recurrent learning.
 
     Sensitivities S^W_t[k,i,j] = dh_t[k]/dW[i,j] and S^U_t[k,i,j] = dh_t[k]/dU[i,j] obey
@@ -69,7 +75,8 @@ class RTRL(Rule):
     RTRL also needs no window re-estimation while W changes, and propagates the trace with
     the current J at every step, exactly the trace form s_t = lam s_{t-1} + alpha h_{t-1}.
     Performance note: on a loaded machine multi-threaded OpenBLAS can spin-wait on these
-    small gemms (measured 55 ms/step); run with OPENBLAS_NUM_THREADS=1 in that case.
+    small gemms (measured 55 ms/step), so the engine's loops run with one BLAS thread
+    (``threadpoolctl``, see ``engine.BLAS_THREADS``).
     """
 
     name = "bptt"
@@ -101,7 +108,7 @@ class RTRL(Rule):
         return dW, dU
 
 
-class TBPTT(Rule):
+class TBPTT(MatrixRule):
     """`tbptt` with truncation k: backpropagate g = V^T e_t through only the last k steps.
 
         dW = alpha sum_{j<k} (J^T)^j g h_{t-1-j}^T,    dU = alpha sum_{j<k} (J^T)^j g x_{t-j}^T
@@ -144,7 +151,7 @@ class TBPTT(Rule):
         return self.leak * np.matmul(DT, self.H), self.leak * np.matmul(DT, self.X)
 
 
-class RFLO(Rule):
+class RFLO(MatrixRule):
     """`rflo` (Murray 2019): feedback B e_t times leak-filtered presynaptic traces.
 
         p_t = (1-alpha) p_{t-1} + alpha h_{t-1},   q_t = (1-alpha) q_{t-1} + alpha x_t
@@ -172,7 +179,8 @@ class RFLO(Rule):
         return f * self.p[:, None, :], f * self.q[:, None, :]
 
 
-def make_rule(rule: str, batch: int, n: int, d: int, leak: float, truncation: int = 1) -> Rule:
+def make_rule(rule: str, batch: int, n: int, d: int, leak: float, truncation: int = 1,
+              ) -> MatrixRule:
     """Instantiate a rule by name; ValueError for unknown names or truncation < 1."""
     if rule not in RULES:
         raise ValueError(f"unknown rule {rule!r}; valid rules: {', '.join(RULES)}")

@@ -16,16 +16,26 @@ from .. import symbols as S
 from ..analysis import FixedPointReport, FixedPointSet, conserved_quantities, fixed_points
 from ..errors import SymdynError
 from ..integration import integrate
-from ..model import parse_leak
+from ..model import parse_leak, weight_from_recurrence
 from ..ode import LearningODE, derive
 from ..rules import get_rule
 from ..simulate import RULES as SIMULATED_RULES
 from ..simulate import aligned_network, project_matrices, project_modes, train
 
-__all__ = ["STATE_NAMES", "SIMULATED_RULES", "Analysis", "Case", "SimRun", "analyse",
-           "initial", "make_case", "ode_run", "simulate_modes", "subset"]
+__all__ = ["MAX_STEPS", "STATE_NAMES", "SIMULATED_RULES", "Analysis", "Case", "RunTooLong",
+           "SimRun", "analyse", "initial", "make_case", "ode_run", "simulate_modes", "subset"]
 
 STATE_NAMES = ("a", "b", "c")
+#: Bounds on one simulated run.  Horizons come from derived rates, and a wrong field can
+#: predict a rate near zero (a horizon near infinity): such a run fails its check with the
+#: reason instead of running for hours.  The largest run of a full validation takes 48 000
+#: steps; a quick one finishes in well under a minute.
+MAX_STEPS = 400_000
+MAX_SECONDS = {True: 120.0, False: 900.0}
+
+
+class RunTooLong(SymdynError):
+    """A simulated run would exceed :data:`MAX_STEPS`; the check that needs it fails."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,7 @@ class Case:
 
     def a_of(self, lam) -> np.ndarray:
         """The recurrent weight with effective recurrence ``lam = 1 - alpha + alpha a``."""
-        return (np.asarray(lam, dtype=float) - 1.0 + self.leak) / self.leak
+        return weight_from_recurrence(np.asarray(lam, dtype=float), self.leak)
 
     def params(self, modes: dict) -> dict:
         """The ODE's parameters taken from a mode dictionary."""
@@ -152,10 +162,14 @@ def simulate_modes(case: Case, modes: dict, *, batch: int, eta: float, tau_end: 
     n = len(np.atleast_1d(modes["a"]))
     net, teacher, bases = aligned_network(n, n, n, leak=case.leak, batch=batch, seed=seed,
                                           **modes)
-    steps = max(1, int(round(tau_end / eta)))
+    steps = max(1, int(round(tau_end / eta))) if np.isfinite(tau_end / eta) else MAX_STEPS + 1
+    if steps > MAX_STEPS:
+        raise RunTooLong(f"the run to tau = {tau_end:.3g} at eta = {eta:.3g} would take "
+                         f"{steps} steps, more than the {MAX_STEPS} allowed")
     every = max(1, steps // n_rec)
     res = train(net, teacher, rule=case.rule, eta=eta, n_steps=steps, leak=case.leak,
-                truncation=case.k, seed=seed + 1, record_every=every, label_noise=label_noise)
+                truncation=case.k, seed=seed + 1, record_every=every, label_noise=label_noise,
+                max_seconds=MAX_SECONDS[case.quick])
     proj = project_matrices(res.W, res.U, res.V, bases)
     start = project_modes(net, bases)
     states = np.stack([np.concatenate([start[k][None], proj[k]]) for k in STATE_NAMES], -1)

@@ -9,6 +9,7 @@ import math
 from ..errors import SymdynError
 from ..integration import integrate
 from ..ode import derive
+from ..rules import COMPARED
 from .case import Case, initial
 from .registry import register
 from .report import Check, make_check
@@ -16,7 +17,7 @@ from .trajectory import relative_error
 
 __all__ = ["RIVALS", "check_discrimination", "rival_errors", "rivals"]
 
-RIVALS: tuple[tuple[str, int | None], ...] = (("bptt", None), ("tbptt", 1), ("rflo", None))
+RIVALS = COMPARED
 
 
 def rivals(case: Case) -> list[tuple[str, int | None]]:

@@ -17,9 +17,12 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from threadpoolctl import threadpool_limits
+
 from ..errors import SymdynError
-from .case import Case, analyse, make_case
-from .report import NOT_APPLICABLE, Check, NotApplicable, ValidationReport
+from ..simulate import SimulationTimeout
+from .case import Case, RunTooLong, analyse, make_case
+from .report import FAILED, NOT_APPLICABLE, Check, NotApplicable, ValidationReport
 
 __all__ = ["CHECKS", "INPUTS", "Progress", "order_checks", "provides", "register", "run_checks",
            "run_validation"]
@@ -83,6 +86,11 @@ def order_checks(modules: list[str]) -> None:
     CHECKS.update((e.name, e) for e in entries)
 
 
+#: What an input or a check may raise instead of returning: not applicable, or a run
+#: beyond its bounds (the check then fails with the reason; it is computed once either way).
+_VERDICTS = (NotApplicable, RunTooLong, SimulationTimeout)
+
+
 class _Inputs:
     """The inputs of one validation, each computed at most once (a failure included)."""
 
@@ -94,10 +102,10 @@ class _Inputs:
             entry = INPUTS[name]
             try:
                 self.values[name] = entry.function(self.case, **self.kwargs(entry.needs))
-            except NotApplicable as exc:
+            except _VERDICTS as exc:
                 self.values[name] = exc
         value = self.values[name]
-        if isinstance(value, NotApplicable):
+        if isinstance(value, _VERDICTS):
             raise value
         return value
 
@@ -111,6 +119,8 @@ def _run_one(entry: Entry, inputs: _Inputs) -> Check:
     except NotApplicable as exc:
         return Check(entry.name, None, entry.threshold, status=NOT_APPLICABLE,
                      reason=exc.reason)
+    except (RunTooLong, SimulationTimeout) as exc:
+        return Check(entry.name, None, entry.threshold, status=FAILED, reason=str(exc))
 
 
 def run_checks(case: Case, names: Iterable[str] | None = None,
@@ -121,10 +131,13 @@ def run_checks(case: Case, names: Iterable[str] | None = None,
     if unknown:
         raise SymdynError(f"unknown check {unknown[0]!r}; checks are {', '.join(CHECKS)}")
     inputs, out = _Inputs(case), []
-    for i, name in enumerate(names):
-        if progress is not None:
-            progress(name, i / len(names))
-        out.append(_run_one(CHECKS[name], inputs))
+    # Everything a check computes is small (3x3 Jacobians, batched N x N products): one
+    # BLAS thread, for this call only, as the simulator's own loops use.
+    with threadpool_limits(limits=1, user_api="blas"):
+        for i, name in enumerate(names):
+            if progress is not None:
+                progress(name, i / len(names))
+            out.append(_run_one(CHECKS[name], inputs))
     return out
 
 

@@ -70,7 +70,8 @@ class Check:
             return (self.name, "-", f"{self.sense} {self.threshold:.4g}",
                     f"n/a: {self.reason}")
         verdict = "pass" if self.passed else "FAIL" + (f": {self.reason}" if self.reason else "")
-        return (self.name, f"{self.metric:.4g}", f"{self.sense} {self.threshold:.4g}", verdict)
+        metric = "-" if self.metric is None else f"{self.metric:.4g}"
+        return (self.name, metric, f"{self.sense} {self.threshold:.4g}", verdict)
 
 
 def make_check(name: str, metric: float, threshold: float, sense: str = "<", *,

@@ -18,7 +18,8 @@ from .. import symbols as S
 from ..analysis import limit_candidates
 from ..latex import tex
 from ..model import leak_text
-from .common import LABELS, RULES, TEACHER, Section, align, analysed, md_math
+from ..plots import LABELS
+from .common import RULES, TEACHER, Section, align, analysed, md_math
 
 LEAKS: tuple[object, ...] = (1, "alpha")
 INITIAL = ({"a": 0.0, "b": 0.6, "c": 0.2}, {"a": -0.3, "b": 0.3, "c": 0.9},

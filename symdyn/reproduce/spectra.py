@@ -14,10 +14,12 @@ from __future__ import annotations
 import numpy as np
 import sympy as sp
 
-from .. import derive, jacobian_function
+from .. import derive
 from .. import symbols as S
+from ..analysis import slowest_rates
 from ..latex import root_rows, rows_for, tex
-from .common import LABELS, RULES, TEACHER, FigureData, Section, align, analysed, md_math
+from ..plots import LABELS
+from .common import RULES, TEACHER, FigureData, Section, align, analysed, md_math
 
 A_STARS = (-0.5, 0.0, 0.5)
 X = sp.Symbol("x")
@@ -29,7 +31,8 @@ def reduced_coefficients(ode, fp_set) -> list[sp.Expr]:
 
 
 def numeric_rate(ode, b: np.ndarray, beta: np.ndarray | float, a_star: float) -> np.ndarray:
-    """Minus the largest real part of the non-zero Jacobian eigenvalues, per grid point.
+    """Minus the largest real part of the non-zero Jacobian eigenvalues, per grid point
+    (:func:`symdyn.analysis.slowest_rates`).
 
     The point is ``a = a*``, ``c = b* c*/b`` on the optimal manifold; the eigenvalue of
     smallest modulus is the manifold's tangent direction and is left out. Positive means
@@ -40,11 +43,7 @@ def numeric_rate(ode, b: np.ndarray, beta: np.ndarray | float, a_star: float) ->
               "beta": beta}
     if "beta" not in {p.name for p in ode.parameters}:
         params.pop("beta")
-    jac = jacobian_function(ode)((np.full_like(b, a_star), b, c), params)
-    eig = np.linalg.eigvals(np.moveaxis(jac, (0, 1), (-2, -1)))
-    order = np.argsort(np.abs(eig), axis=-1)
-    rest = np.take_along_axis(eig, order[..., 1:], axis=-1)
-    return -np.max(rest.real, axis=-1)
+    return slowest_rates(ode, (np.full_like(b, a_star), b, c), params)
 
 
 def condition_values(conditions: list[sp.Expr], b: np.ndarray, beta: np.ndarray,

@@ -20,7 +20,7 @@ from sympy.polys.matrices import DomainMatrix
 from .. import algebra
 from ..algebra import factor_parts, factored, rational_field, substitute
 from ..ode import LearningODE
-from .fixed_points import POINT_ARGS, WorkingComponent
+from .components import POINT_ARGS, WorkingComponent
 from .signs import implied, simplify_positive
 
 X = sp.Symbol("x")

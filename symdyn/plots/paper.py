@@ -1,48 +1,22 @@
-"""Figures from results, never from recomputation (matplotlib, Agg backend).
-
-Each drawing function takes the ``data`` dict of a
-:class:`symdyn.reproduce.common.FigureData` (NumPy arrays computed by the derivation) and
-returns a matplotlib figure; :func:`save_figure` writes it as PNG and PDF.
-"""
+"""The figures of ``symdyn paper``, each from the ``data`` dict of a
+:class:`symdyn.reproduce.common.FigureData` (NumPy arrays computed by the derivation)."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import numpy as np
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
-
-LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
-COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
+from .base import COLORS, LABELS, legend_below, subplots
 
 
-def legend_below(fig: plt.Figure, axes, handles=None, ncol: int = 4) -> None:
-    """One legend for all panels, under them (never over the data); labels deduplicated."""
-    if handles is None:
-        seen: dict[str, object] = {}
-        for ax in np.atleast_1d(axes):
-            for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
-                seen.setdefault(label, h)
-        handles = [h for h in seen.values()]
-        labels = list(seen)
-    else:
-        labels = [h.get_label() for h in handles]
-    fig.tight_layout(rect=(0, 0.1, 1, 1), w_pad=2.5)
-    fig.legend(handles, labels, loc="lower center", ncol=min(ncol, len(labels)), fontsize=9,
-               frameon=False)
-
-
-def phase_portraits(data: dict) -> plt.Figure:
+def phase_portraits(data: dict) -> Figure:
     """Streamplot of (db, dc) at a = a*, hyperbola b c = b* c*, saddle, trajectories."""
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), sharey=True)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4.2), sharey=True)
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
         speed = np.hypot(p["db"], p["dc"])
         ax.streamplot(p["b"], p["c"], p["db"], p["dc"], color=np.log10(speed + 1e-12),
@@ -77,10 +51,10 @@ def _optimal_branches(ax, branches: list[dict]) -> None:
                 ls=(0, (3, 2)), label="optimum $bc = b^*c^*$, unstable")
 
 
-def learning_curves(data: dict) -> plt.Figure:
+def learning_curves(data: dict) -> Figure:
     """Loss against learning time: simulation (dots) and integrated ODE (line)."""
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), sharey=True)
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
         color = COLORS[p["rule"]]
         ax.semilogy(p["tau_sim"], p["loss_sim"], ".", color=color, ms=3, alpha=0.6,
@@ -99,9 +73,9 @@ def learning_curves(data: dict) -> plt.Figure:
     return fig
 
 
-def rate_vs_beta(data: dict) -> plt.Figure:
+def rate_vs_beta(data: dict) -> Figure:
     """RFLO's rate against beta (closed form, numeric marks), BPTT/tBPTT constant."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     ax.plot(data["beta"], data["rflo"], color=COLORS["rflo"], lw=2, label="RFLO (closed form)")
     ax.plot(data["marks"], data["rflo_numeric"], "o", color=COLORS["rflo"], mfc="none",
             label="RFLO (numeric eigenvalues)")
@@ -125,10 +99,10 @@ def rate_vs_beta(data: dict) -> plt.Figure:
     return fig
 
 
-def stability_region(data: dict) -> plt.Figure:
+def stability_region(data: dict) -> Figure:
     """Stable/unstable shading from numeric eigenvalues, symbolic boundaries overlaid."""
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
     cmap = ListedColormap(["#f4b6b6", "#b9e3b9"])
     extent = (data["b"][0], data["b"][-1], data["beta"][0], data["beta"][-1])
     drawn: set[int] = set()
@@ -153,17 +127,17 @@ def stability_region(data: dict) -> plt.Figure:
         ax.set_xlabel("$b$  ($c = b^* c^* / b$)")
     handles = [Patch(color="#b9e3b9", label="stable (numeric)"),
                Patch(color="#f4b6b6", label="unstable (numeric)")]
-    handles += [plt.Line2D([], [], color=f"C{i}", ls=["-", "--", ":"][i % 3],
+    handles += [Line2D([], [], color=f"C{i}", ls=["-", "--", ":"][i % 3],
                            label=f"$g_{i + 1} = 0$ (where it bounds the stable region)")
                 for i in sorted(drawn)]
-    handles.append(plt.Line2D([], [], color="grey", lw=0.8, ls=":",
+    handles.append(Line2D([], [], color="grey", lw=0.8, ls=":",
                               label="$b = 0$ ($c = b^*c^*/b$ diverges)"))
     np.atleast_1d(axes)[0].set_ylabel(r"feedback $\beta$")
     legend_below(fig, axes, handles)
     return fig
 
 
-def slower_region(data: dict) -> plt.Figure:
+def slower_region(data: dict) -> Figure:
     """Where RFLO is stable but slower than BPTT, with the a* = 0 boundary beta = c.
 
     Regions are filled between the zero level sets of continuous derived fields (the
@@ -171,7 +145,7 @@ def slower_region(data: dict) -> plt.Figure:
     boundaries are smooth curves, not grid cells; without those fields (older data) the
     numeric grid is shown."""
     panels = data["panels"]
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
+    fig, axes = subplots(1, len(panels), figsize=(4.2 * len(panels), 4), sharey=True)
     colors = {"unstable": "#f4b6b6", "faster": "#cfe0f5", "slower": "#f5d9a8"}
     beta, b = data["beta"], data["b"]
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
@@ -190,7 +164,7 @@ def slower_region(data: dict) -> plt.Figure:
     handles = [Patch(color=colors["unstable"], label="RFLO unstable"),
                Patch(color=colors["slower"], label="RFLO slower than BPTT"),
                Patch(color=colors["faster"], label="RFLO faster than BPTT"),
-               plt.Line2D([], [], color="k", ls="--", label=r"$\beta = c$ ($a^*=0$ boundary)")]
+               Line2D([], [], color="k", ls="--", label=r"$\beta = c$ ($a^*=0$ boundary)")]
     np.atleast_1d(axes)[0].set_ylabel("$b$  ($c = 1/b$)")
     legend_below(fig, axes, handles)
     return fig
@@ -207,9 +181,9 @@ def _slower_fill(ax, beta: np.ndarray, b: np.ndarray, p: dict, colors: dict) -> 
     ax.contour(beta, b, stable, levels=[0], colors=["#a33"], linewidths=1.2)
 
 
-def singular_values(data: dict) -> plt.Figure:
+def singular_values(data: dict) -> Figure:
     """Singular values of W_T - W_0 and U_T - U_0 per rule (log scale), M marked."""
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8))
+    fig, axes = subplots(1, 2, figsize=(9, 3.8))
     for ax, key in zip(axes, ("W", "U"), strict=True):
         for rule, sv in data["rules"].items():
             # Exact zeros would vanish from a log axis: floor them far below round-off.
@@ -226,9 +200,9 @@ def singular_values(data: dict) -> plt.Figure:
     return fig
 
 
-def truncation_sweep(data: dict) -> plt.Figure:
+def truncation_sweep(data: dict) -> Figure:
     """Rate against the window k (BPTT dashed) and sup |f_k - f_BPTT| against k (log)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (left, right) = subplots(1, 2, figsize=(10, 4))
     k = data["k"]
     for i, (a_star, rates) in enumerate(data["rates"].items()):
         color = f"C{i}"
@@ -257,9 +231,9 @@ def truncation_sweep(data: dict) -> plt.Figure:
     return fig
 
 
-def beyond_alignment(data: dict) -> plt.Figure:
+def beyond_alignment(data: dict) -> Figure:
     """Matrix ODE vs SGD loss per rule (log), and singular values of W - W_0 (RFLO reach)."""
-    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (left, right) = subplots(1, 2, figsize=(10, 3.8))
     for rule, c in data["compare"].items():
         if c.get("sim_status") != "ok":
             continue
@@ -289,20 +263,3 @@ DRAW = {"phase_portraits": phase_portraits, "learning_curves": learning_curves,
         "rate_vs_beta": rate_vs_beta, "stability_region": stability_region,
         "slower_region": slower_region, "singular_values": singular_values,
         "truncation_sweep": truncation_sweep, "beyond_alignment": beyond_alignment}
-
-
-def draw(figure) -> plt.Figure:
-    """The matplotlib figure of a :class:`~symdyn.reproduce.common.FigureData`."""
-    return DRAW[figure.kind](figure.data)
-
-
-def save_figure(figure, out: Path) -> list[Path]:
-    """Draw ``figure`` and write ``NAME.png`` and ``NAME.pdf`` into ``out``."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    fig = draw(figure)
-    paths = [out / f"{figure.name}.png", out / f"{figure.name}.pdf"]
-    fig.savefig(paths[0], dpi=130)
-    fig.savefig(paths[1])
-    plt.close(fig)
-    return paths

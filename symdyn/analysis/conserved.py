@@ -25,7 +25,7 @@ from ..errors import CannotPredict, UnknownSymbolError
 from ..integration import Trajectory, integrate
 from ..ode import LearningODE
 from ..values import number
-from .sets import FixedPointSet, fixed_points
+from .fixed_points import FixedPointSet, fixed_points
 
 
 def candidate_monomials(variables=S.STATE, degree: int = 2) -> list[sp.Expr]:
@@ -202,7 +202,7 @@ def _verified(ode: LearningODE, initial: dict, params: Mapping, candidates: list
     The manifold's dimension is the number of conserved quantities that pin the point on
     it: that many zero eigenvalues are its tangent directions."""
     from .pointwise import parse_point, slowest_rate
-    from .stability import numeric_class, zero_tolerance
+    from .spectrum import numeric_class, zero_tolerance
 
     n_zero = max(1, len(conserved_quantities(ode)))
     needed = {s.name for s in ode.parameters}

@@ -1,0 +1,265 @@
+"""Fixed points of a learning ODE as sets: defining equations, dimension, parametrisation.
+
+The right-hand side is a rational function. Its fixed points inside the stationary region
+are the common zeros of the numerators at which no denominator vanishes. We decompose the
+numerator system by factoring: every irreducible factor of an equation opens a branch; a
+factor linear in a state variable is solved for it (a linear solve, with the branch where
+its coefficient vanishes kept apart), otherwise SymPy's polynomial solver gives the roots.
+Factors that are (up to sign) denominator factors are discarded at once: there the
+stationary process does not exist. Branches are then checked against the full right-hand
+side, against the stationary region on random points, and merged when one set contains
+another. All of this runs in the working coordinates ``(lam, b, c)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import sympy as sp
+
+from .. import algebra
+from .. import symbols as S
+from ..algebra import is_zero, substitute_factor
+from ..ode import LearningODE
+from .deadline import Deadline
+from .region import in_region, sample_parameters
+
+STATE = (S.lam, S.b, S.c)
+#: Preferred order in which to solve for state variables: the optimal manifold then comes
+#: out parametrised by ``b``, as in the paper.
+SOLVE_ORDER = (S.c, S.lam, S.b)
+
+
+@dataclass(frozen=True)
+class WorkingComponent:
+    """A branch of the fixed-point set: ``solved`` variables as functions of ``free`` ones."""
+
+    solved: dict[sp.Symbol, sp.Expr]
+    free: tuple[sp.Symbol, ...]
+    #: Lambdified ``solved`` values, filled on first use: they live as long as the
+    #: component (a global cache keyed by ``id()`` grew without bound and could hand a
+    #: new component the functions of a dead one with the same id).
+    functions: dict = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass
+class _Context:
+    denominators: list[sp.Expr]
+    deadline: Deadline
+    results: list[dict] = field(default_factory=list)
+
+
+def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[sp.Expr]]:
+    """Split each working right-hand side into its numerator and its denominator factors."""
+    numerators, denominators = [], []
+    for expr in ode.working_rhs:
+        num, den = sp.fraction(sp.cancel(sp.together(expr)))
+        numerators.append(sp.expand(num))
+        denominators += [f for f, _ in sp.factor_list(den)[1] if f.free_symbols & set(STATE)]
+    return numerators, _unique(denominators)
+
+
+def working_components(ode: LearningODE, timeout: float | Deadline | None = 60,
+                       ) -> list[WorkingComponent]:
+    """All fixed-point components in working coordinates, restricted to the region."""
+    deadline = timeout if isinstance(timeout, Deadline) else Deadline(
+        timeout, f"finding the fixed points of {ode.title}", symbolic_leak=not ode.leak.is_number)
+    numerators, denominators = numerators_and_denominators(ode)
+    context = _Context(denominators, deadline)
+    _branch(numerators, {}, context, depth=0)
+    components = [_component(s) for s in _unique_dicts(context.results)]
+    components = [c for c in components if _is_valid(ode, c, denominators)]
+    return _maximal(components)
+
+
+def _component(solved: dict[sp.Symbol, sp.Expr]) -> WorkingComponent:
+    free = tuple(v for v in STATE if v not in solved)
+    return WorkingComponent(dict(solved), free)
+
+
+def _branch(equations: list[sp.Expr], solved: dict, ctx: _Context, depth: int) -> None:
+    ctx.deadline.check()
+    remaining = _reduce(equations, solved)
+    if remaining is None:
+        return
+    if not remaining:
+        ctx.results.append(solved)
+        return
+    if depth > 12:
+        return
+    equation = min(remaining, key=lambda e: (sp.Poly(e, *STATE).total_degree(), sp.count_ops(e)))
+    others = [e for e in remaining if e is not equation]
+    for factor, _ in sp.factor_list(equation, *STATE)[1]:
+        if not factor.free_symbols & set(STATE) or _is_denominator(factor, solved, ctx):
+            continue
+        _solve_factor(factor, others, solved, ctx, depth)
+
+
+def _reduce(equations: list[sp.Expr], solved: dict) -> list[sp.Expr] | None:
+    """Substitute the solved variables; ``None`` if an equation became a nonzero constant.
+
+    An equation free of state variables is a condition on the teacher or the feedback
+    alone, which generic parameters do not satisfy.
+    """
+    out = []
+    for equation in equations:
+        num = sp.expand(sp.numer(sp.together(equation.subs(solved))))
+        if num == 0:
+            continue
+        if not num.free_symbols & set(STATE):
+            return None
+        out.append(num)
+    return out
+
+
+def _is_denominator(factor: sp.Expr, solved: dict, ctx: _Context) -> bool:
+    for den in ctx.denominators:
+        d = sp.expand(sp.numer(sp.together(den.subs(solved))))
+        if d == 0 or not d.free_symbols & set(STATE):
+            continue
+        ratio = sp.cancel(factor / d)
+        if not ratio.free_symbols & set(STATE):
+            return True
+    return False
+
+
+def _solve_factor(factor: sp.Expr, others: list, solved: dict, ctx: _Context, depth: int) -> None:
+    variables = [v for v in SOLVE_ORDER if v in factor.free_symbols and v not in solved]
+    linear = [v for v in variables if sp.degree(factor, v) == 1]
+    if linear:
+        v = linear[0]
+        coefficient = sp.expand(factor).coeff(v, 1)
+        rest = sp.expand(factor - coefficient * v)
+        extended = _extend(solved, v, sp.cancel(-rest / coefficient))
+        if extended is not None:
+            _branch(others, extended, ctx, depth + 1)
+        # The branch where the coefficient vanishes: then the rest must vanish too.
+        if coefficient.free_symbols & set(STATE):
+            _branch(others + [coefficient, rest], solved, ctx, depth + 1)
+        return
+    v = min(variables, key=lambda s: sp.degree(factor, s))
+    for root in sp.solve(factor, v):
+        extended = _extend(solved, v, root)
+        if extended is not None:
+            _branch(others, extended, ctx, depth + 1)
+
+
+def _extend(solved: dict, v: sp.Symbol, value: sp.Expr) -> dict | None:
+    """``solved`` with ``v = value`` substituted into it; ``None`` where that divides by
+    zero (the branch lies where an earlier solution's denominator vanishes)."""
+    out = {k: substitute_factor(e, {v: value}) for k, e in solved.items()}
+    out[v] = algebra.factor(value)
+    if any(e.has(sp.zoo, sp.nan, sp.oo, -sp.oo) for e in out.values()):
+        return None
+    return out
+
+
+def _is_valid(ode: LearningODE, comp: WorkingComponent, denominators: list) -> bool:
+    """A component is kept if the full right-hand side vanishes on it, no denominator does,
+    and some of its points lie inside the stationary region."""
+    for den in denominators:
+        if is_zero(den.subs(comp.solved)):
+            return False
+    for rhs in ode.working_rhs:
+        if not is_zero(rhs.subs(comp.solved)):
+            return False
+    return _meets_region(ode, comp)
+
+
+def _meets_region(ode: LearningODE, comp: WorkingComponent, trials: int = 60) -> bool:
+    return bool(sample_points(ode, comp, 1, tries=trials))
+
+
+def sample_points(ode: LearningODE, comp: WorkingComponent, n: int, seed: int = 0,
+                  tries: int | None = None) -> list[dict]:
+    """Up to ``n`` random points of the component inside the stationary region, with
+    parameters (those pinned by :meth:`LearningODE.specialize` keep their values), from at
+    most ``tries`` draws (default ``50 n``)."""
+    rng = np.random.default_rng(seed)
+    kappa = working_kappa(ode)
+    points: list[dict] = []
+    for _ in range(50 * n if tries is None else tries):
+        params = sample_parameters(rng, ode.leak, ode.fixed_working)
+        point = random_point_on(comp, params, rng)
+        if point is not None and in_region({**params, **point}, kappa):
+            points.append({**params, **point})
+            if len(points) == n:
+                break
+    return points
+
+
+def working_kappa(ode: LearningODE) -> sp.Expr | None:
+    """The trace decay in working coordinates, or ``None`` for a finite window."""
+    if ode.rule.truncation is not None:
+        return None
+    return ode.to_working(ode.rule.trace_decay).subs(S.alpha, ode.leak)
+
+
+#: Argument order of every lambdified working-coordinate function.
+POINT_ARGS = (S.lam, S.b, S.c, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
+
+
+def random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generator,
+                    ) -> dict[sp.Symbol, float] | None:
+    """A random real point of the component (free variables drawn, solved ones computed)."""
+    draws = {S.lam: rng.uniform(-0.95, 0.95), S.b: _signed(rng), S.c: _signed(rng)}
+    point = {v: draws[v] for v in comp.free}
+    args = [point.get(s, params.get(s, 0.0)) for s in POINT_ARGS]
+    for v, f in _solved_functions(comp).items():
+        with np.errstate(all="ignore"):
+            value = complex(f(*args))
+        if not np.isfinite(value) or abs(value.imag) > 1e-9:
+            return None
+        point[v] = value.real
+    return point
+
+
+def _solved_functions(comp: WorkingComponent) -> dict:
+    if not comp.functions and comp.solved:
+        comp.functions.update({
+            v: sp.lambdify(POINT_ARGS, e, modules=["numpy", {"sqrt": np.emath.sqrt}])
+            for v, e in comp.solved.items()})
+    return comp.functions
+
+
+def _signed(rng: np.random.Generator) -> float:
+    return float(rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 2.0))
+
+
+def _maximal(components: list[WorkingComponent]) -> list[WorkingComponent]:
+    """Drop every component contained in another one (keeping the first of equals)."""
+    keep = []
+    for i, comp in enumerate(components):
+        contained = any(
+            j != i and _contains(other, comp) and not (_contains(comp, other) and j > i)
+            for j, other in enumerate(components)
+        )
+        if not contained:
+            keep.append(comp)
+    return keep
+
+
+def _contains(big: WorkingComponent, small: WorkingComponent) -> bool:
+    """Whether every point of ``small`` satisfies the defining equations of ``big``."""
+    for v, expr in big.solved.items():
+        if not is_zero((v - expr).subs(small.solved)):
+            return False
+    return True
+
+
+def _unique(exprs: list[sp.Expr]) -> list[sp.Expr]:
+    out: list[sp.Expr] = []
+    for e in exprs:
+        if not any(sp.cancel(e / o).is_number or sp.expand(e - o) == 0 for o in out):
+            out.append(e)
+    return out
+
+
+def _unique_dicts(dicts: list[dict]) -> list[dict]:
+    out: list[dict] = []
+    for d in dicts:
+        if not any(set(d) == set(o) and all(sp.cancel(d[k] - o[k]) == 0 for k in d)
+                   for o in out):
+            out.append(d)
+    return out

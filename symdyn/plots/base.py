@@ -1,0 +1,53 @@
+"""What every figure of symdyn shares: labels and colours of the rules, a figure on its own
+Agg canvas, a legend below the panels, and writing PNG and PDF.
+
+Figures are :class:`matplotlib.figure.Figure` objects on their own Agg canvas, not pyplot
+figures, so importing :mod:`symdyn.plots` leaves the process's matplotlib backend alone (a
+notebook or an interactive session keeps its own).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+#: The label and colour of each rule in every table and figure.
+LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
+COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
+
+
+def subplots(nrows: int = 1, ncols: int = 1, **kwargs) -> tuple[Figure, object]:
+    """A figure on its own Agg canvas and its axes (``pyplot.subplots`` without pyplot)."""
+    figsize = kwargs.pop("figsize", None)
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
+def legend_below(fig: Figure, axes, handles=None, ncol: int = 4) -> None:
+    """One legend for all panels, under them (never over the data); labels deduplicated."""
+    if handles is None:
+        seen: dict[str, object] = {}
+        for ax in np.atleast_1d(axes):
+            for h, label in zip(*ax.get_legend_handles_labels(), strict=True):
+                seen.setdefault(label, h)
+        handles = [h for h in seen.values()]
+        labels = list(seen)
+    else:
+        labels = [h.get_label() for h in handles]
+    fig.tight_layout(rect=(0, 0.1, 1, 1), w_pad=2.5)
+    fig.legend(handles, labels, loc="lower center", ncol=min(ncol, len(labels)), fontsize=9,
+               frameon=False)
+
+
+def save(fig: Figure, out: Path, stem: str, dpi: int = 130) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf`` into ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
+    fig.savefig(paths[0], dpi=dpi)
+    fig.savefig(paths[1])
+    return paths
