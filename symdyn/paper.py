@@ -1,7 +1,8 @@
 """``symdyn paper``: every result of the BPTT / tBPTT / RFLO comparison, end to end.
 
 ``run_paper(out)`` runs each derivation of :mod:`symdyn.reproduce` (ODEs, fixed points,
-stability, rates, truncation sweep, invariants, low rank, dynamics) and the validation
+stability, rates, truncation sweep, invariants, low rank, dynamics, beyond alignment,
+finite learning rate) and the validation
 against simulation (:func:`symdyn.validation.run_validation` for each rule), then writes
 into ``out``:
 ``paper.tex`` (and ``paper.pdf`` where pdflatex exists), ``report.md``, ``results.json``

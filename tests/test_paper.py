@@ -14,7 +14,8 @@ from symdyn.latex import compile_pdf, has_pdflatex
 from symdyn.paper import run_paper
 
 FIGURES = ("phase_portraits", "learning_curves", "rate_vs_beta", "rflo_stability_region",
-           "rflo_slower_region", "singular_values", "truncation_sweep", "beyond_alignment")
+           "rflo_slower_region", "singular_values", "truncation_sweep", "beyond_alignment",
+           "noise_critical_rate", "noise_stationary_variance", "noise_manifold_diffusion")
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +54,8 @@ def test_results_json_parses_and_expressions_sympify(paper):
         assert set(section) == {"title", "data"}
     sections = results["sections"]
     assert set(sections) >= {"odes", "fixed_points", "stability", "rates", "truncation",
-                             "invariants", "low_rank", "dynamics", "beyond", "validation"}
+                             "invariants", "low_rank", "dynamics", "beyond", "noise",
+                             "validation"}
     for rule in ("bptt", "tbptt", "rflo"):
         for leak in ("1", "alpha"):
             rhs = sections["odes"]["data"][rule][leak]["rhs"]

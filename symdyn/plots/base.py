@@ -15,8 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 #: The label and colour of each rule in every table and figure.
-LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO"}
-COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2"}
+LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO", "tbptt_k2": "tBPTT (k=2)"}
+COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2", "tbptt_k2": "C3"}
 
 
 def subplots(nrows: int = 1, ncols: int = 1, **kwargs) -> tuple[Figure, object]:

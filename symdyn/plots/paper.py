@@ -11,6 +11,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from .base import COLORS, LABELS, legend_below, subplots
+from .noise import NOISE_DRAW
 
 
 def phase_portraits(data: dict) -> Figure:
@@ -262,4 +263,5 @@ def beyond_alignment(data: dict) -> Figure:
 DRAW = {"phase_portraits": phase_portraits, "learning_curves": learning_curves,
         "rate_vs_beta": rate_vs_beta, "stability_region": stability_region,
         "slower_region": slower_region, "singular_values": singular_values,
-        "truncation_sweep": truncation_sweep, "beyond_alignment": beyond_alignment}
+        "truncation_sweep": truncation_sweep, "beyond_alignment": beyond_alignment,
+        **NOISE_DRAW}

@@ -10,6 +10,7 @@ from . import (
     dynamics,
     fixed_points,
     low_rank,
+    noise,
     odes,
     rates,
     spectra,
@@ -20,6 +21,7 @@ from .common import FigureData, Section, write_section
 #: (name, module) in the order of the paper.
 SECTIONS = (("odes", odes), ("fixed_points", fixed_points), ("stability", spectra),
             ("rates", rates), ("truncation", truncation), ("invariants", conserved),
-            ("low_rank", low_rank), ("dynamics", dynamics), ("beyond", beyond))
+            ("low_rank", low_rank), ("dynamics", dynamics), ("beyond", beyond),
+            ("noise", noise))
 
 __all__ = ["SECTIONS", "FigureData", "Section", "write_section"]

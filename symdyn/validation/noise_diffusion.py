@@ -42,10 +42,13 @@ def check_manifold_diffusion(case: Case) -> Check:
     run = noise_run(case, point, sigma=SIGMA, eta=ETA, tau_end=tau, batch=batch, n=1,
                     salt=77, n_rec=20)
     theta0 = np.array([point["a"], point["b"], point["c"]])
-    phi = (run.states[-1, :, 0, :] - theta0) @ diff.left
+    paths = (run.states[:, :, 0, :] - theta0) @ diff.left      # (times, batch)
+    phi = paths[-1]
     measured = float(phi.var(ddof=1) / (eta * run.tau[-1]))
     details = dict(measured=measured, predicted=diff.coefficient, reference=reference,
-                   tangent=diff.tangent, left=diff.left, drift=float(phi.mean()), phi=phi)
+                   tangent=diff.tangent, left=diff.left, drift=float(phi.mean()), phi=phi,
+                   tau=run.tau, phi_var=paths.var(axis=1, ddof=1), paths=paths[:, :8],
+                   eta=eta)
     if abs(diff.coefficient) < ZERO * reference:
         return make_check("manifold_diffusion", measured / reference, 0.05, **details)
     return make_check("manifold_diffusion", abs(measured / diff.coefficient - 1), 0.2,

@@ -53,12 +53,17 @@ def stationary_runs(case: Case) -> list[dict]:
             b_end = float(np.mean(late[..., 1]))
             here = {**point, "b": b_end, "c": point["b_star"] * point["c_star"] / b_end}
             pred = stationary_fluctuations(case.ode, here, sigma, eta * case.eta_scale)
-            u = _transverse(late, here).reshape(2, -1)
+            u_rep = _transverse(late, here)                         # (2, k, batch, n)
+            u = u_rep.reshape(2, -1)
+            # replicas are independent: the spread of their time-averaged variances
+            # over sqrt(batch) is the standard error (figure error bars)
+            per_rep = u_rep.var(axis=1).reshape(2, -1)
+            sem = per_rep.std(axis=1, ddof=1) / np.sqrt(per_rep.shape[1])
             grads = np.array([[1.0, 0, 0], [0, here["c"], here["b"]]])
             loss = loss_function(case.ode)
             params = {p.name: here[p.name] for p in case.ode.parameters}
             excess = np.mean(loss(np.moveaxis(late, -1, 0), params))
-            out.append({"eta": eta, "sigma": sigma, "measured": u.var(axis=1),
+            out.append({"eta": eta, "sigma": sigma, "measured": u.var(axis=1), "sem": sem,
                         "predicted": np.diag(pred.variance_of(grads)),
                         "excess_measured": float(excess), "excess_predicted": pred.excess_loss,
                         "loss_measured": float(np.mean(run.loss[run.loss_tau > burn / slowest]))
