@@ -8,6 +8,10 @@ user errors (:class:`~symdyn.errors.SymdynError`) become exit code 2: anything e
 bug and keeps its traceback. This module imports neither SymPy nor NumPy when loaded, so
 ``symdyn --help`` and ``symdyn --version`` answer at once.
 
+The module is longer than the others (about 440 lines) because it holds the parser of
+every command and their thin ``cmd_*`` functions side by side; option parsing helpers live
+in :mod:`symdyn.cliopts` and the time limit and progress in :mod:`symdyn.clitools`.
+
 A new subcommand is a function ``cmd_NAME(args) -> exit code``, an entry in
 :data:`COMMANDS` and its options in :func:`build_parser`.
 """
