@@ -47,6 +47,7 @@ MAX_SEED = 2**32 - 1      # NumPy's legacy seeding accepts no more
 MAX_TIMEOUT = 1e6
 #: Default --timeout (seconds) of each command that solves.
 TIMEOUTS = {"derive": 300.0, "fixed-points": 120.0, "stability": 120.0, "validate": 1800.0,
+            "paper": 3600.0, "sweep": 3600.0,
             "noise": 300.0, "rates": 300.0, "invariants": 300.0}
 
 
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--quick", action="store_true",
                        help="smaller simulations, same derivations")
     _no_cache(paper)
+    _timeout(paper, "paper")
     for add, name in ((add_rates_parser, "rates"), (add_invariants_parser, "invariants")):
         _timeout(add(sub, _common), name)
     _sweep_parser(sub)
@@ -190,6 +192,11 @@ def _sweep_parser(sub) -> None:
                        help="local Dask worker processes")
     sweep.add_argument("--scheduler", default=None, metavar="ADDRESS",
                        help="an existing Dask scheduler instead of a local cluster")
+    # Not --timeout's SIGALRM: Dask must close its cluster in order, so the sweep stops
+    # itself when the time is up and keeps every finished point for the next run.
+    sweep.add_argument("--timeout", dest="budget", type=_seconds, default=TIMEOUTS["sweep"],
+                       metavar="S", help="seconds the sweep may take; finished points are "
+                       f"kept and a second run resumes (default {TIMEOUTS['sweep']:g})")
 
 
 def _finite(text: str) -> float:
@@ -376,7 +383,7 @@ def cmd_sweep(args: argparse.Namespace, progress: Progress) -> int:
 
     progress.stage = f"sweeping {len(grid['rule'])} rules on Dask"
     rows = run_sweep(grid, out / "sweep.csv", scheduler=args.scheduler,
-                     n_workers=args.workers, tau_end=args.tau)
+                     n_workers=args.workers, tau_end=args.tau, timeout=args.budget)
     figure = phase_diagram(rows, out / "phase_diagram.png")
     failed = sum(r["status"] != "ok" for r in rows)
     print(f"{len(rows)} grid points in {out / 'sweep.csv'} ({failed} not ok); figure {figure}")

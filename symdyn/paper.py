@@ -167,7 +167,8 @@ def _tex_verdict(check) -> str:
     return "pass" if check.passed else r"\textbf{FAIL}"
 
 
-def _start_validation(cache: Path, quick: bool) -> Future | None:
+def _start_validation(cache: Path, quick: bool,
+                      ) -> tuple[ProcessPoolExecutor, Future] | None:
     """Run the validation in a worker process while the derivations run here (2 cores).
 
     The worker is spawned (a fresh interpreter); the simulator limits its own BLAS threads
@@ -178,7 +179,20 @@ def _start_validation(cache: Path, quick: bool) -> Future | None:
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     future = pool.submit(validation_section, quick)
     pool.shutdown(wait=False)
-    return future
+    return pool, future
+
+
+def _stop_validation(background: tuple[ProcessPoolExecutor, Future] | None) -> None:
+    """Terminate an unfinished background validation (the run was interrupted, e.g. by
+    ``--timeout``): otherwise the interpreter would wait for it at exit."""
+    if background is None or background[1].done():
+        return
+    pool, future = background
+    future.cancel()
+    # The executor has no public way to stop a running task; its worker processes are
+    # in ``_processes`` (the same attribute from Python 3.8 to 3.13).
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
 
 
 def _figure_tex(figure) -> str:
@@ -230,25 +244,29 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     errors: dict[str, str] = {}
     from_cache: list[str] = []
     background = _start_validation(cache, quick)
-    for i, (name, module) in enumerate(steps):
-        report(name if module else "validation (waiting for the background run)",
-               i / (len(steps) + 2))
-        t0 = time.perf_counter()
+    try:
+        for i, (name, module) in enumerate(steps):
+            report(name if module else "validation (waiting for the background run)",
+                   i / (len(steps) + 2))
+            t0 = time.perf_counter()
 
-        def compute(module=module):
-            if module is None:
-                return background.result() if background else validation_section(quick)
-            return module.compute(quick)
+            def compute(module=module):
+                if module is None:
+                    return background[1].result() if background else validation_section(quick)
+                return module.compute(quick)
 
-        try:
-            section, hit = cached(cache, name, compute)
-        except Exception as error:  # one failing step must not hide the others' results
-            errors[name] = f"{type(error).__name__}: {error}"
-            continue
-        sections.append(section)
-        if hit:
-            from_cache.append(name)
-        seconds[name] = time.perf_counter() - t0
+            try:
+                section, hit = cached(cache, name, compute)
+            except Exception as error:  # one failing step must not hide the others' results
+                errors[name] = f"{type(error).__name__}: {error}"
+                continue
+            sections.append(section)
+            if hit:
+                from_cache.append(name)
+            seconds[name] = time.perf_counter() - t0
+    except BaseException:  # a time limit or Ctrl-C: the worker must not outlive us
+        _stop_validation(background)
+        raise
     report("figures", len(steps) / (len(steps) + 2))
     t0 = time.perf_counter()
     for section in sections:

@@ -98,12 +98,14 @@ def _stderr_progress(done: int, total: int, key: str) -> None:
 
 def run_sweep(grid: Mapping[str, Iterable], out: Path, *, scheduler: str | None = None,
               n_workers: int = 2, tau_end: float = 10.0, seed: int = 0,
-              progress: Callable[[int, int, str], None] | None = _stderr_progress
-              ) -> list[dict]:
+              progress: Callable[[int, int, str], None] | None = _stderr_progress,
+              timeout: float | None = None) -> list[dict]:
     """Run every grid point not yet in ``out`` (CSV) on Dask; return all rows.
 
     ``scheduler``: address of an existing cluster; default a LocalCluster of
-    ``n_workers`` single-threaded processes on this machine.
+    ``n_workers`` single-threaded processes on this machine. ``timeout`` (seconds): past
+    it the sweep stops with a :class:`~symdyn.errors.SymdynError`; the points finished by
+    then are in ``out``, and a second call resumes from them.
     """
     from dask.distributed import Client, LocalCluster, as_completed
 
@@ -120,11 +122,17 @@ def run_sweep(grid: Mapping[str, Iterable], out: Path, *, scheduler: str | None 
         try:
             futures = [client.submit(run_point, p, tau_end, seed, key=f"sweep-{point_key(p)}",
                                      pure=False) for p in todo]
-            for n, future in enumerate(as_completed(futures), start=len(done) + 1):
+            finished = len(done)
+            for finished, future in enumerate(as_completed(futures, timeout=timeout),
+                                              start=len(done) + 1):
                 row = future.result()
                 _append(out, row)
                 if progress is not None:
-                    progress(n, total, row["key"])
+                    progress(finished, total, row["key"])
+        except TimeoutError:
+            raise SymdynError(
+                f"the sweep did not finish in {timeout:g} s; {finished} of {total} points "
+                f"are saved in {out}: run it again to resume, or raise --timeout") from None
         finally:
             client.close()
             if cluster is not None:
