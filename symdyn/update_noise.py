@@ -45,6 +45,7 @@ from scipy.linalg import solve_discrete_lyapunov
 from . import symbols as S
 from .averaging import joint_state, solve_stein
 from .errors import SymdynError, UnknownSymbolError, UnstableError
+from .model import recurrence
 from .ode import LearningODE, working_rule
 
 #: Arguments of the numeric matrices, in this order (working variables).
@@ -202,8 +203,7 @@ def numeric_arguments(ode: LearningODE, point: dict, sigma: float = 0.0) -> list
                                  + ", ".join(sorted(allowed)))
     values = complete_point(ode, given)
     leak = values["alpha"]
-    lam = 1 - leak + leak * values["a"]
-    lam_star = 1 - leak + leak * values["a_star"]
+    lam, lam_star = recurrence(values["a"], leak), recurrence(values["a_star"], leak)
     for name, value in (("lambda", lam), ("lambda_star", lam_star)):
         if not abs(value) < 1:
             raise UnstableError(f"|{name}| = {abs(value):.6g} >= 1 at this point: the network "
