@@ -167,9 +167,9 @@ def _tex_verdict(check) -> str:
     return "pass" if check.passed else r"\textbf{FAIL}"
 
 
-def _start_validation(cache: Path, quick: bool,
-                      ) -> tuple[ProcessPoolExecutor, Future] | None:
-    """Run the validation in a worker process while the derivations run here (2 cores).
+def _start_validation(cache: Path, quick: bool) -> tuple[list, Future] | None:
+    """Run the validation in a worker process while the derivations run here (2 cores):
+    the worker processes and the future of its section.
 
     The worker is spawned (a fresh interpreter); the simulator limits its own BLAS threads
     around its loops (:data:`symdyn.simulate.engine.BLAS_THREADS`).
@@ -178,20 +178,21 @@ def _start_validation(cache: Path, quick: bool,
         return None
     pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
     future = pool.submit(validation_section, quick)
+    # The executor has no public way to stop a running task, and shutdown() drops its
+    # table of workers: keep them (``_processes``, the same attribute since Python 3.8).
+    workers = list((getattr(pool, "_processes", None) or {}).values())
     pool.shutdown(wait=False)
-    return pool, future
+    return workers, future
 
 
-def _stop_validation(background: tuple[ProcessPoolExecutor, Future] | None) -> None:
+def _stop_validation(background: tuple[list, Future] | None) -> None:
     """Terminate an unfinished background validation (the run was interrupted, e.g. by
     ``--timeout``): otherwise the interpreter would wait for it at exit."""
     if background is None or background[1].done():
         return
-    pool, future = background
+    workers, future = background
     future.cancel()
-    # The executor has no public way to stop a running task; its worker processes are
-    # in ``_processes`` (the same attribute from Python 3.8 to 3.13).
-    for process in list(getattr(pool, "_processes", {}).values()):
+    for process in workers:
         process.terminate()
 
 

@@ -20,6 +20,20 @@ SKIP = ("pip install", "symdyn paper")
 EXPECTED = {
     "derive --rule tbptt --truncation 1 --format latex": r"\\frac\{d",
     "validate --rule rflo --quick": r"all (applicable )?checks passed",
+    # the a form: no lambda anywhere, the leak map written out as 2 - alpha - (1 - alpha) a
+    "--equation b --form a --format latex": (r"^(?![\s\S]*lambda)\\begin\{align\}\s*"
+                                             r"\\frac\{db\}\{d\\tau\}[\s\S]*"
+                                             r"2 - \\alpha - \\left\(1 - \\alpha\\right\) a"),
+    # RFLO at a* = 0: eigenvalues -b^2 beta c and -(b^2 + beta c) (hand-derived)
+    "rates --rule rflo --set a_star=0": r"r = -Max\(-b\*\*2\*beta\*c, -b\*\*2 - beta\*c\)",
+    # BPTT conserves b^2 - c^2 at any leak
+    "invariants --rule bptt --leak alpha --format json":
+        r'"invariants": \[\s*"\(b - c\)\*\(b \+ c\)"\s*\]',
+    # trace decay 0: da = beta c E[e h_{t-1}], with E[h_t h_{t-1}] = a b^2/(1 - a^2) and
+    # E[h*_t h_{t-1}] = a* b b*/(1 - a a*) (hand-derived at leak 1)
+    "--trace-decay 0 --feedback": (r"da/dtau = -b\*beta\*c\*\(b\*c\*a\*\(1 - a\*a_star\) - "
+                                   r"b_star\*c_star\*\(1 - a\*\*2\)\*a_star\)/"
+                                   r"\(\(1 - a\*\*2\)\*\(1 - a\*a_star\)\)"),
     # RFLO at a* = 0 on the optimum b = c = 1: eigenvalues -b^2 beta c = +1 and
     # -(b^2 + beta c) = 0 besides the tangent zero (hand-derived at beta = -1): a positive
     # eigenvalue, so unstable whatever the zeros are.
@@ -102,12 +116,15 @@ def test_documented_json_shapes_match_the_commands():
     from symdyn.validation import ValidationReport, make_check
 
     shapes = documented_shapes()
-    assert set(shapes) == {"derive", "fixed-points", "stability", "validate", "paper"}
+    assert set(shapes) == {"derive", "fixed-points", "stability", "rates", "invariants",
+                           "validate", "paper"}
     outputs = {
         "derive": ["derive", "--rule", "rflo", "--format", "json"],
         "fixed-points": ["fixed-points", "--rule", "bptt", "--format", "json"],
         "stability": ["stability", "--rule", "bptt", "--format", "json", "--at",
                       "a=0.5,b=1,c=1,a_star=0.5,b_star=1,c_star=1"],
+        "rates": ["rates", "--rule", "bptt", "--format", "json"],
+        "invariants": ["invariants", "--rule", "bptt", "--format", "json"],
     }
     for name, argv in outputs.items():
         result = subprocess.run([sys.executable, "-m", "symdyn.cli", *argv],
