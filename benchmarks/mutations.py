@@ -121,8 +121,10 @@ def check_anchors() -> None:
 def run_tests(root: Path, marker: str, timeout: float, stop_first: bool) -> dict:
     """Run the marked tests in the copy at ``root``; status, failed tests, seconds."""
     env = {**os.environ, "PYTHONPATH": str(root), "MPLBACKEND": "Agg"}
+    # One process (-n 0): under pytest-xdist, -x ends the run as "interrupted" (exit 2),
+    # which would read as no catch.
     cmd = [sys.executable, "-m", "pytest", "-m", marker, "-q", "-p", "no:cacheprovider",
-           "-rf", "--no-header"] + (["-x"] if stop_first else [])
+           "-n", "0", "-rf", "--no-header"] + (["-x"] if stop_first else [])
     start = time.perf_counter()
     try:
         proc = subprocess.run(cmd, cwd=root, env=env, capture_output=True, text=True,
