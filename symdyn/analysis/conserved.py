@@ -49,33 +49,92 @@ def conserved_quantities(ode: LearningODE, degree: int = 2) -> list[sp.Expr]:
 
 @lru_cache(maxsize=64)
 def _conserved(ode: LearningODE, degree: int) -> tuple[sp.Expr, ...]:
-    monomials = candidate_monomials(ode.working_state, degree)
-    q = sp.symbols(f"q0:{len(monomials)}")
-    quantity = sum(qi * m for qi, m in zip(q, monomials, strict=True))
-    fractions = [sp.fraction(sp.factor(r)) for r in ode.working_rhs]
-    common = sp.lcm_list([den for _, den in fractions])
-    numerator = sum(sp.diff(quantity, s) * num * sp.cancel(common / den)
-                    for s, (num, den) in zip(ode.working_state, fractions, strict=True))
-    equations = sp.Poly(sp.expand(numerator), *ode.working_state).coeffs()
-    matrix, _ = sp.linear_eq_to_matrix(equations, q)
+    state = tuple(ode.working_state)
+    monomials = candidate_monomials(state, degree)
+    matrix = _conservation_matrix(ode, monomials)
     out = []
     for vector in _nullspace(matrix):
         working = sum(v * m for v, m in zip(vector, monomials, strict=True))
-        out.append(_normalise(sp.expand(ode.to_public_state(working))))
+        out.append(_normalise(ode.to_public_state(working)))
     return tuple(out)
 
 
-def _nullspace(matrix: sp.Matrix) -> list[list[sp.Expr]]:
-    """Exact null space over the field of rational functions in the parameters.
+def _conservation_matrix(ode: LearningODE, monomials: list[sp.Expr]) -> DomainMatrix:
+    """The linear map ``q -> coefficients of numer(d/dtau sum_m q_m m)`` over the state
+    monomials, with entries polynomial in the parameters.
+
+    All arithmetic is in a polynomial ring (``sympy.polys.rings``) over the state and the
+    parameters: clearing the denominators and expanding there is exact and many times
+    faster than expanding expressions.
+    """
+    state = tuple(ode.working_state)
+    params = sorted(set().union(*(r.free_symbols for r in ode.working_rhs)) - set(state),
+                    key=sp.default_sort_key)
+    ring, *gens = sp.ring(state + tuple(params), sp.QQ)
+    fractions = [sp.fraction(sp.cancel(r)) for r in ode.working_rhs]
+    numerators = [ring(num) for num, _ in fractions]
+    denominators = [ring(den) for _, den in fractions]
+    common = denominators[0]
+    for den in denominators[1:]:
+        common = common.lcm(den)
+    multipliers = [common.exquo(den) for den in denominators]
+    k = len(state)
+    coefficient_ring = sp.QQ[tuple(params)] if params else sp.QQ
+    columns = []
+    for monomial in monomials:
+        m = ring(monomial)
+        flow = sum((m.diff(gens[i]) * numerators[i] * multipliers[i] for i in range(k)),
+                   ring.zero)
+        columns.append(_by_state_monomial(flow, k, coefficient_ring))
+    rows = sorted(set().union(*columns))
+    entries = [[col.get(row, coefficient_ring.zero) for col in columns] for row in rows]
+    return DomainMatrix(entries, (len(rows), len(monomials)), coefficient_ring)
+
+
+def _by_state_monomial(poly, k: int, coefficient_ring) -> dict[tuple[int, ...], object]:
+    """Group the terms of ``poly`` by their exponents in the first ``k`` generators: each
+    group's coefficient is a polynomial in the remaining ones (the parameters)."""
+    grouped: dict[tuple[int, ...], dict] = {}
+    for exponents, coeff in poly.terms():
+        grouped.setdefault(exponents[:k], {})[exponents[k:]] = coeff
+    if coefficient_ring == sp.QQ:
+        return {key: sum(terms.values(), sp.QQ.zero) for key, terms in grouped.items()}
+    inner = coefficient_ring.ring
+    return {key: inner.from_dict(terms) for key, terms in grouped.items()}
+
+
+def _nullspace(matrix: DomainMatrix) -> list[list[sp.Expr]]:
+    """Exact null space over the field of rational functions in the parameters, each basis
+    vector scaled to polynomial entries (a conserved quantity times any nonzero function
+    of the parameters is conserved).
 
     ``DomainMatrix`` row-reduces in a polynomial domain with no expression simplification,
     which is many times faster than ``Matrix.nullspace`` here.
     """
-    if matrix.rows == 0:
-        return [list(row) for row in sp.eye(matrix.cols).tolist()]
-    domain_matrix = DomainMatrix.from_Matrix(matrix).to_field()
-    basis = domain_matrix.nullspace().to_Matrix()
-    return [list(basis.row(i)) for i in range(basis.rows)]
+    n = matrix.shape[1]
+    if matrix.shape[0] == 0:
+        return [list(row) for row in sp.eye(n).tolist()]
+    field = matrix.to_field()
+    return [_primitive(row, field.domain) for row in field.nullspace().to_list()]
+
+
+def _primitive(row: list, domain) -> list[sp.Expr]:
+    """``row`` (elements of QQ or of a field of rational functions) times the one scalar
+    that makes its entries coprime polynomials: the smallest form of the same vector."""
+    if domain == sp.QQ:
+        scale = sp.ilcm(1, *[int(domain.denom(v)) for v in row])
+        values = [sp.Rational(domain.to_sympy(v)) * scale for v in row]
+        common = sp.igcd(*[int(v) for v in values if v]) if any(values) else 1
+        return [v / common for v in values]
+    ring = domain.field.ring
+    scale = ring.one
+    for v in row:
+        scale = scale.lcm(v.denom)
+    numerators = [(v.numer * scale).exquo(v.denom) for v in row]
+    common = ring.zero
+    for n in numerators:
+        common = common.gcd(n)
+    return [n.exquo(common).as_expr() if n else sp.S.Zero for n in numerators]
 
 
 def _normalise(quantity: sp.Expr) -> sp.Expr:
