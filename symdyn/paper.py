@@ -3,12 +3,12 @@
 ``run_paper(out)`` runs each derivation of :mod:`symdyn.reproduce` (ODEs, fixed points,
 stability, rates, truncation sweep, invariants, low rank, dynamics, beyond alignment,
 finite learning rate) and the validation
-against simulation (:func:`symdyn.validation.run_validation` for each rule), then writes
-into ``out``:
+against simulation (:mod:`symdyn.reproduce.validation`), then writes into ``out``:
 ``paper.tex`` (and ``paper.pdf`` where pdflatex exists), ``report.md``, ``results.json``
 and ``figures/*.png|pdf``. Computed sections are pure data and are cached under
 ``out/.cache/KEY`` with ``KEY`` a hash of the symdyn version, every source file of the
-package and the ``quick`` flag, so a second run only re-draws and re-writes.
+package and the ``quick`` flag, so a second run only re-draws and re-writes. The steps
+are independent and run side by side on one worker process per core.
 
 The reusable logic lives in the package (:mod:`symdyn.reproduce`) because ``pip install .``
 ships only the package. The notebooks in ``derivations/`` work through the same results on
@@ -20,25 +20,19 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing
+import os
 import pickle
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from . import __version__
 from .latex import compile_pdf, document, has_pdflatex, log_problems
-from .plots import LABELS
-from .reproduce import SECTIONS
-from .reproduce.common import (
-    RULES,
-    Section,
-    jsonable,
-    plain_text,
-    tex_mixed,
-    tex_text,
-)
+from .reproduce import SECTIONS, validation
+from .reproduce.common import Section, jsonable, plain_text, tex_mixed
 
 Progress = Callable[[str, float], None]
 TITLE = ("Learning dynamics of BPTT, one-step truncated BPTT and RFLO in data-aligned "
@@ -81,119 +75,60 @@ def source_key(quick: bool) -> str:
     return digest.hexdigest()[:16]
 
 
-def cached(cache: Path, name: str, compute: Callable[[], Section]) -> tuple[Section, bool]:
-    """``compute()`` through a pickle at ``cache/name.pkl``; True if it came from there."""
-    path = cache / f"{name}.pkl"
-    if path.exists():
-        try:
-            return pickle.loads(path.read_bytes()), True
-        except Exception:  # a stale or truncated cache entry is recomputed, not fatal
-            path.unlink()
-    section = compute()
-    cache.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(pickle.dumps(section))
-    return section, False
+#: Rough seconds of each step of a quick run on one core, measured: the pool starts the
+#: longest first so that the two cores finish together. Unlisted steps count 1 s.
+COST = {"validation bptt": 23, "validation tbptt": 14, "validation rflo": 13,
+        "noise": 11, "beyond": 10, "fixed_points": 6, "truncation": 5, "dynamics": 5,
+        "invariants": 4, "validation bptt (leak 0.3)": 4, "odes": 3, "rates": 2}
 
 
-#: The leak below 1 at which the paper also validates the expected update: at leak 1 the
-#: leak map ``lam = 1 - alpha + alpha a`` is the identity, so only a smaller leak tests it.
-SMALL_LEAK = 0.3
+def _part_name(rule: str, leak: float) -> str:
+    return f"validation {rule}" + ("" if leak == 1 else f" (leak {leak:g})")
 
 
-def validation_section(quick: bool, progress: Progress | None = None) -> Section:
-    """``run_validation`` for each rule at leak 1 (every check but ``low_rank``, which the
-    section :mod:`symdyn.reproduce.low_rank` runs and reports, so it is trained once) and
-    at :data:`SMALL_LEAK` (the expected update against Monte Carlo): every check's number,
-    threshold and verdict."""
-    from .validation import CHECKS, run_validation
-    from .validation.registry import describe
-
-    everything = [name for name in CHECKS if name != "low_rank"]
-    runs = [(rule, 1.0, everything) for rule in RULES]
-    runs += [(rule, SMALL_LEAK, ["expected_update"]) for rule in RULES]
-    reports = {}
-    for i, (rule, leak, checks) in enumerate(runs):
-        def step(what: str, fraction: float, i: int = i, rule: str = rule) -> None:
-            if progress is not None:
-                progress(f"validation {rule}: {what}", (i + fraction) / len(runs))
-
-        reports[rule, leak] = run_validation(rule, leak=leak, quick=quick, progress=step,
-                                             checks=checks)
-    rows = [(_row_label(rule, leak), c) for (rule, leak), report in reports.items()
-            for c in report.checks]
-    md = ["| rule | check | metric | threshold | verdict |", "|---|---|---|---|---|"]
-    md += ["| {} | {} | {} | {} | {} |".format(r, *c.row()) for r, c in rows]
-    tex_rows = [f"{r} & {tex_text(c.name)} & {c.row()[1]} & ${c.sense}$ {c.threshold:.4g} & "
-                + _tex_verdict(c) for r, c in rows]
-    tex_table = ("\\begin{center}\\begin{tabular}{llrrl}\nrule & check & metric & threshold & "
-                 "verdict\\\\\\hline\n" + "\\\\\n".join(tex_rows)
-                 + "\n\\end{tabular}\\end{center}")
-    names = list(dict.fromkeys(c.name for _, c in rows))
-    md.append("")
-    md += [f"- `{name}`: {describe(name)}" for name in names]
-    tex_table += ("\n\n\\begin{itemize}\n" + "\n".join(
-        f"\\item \\texttt{{{tex_text(name)}}}: {_tex_description(describe(name))}"
-        for name in names)
-        + "\n\\end{itemize}")
-    size = "quick (small simulations)" if quick else "full"
-    text = (f"Each derived result against simulation of full networks "
-            f"(\\texttt{{symdyn.validation}}, {size}) at leak 1, and the expected update "
-            f"also at leak {SMALL_LEAK}; every number below is from this run.")
-    data = {rule: report.to_dict() for (rule, leak), report in reports.items() if leak == 1}
-    data[f"leak_{SMALL_LEAK}"] = {rule: report.to_dict() for (rule, leak), report
-                                  in reports.items() if leak != 1}
-    checks = {f"{_row_label(LABELS.get(rule, rule), leak)} passes every applicable "
-              "validation check": report.passed for (rule, leak), report in reports.items()}
-    return Section("validation", "Validation against simulation", text + "\n\n" + tex_table,
-                   text.replace("\\texttt{symdyn.validation}", "`symdyn.validation`") + "\n\n"
-                   + "\n".join(md), data, checks=checks)
+def steps() -> dict[str, Callable[[bool], object]]:
+    """Every independent step of the paper, ``name -> compute(quick)``, in the paper's
+    order: each section of :data:`~symdyn.reproduce.SECTIONS`, then each part of the
+    validation (:func:`symdyn.reproduce.validation.parts`)."""
+    out: dict[str, Callable[[bool], object]] = {name: module.compute
+                                                for name, module in SECTIONS}
+    for rule, leak in validation.parts():
+        out[_part_name(rule, leak)] = partial(validation.run_part, rule, leak)
+    return out
 
 
-def _tex_description(text: str) -> str:
-    """A check's description for LaTeX: ````code```` spans verbatim, the rest escaped."""
-    parts = text.split("``")
-    return "".join(f"\\verb!{p}!" if i % 2 else tex_text(p).replace("^", r"\^{}")
-                   for i, p in enumerate(parts))
+def _run_step(name: str, quick: bool, figures: Path | None) -> tuple[object, float]:
+    """Compute the step ``name`` and draw its figures into ``figures``: the unit of work
+    of a pool worker. Returns the result and the seconds it took."""
+    start = time.perf_counter()
+    result = steps()[name](quick)
+    if figures is not None and isinstance(result, Section):
+        _draw(result, figures)
+    return result, time.perf_counter() - start
 
 
-def _row_label(rule: str, leak: float) -> str:
-    return rule if leak == 1 else f"{rule} (leak {leak:g})"
+def _draw(section: Section, figures: Path) -> None:
+    from .plots import save_figure
+
+    for figure in section.figures:
+        save_figure(figure, figures)
 
 
-def _tex_verdict(check) -> str:
-    """pass, \\textbf{FAIL} or n/a (with the reason) for the LaTeX table."""
-    if not check.applicable:
-        return f"n/a ({tex_text(check.reason)})"
-    return "pass" if check.passed else r"\textbf{FAIL}"
+def _start_worker() -> None:
+    """Each worker computes on one core: one BLAS thread (threadpoolctl), for the life of
+    the process, so that the workers do not oversubscribe the machine."""
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)
 
 
-def _start_validation(cache: Path, quick: bool) -> tuple[list, Future] | None:
-    """Run the validation in a worker process while the derivations run here (2 cores):
-    the worker processes and the future of its section.
-
-    The worker is spawned (a fresh interpreter); the simulator limits its own BLAS threads
-    around its loops (:data:`symdyn.simulate.engine.BLAS_THREADS`).
-    """
-    if (cache / "validation.pkl").exists():
-        return None
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
-    future = pool.submit(validation_section, quick)
-    # The executor has no public way to stop a running task, and shutdown() drops its
-    # table of workers: keep them (``_processes``, the same attribute since Python 3.8).
-    workers = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False)
-    return workers, future
-
-
-def _stop_validation(background: tuple[list, Future] | None) -> None:
-    """Terminate an unfinished background validation (the run was interrupted, e.g. by
-    ``--timeout``): otherwise the interpreter would wait for it at exit."""
-    if background is None or background[1].done():
-        return
-    workers, future = background
-    future.cancel()
-    for process in workers:
-        process.terminate()
+def default_workers() -> int:
+    """One worker per core this process may use, at most four."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 def _figure_tex(figure) -> str:
@@ -230,73 +165,138 @@ def report_md(sections: list[Section], checks: dict[str, bool]) -> str:
 
 
 def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
-              progress: Progress | None = None) -> PaperResult:
-    """Run every derivation and the validation, and write the paper into ``out``."""
-    from .plots import save_figure
+              progress: Progress | None = None, workers: int | None = None) -> PaperResult:
+    """Run every derivation and the validation, and write the paper into ``out``.
 
+    The steps (:func:`steps`) are independent: they run side by side on ``workers``
+    processes (default :func:`default_workers`; ``1`` runs them in this process), the
+    longest first, each drawing its own figures. A step found in the cache
+    (``out/.cache/KEY/NAME.pkl``) is only re-drawn.
+    """
     start = time.perf_counter()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    cache = out / ".cache" / source_key(quick)
+    cache, figures = out / ".cache" / source_key(quick), out / "figures"
     report = progress or (lambda _step, _fraction: None)
-    steps = [*SECTIONS, ("validation", None)]
-    sections: list[Section] = []
-    seconds: dict[str, float] = {}
+    names = list(steps())
+    results, from_cache = _from_cache(cache, names)
+    seconds = dict.fromkeys(from_cache, 0.0)
     errors: dict[str, str] = {}
-    from_cache: list[str] = []
-    background = _start_validation(cache, quick)
-    try:
-        for i, (name, module) in enumerate(steps):
-            report(name if module else "validation (waiting for the background run)",
-                   i / (len(steps) + 2))
-            t0 = time.perf_counter()
-
-            def compute(module=module):
-                if module is None:
-                    return background[1].result() if background else validation_section(quick)
-                return module.compute(quick)
-
-            try:
-                section, hit = cached(cache, name, compute)
-            except Exception as error:  # one failing step must not hide the others' results
-                errors[name] = f"{type(error).__name__}: {error}"
-                continue
-            sections.append(section)
-            if hit:
-                from_cache.append(name)
-            seconds[name] = time.perf_counter() - t0
-    except BaseException:  # a time limit or Ctrl-C: the worker must not outlive us
-        _stop_validation(background)
-        raise
-    report("figures", len(steps) / (len(steps) + 2))
-    t0 = time.perf_counter()
-    for section in sections:
-        for figure in section.figures:
-            save_figure(figure, out / "figures")
-    seconds["figures"] = time.perf_counter() - t0
+    workers = default_workers() if workers is None else workers
+    run = _run_in_pool if workers > 1 else _run_here
+    for name, value, taken in run([n for n in names if n not in results], results, quick,
+                                  figures, workers, report, errors):
+        results[name], seconds[name] = value, taken
+        _store(cache, name, value)
+    sections = _sections(results, names, quick)
+    report("writing", 0.95)
     checks = {f"{s.key}: {k}": v for s in sections for k, v in s.checks.items()}
     files = write_outputs(out, sections, checks, quick, errors)
-    report("pdflatex", (len(steps) + 1) / (len(steps) + 2))
     t0 = time.perf_counter()
-    notes = []
-    # A paper.pdf from an earlier run would sit beside the new paper.tex as if current.
-    (out / "paper.pdf").unlink(missing_ok=True)
-    if has_pdflatex():
-        try:
-            source = paper_tex(sections, f"{out.resolve().as_posix()}/figures/")
-            files["pdf"] = compile_pdf(source, out / "paper.pdf")
-            notes += _latex_notes(out / "paper.log", files)
-        except RuntimeError as error:
-            errors["pdflatex"] = str(error)[-500:]
-    else:
-        notes.append("pdflatex is not installed, so paper.pdf was not written "
-                     "(compile paper.tex with any LaTeX installation)")
-        report(notes[-1], (len(steps) + 1) / (len(steps) + 2))
+    notes = _pdf(out, sections, files, errors, report)
     seconds["pdflatex"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
     report("done", 1.0)
     ok = all(checks.values()) and not errors
     return PaperResult(out, ok, files, checks, seconds, errors, from_cache, notes)
+
+
+def _from_cache(cache: Path, names: list[str]) -> tuple[dict[str, object], list[str]]:
+    """The steps already computed for this source key; a stale or truncated entry is
+    dropped (and recomputed), never fatal."""
+    found = {}
+    for name in names:
+        path = cache / f"{name}.pkl"
+        if path.exists():
+            try:
+                found[name] = pickle.loads(path.read_bytes())
+            except Exception:
+                path.unlink(missing_ok=True)
+    return found, list(found)
+
+
+def _store(cache: Path, name: str, value: object) -> None:
+    cache.mkdir(parents=True, exist_ok=True)
+    temporary = cache / f"{name}.pkl.{os.getpid()}"
+    temporary.write_bytes(pickle.dumps(value))
+    temporary.replace(cache / f"{name}.pkl")  # atomic: a reader never sees half a file
+
+
+def _run_here(pending, cached, quick, figures, workers, report, errors):
+    """Every step in this process, in the paper's order (``workers == 1``)."""
+    for value in cached.values():
+        if isinstance(value, Section):
+            _draw(value, figures)
+    for i, name in enumerate(pending):
+        report(name, i / (len(pending) + 1))
+        try:
+            yield (name, *_run_step(name, quick, figures))
+        except Exception as error:  # one failing step must not hide the others' results
+            errors[name] = f"{type(error).__name__}: {error}"
+
+
+def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
+    """The steps on ``workers`` spawned processes, longest first (:data:`COST`); cached
+    sections are only re-drawn there. Yields each result as it completes."""
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_start_worker)
+    try:
+        futures = {pool.submit(_run_step, name, quick, figures): name for name in
+                   sorted(pending, key=lambda n: COST.get(n, 1.0), reverse=True)}
+        futures.update({pool.submit(_draw, value, figures): f"figures of {name}"
+                        for name, value in cached.items() if isinstance(value, Section)})
+        done = 0
+        for future in as_completed(futures):
+            name, done = futures[future], done + 1
+            report(name, done / (len(futures) + 1))
+            try:
+                value = future.result()
+            except Exception as error:  # one failing step must not hide the others
+                errors[name] = f"{type(error).__name__}: {error}"
+                continue
+            if name in pending:
+                yield (name, *value)
+    except BaseException:  # a time limit or Ctrl-C: the workers must not outlive us
+        _terminate(pool)
+        raise
+    pool.shutdown(wait=True)
+
+
+def _terminate(pool: ProcessPoolExecutor) -> None:
+    """Stop a pool's workers now (the executor has no public way to stop running tasks;
+    ``_processes`` is its table of workers, the same attribute since Python 3.8)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
+def _sections(results: dict[str, object], names: list[str], quick: bool) -> list[Section]:
+    """The sections in the paper's order, the validation parts assembled into one."""
+    sections = [results[n] for n in names if isinstance(results.get(n), Section)]
+    reports = {(rule, leak): results[_part_name(rule, leak)]
+               for rule, leak in validation.parts() if _part_name(rule, leak) in results}
+    if reports:
+        sections.append(validation.assemble(reports, quick))
+    return sections
+
+
+def _pdf(out: Path, sections: list[Section], files: dict[str, Path], errors: dict[str, str],
+         report: Progress) -> list[str]:
+    """Compile ``paper.pdf`` where pdflatex exists; the notes to show the user."""
+    report("pdflatex", 0.97)
+    # A paper.pdf from an earlier run would sit beside the new paper.tex as if current.
+    (out / "paper.pdf").unlink(missing_ok=True)
+    if not has_pdflatex():
+        return ["pdflatex is not installed, so paper.pdf was not written "
+                "(compile paper.tex with any LaTeX installation)"]
+    try:
+        source = paper_tex(sections, f"{out.resolve().as_posix()}/figures/")
+        files["pdf"] = compile_pdf(source, out / "paper.pdf")
+    except RuntimeError as error:
+        errors["pdflatex"] = str(error)[-500:]
+        return []
+    return _latex_notes(out / "paper.log", files)
 
 
 def _latex_notes(log: Path, files: dict[str, Path]) -> list[str]:

@@ -292,13 +292,11 @@ def test_paper_says_it_skipped_the_pdf_and_drops_a_stale_one(monkeypatch, tmp_pa
     from symdyn import paper
     from symdyn.reproduce.common import Section
 
-    stub = Section("validation", "Validation", "text", "text", {}, checks={"ok": True})
-    monkeypatch.setattr(paper, "SECTIONS", [])
-    monkeypatch.setattr(paper, "_start_validation", lambda cache, quick: None)
-    monkeypatch.setattr(paper, "validation_section", lambda quick, progress=None: stub)
+    stub = Section("stub", "Stub", "text", "text", {}, checks={"ok": True})
+    monkeypatch.setattr(paper, "steps", lambda: {"stub": lambda quick: stub})
     monkeypatch.setattr(paper, "has_pdflatex", lambda: False)
     (tmp_path / "paper.pdf").write_bytes(b"%PDF from an earlier run")
-    result = paper.run_paper(tmp_path, quick=True)
+    result = paper.run_paper(tmp_path, quick=True, workers=1)
     assert not (tmp_path / "paper.pdf").exists() and (tmp_path / "paper.tex").exists()
     assert "pdf" not in result.files
     assert "pdflatex is not installed, so paper.pdf was not written" in result.summary()
