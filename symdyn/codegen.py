@@ -35,7 +35,10 @@ def _arguments(ode: LearningODE) -> tuple[sp.Symbol, ...]:
 def _compiled(ode: LearningODE, what: str, backend: Backend) -> Callable:
     if backend not in ("numpy", "mpmath"):
         raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'mpmath'")
-    exprs = list(ode.rhs) if what == "rhs" else ode.jacobian.tolist()
+    # The numeric Jacobian differentiates the factored right-hand side as it stands: the
+    # cancelled form of ``ode.jacobian`` (for printing) costs seconds and evaluates no better.
+    exprs = (list(ode.rhs) if what == "rhs"
+             else [[sp.diff(r, s) for s in ode.state] for r in ode.rhs])
     return sp.lambdify(_arguments(ode), exprs, modules=backend, cse=True)
 
 

@@ -5,8 +5,9 @@ learning rate'): the critical learning rate ``eta_c = min 2 |Re mu| / |mu|^2`` o
 map on the optimal manifold against the feedback ``beta``; the stationary transverse
 variance of online SGD with label noise against the linear-noise approximation (LNA); and
 the first-order diffusion ``eta tau l^T D l`` along the manifold. The simulations are the
-validation's own runs (:mod:`symdyn.validation.noise_stationary`,
-:mod:`symdyn.validation.noise_diffusion`), not a second copy.
+validation's own checks (:mod:`symdyn.validation.noise_stationary`, ``critical_rate``,
+:mod:`symdyn.validation.noise_diffusion`), run here once: the paper's validation section
+leaves them to this one (:data:`symdyn.reproduce.validation.IN_OTHER_SECTIONS`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,11 @@ from ..validation.case import Case
 from ..validation.critical_rate import check_critical_rate
 from ..validation.noise_diffusion import check_manifold_diffusion
 from ..validation.noise_setup import manifold_point
-from ..validation.noise_stationary import check_noise_stationary, stationary_runs
+from ..validation.noise_stationary import (
+    check_excess_loss,
+    check_noise_stationary,
+    stationary_runs,
+)
 from .common import RULES, FigureData, Section
 
 #: Diffusion cases: the paper's three rules and tBPTT with a two-step window.
@@ -81,7 +86,9 @@ def compute(quick: bool = False) -> Section:
     large = {r: check_critical_rate(cases[r]) for r in RULES}
     curves["large_batch"] = {r: {"eta_c": c.details["eta_c"],
                                  "converged": c.details["converged"]} for r, c in large.items()}
-    stat = {r: check_noise_stationary(cases[r], stationary_runs(cases[r])) for r in RULES}
+    runs = {r: stationary_runs(cases[r]) for r in RULES}
+    stat = {r: check_noise_stationary(cases[r], runs[r]) for r in RULES}
+    excess = {r: check_excess_loss(cases[r], runs[r]) for r in RULES}
     diff = {key: check_manifold_diffusion(c) for key, c in cases.items()}
     point = manifold_point(cases["bptt"])
     eta_c = {r: critical_learning_rate(cases[r].ode, point).eta_c for r in RULES}
@@ -89,6 +96,8 @@ def compute(quick: bool = False) -> Section:
     i1 = int(np.argmin(np.abs(curves["beta"] - 1.0)))
     checks = {f"{NAMES[r]}: stationary transverse variance within 15 % of the LNA":
               stat[r].passed for r in RULES}
+    checks.update({f"{NAMES[r]}: stationary excess loss within 15 % of 1/2 tr(H S)":
+                   excess[r].passed for r in RULES})
     checks.update({f"{NAMES[r]}: large-batch SGD converges at 0.8 eta_c, not at 1.25 eta_c":
                    c.passed for r, c in large.items()})
     checks.update({f"{NAMES[k]}: diffusion along the manifold as predicted "
@@ -103,6 +112,10 @@ def compute(quick: bool = False) -> Section:
                 str(a): {r: float(curves[a][r][i1]) for r in RULES} for a in A_STARS},
             "eta_c_at_point": eta_c, "large_batch": curves["large_batch"], "point": point,
             "stationary": {r: _runs_data(s) for r, s in stat.items()},
+            "excess_loss": {r: {"metric": e.metric, "threshold": e.threshold,
+                                "measured": e.details["measured"],
+                                "predicted": e.details["predicted"]}
+                            for r, e in excess.items()},
             "diffusion": {k: {x: d.details[x] for x in ("measured", "predicted", "reference",
                                                         "eta")} | {"metric": d.metric}
                           for k, d in diff.items()},

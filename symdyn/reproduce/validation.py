@@ -20,10 +20,19 @@ SMALL_LEAK = 0.3
 Progress = Callable[[str, float], None]
 
 
+#: Checks that another section runs and reports (so each simulation runs once):
+#: check -> the section's title.
+IN_OTHER_SECTIONS = {"low_rank": "Low-rank structure of RFLO's solutions",
+                     "noise_stationary": "Finite learning rate",
+                     "excess_loss": "Finite learning rate",
+                     "critical_rate": "Finite learning rate",
+                     "manifold_diffusion": "Finite learning rate"}
+
+
 def parts() -> list[tuple[str, float]]:
-    """The independent runs, ``(rule, leak)``: every check but ``low_rank`` (which the
-    section :mod:`symdyn.reproduce.low_rank` runs and reports, so it is trained once) at
-    leak 1, and the expected update against Monte Carlo at :data:`SMALL_LEAK`."""
+    """The independent runs, ``(rule, leak)``: at leak 1 every check but those of
+    :data:`IN_OTHER_SECTIONS`, and the expected update against Monte Carlo at
+    :data:`SMALL_LEAK`."""
     return [(rule, 1.0) for rule in RULES] + [(rule, SMALL_LEAK) for rule in RULES]
 
 
@@ -31,7 +40,7 @@ def run_part(rule: str, leak: float, quick: bool, progress: Progress | None = No
     """The :class:`~symdyn.validation.ValidationReport` of one part of :func:`parts`."""
     from ..validation import CHECKS, run_validation
 
-    checks = ([name for name in CHECKS if name != "low_rank"] if leak == 1
+    checks = ([name for name in CHECKS if name not in IN_OTHER_SECTIONS] if leak == 1
               else ["expected_update"])
     return run_validation(rule, leak=leak, quick=quick, progress=progress, checks=checks)
 
@@ -60,19 +69,27 @@ def assemble(reports: dict, quick: bool) -> Section:
     md = ["| rule | check | metric | threshold | verdict |", "|---|---|---|---|---|"]
     md += ["| {} | {} | {} | {} | {} |".format(r, *c.row()) for r, c in rows]
     md += [""] + [f"- `{name}`: {describe(name)}" for name in names]
-    size = "quick (small simulations)" if quick else "full"
-    text = (f"Each derived result against simulation of full networks "
-            f"(\\texttt{{symdyn.validation}}, {size}) at leak 1, and the expected update "
-            f"also at leak {SMALL_LEAK}; every number below is from this run.")
     data = {rule: report.to_dict() for (rule, leak), report in reports.items() if leak == 1}
     data[f"leak_{SMALL_LEAK}"] = {rule: report.to_dict() for (rule, leak), report
                                   in reports.items() if leak != 1}
     checks = {f"{_row_label(LABELS.get(rule, rule), leak)} passes every applicable "
               "validation check": report.passed for (rule, leak), report in reports.items()}
     return Section("validation", "Validation against simulation",
-                   text + "\n\n" + _tex_table(rows, names),
-                   text.replace("\\texttt{symdyn.validation}", "`symdyn.validation`") + "\n\n"
-                   + "\n".join(md), data, checks=checks)
+                   _intro(quick, True) + "\n\n" + _tex_table(rows, names),
+                   _intro(quick, False) + "\n\n" + "\n".join(md), data, checks=checks)
+
+
+def _intro(quick: bool, latex: bool) -> str:
+    code = (lambda t: f"\\texttt{{{tex_text(t)}}}") if latex else (lambda t: f"`{t}`")
+    quote = (lambda t: f"``{t}''") if latex else (lambda t: f'"{t}"')
+    size = "quick (small simulations)" if quick else "full"
+    titles = dict.fromkeys(IN_OTHER_SECTIONS.values())
+    return (f"Each derived result against simulation of full networks "
+            f"({code('symdyn.validation')}, {size}) at leak 1, and the expected update also "
+            f"at leak {SMALL_LEAK}; every number below is from this run. The checks "
+            + ", ".join(code(n) for n in IN_OTHER_SECTIONS)
+            + " run once, in the sections that report them ("
+            + " and ".join(quote(t) for t in titles) + ").")
 
 
 def _tex_table(rows: list, names: list[str]) -> str:
