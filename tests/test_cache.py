@@ -163,3 +163,19 @@ def test_cli_no_cache_and_cache_dir(tmp_path):
     assert {p.name.split("-")[0] for p in (tmp_path / "on").iterdir()} == {"answer", "derive"}
     assert first.stdout == second.stdout == off.stdout
     assert json.loads(second.stdout)["rule"] == "tbptt"
+
+
+def test_fixed_point_reports_are_stored_and_come_back_whole(cache_dir):
+    """A report holds compiled functions (lambdified code, which does not pickle): it must
+    still reach the disk, and the loaded report must evaluate its branches again."""
+    ode = sd.derive("bptt", 1)
+    report = sd.fixed_points(ode)
+    stored = list(cache_dir.glob("fixed_points-*.pickle"))
+    assert len(stored) == 1
+    loaded = pickle.loads(stored[0].read_bytes())
+    assert [(s.name, s.classification) for s in loaded.sets] == \
+        [(s.name, s.classification) for s in report.sets]
+    again = sd.fixed_points(ode)   # from disk: same sets, and the stability at a point works
+    point = {"a": 0.5, "b": 1.0, "c": 1.0, "a_star": 0.5, "b_star": 1.0, "c_star": 1.0}
+    assert again["optimal"].classification == "stable"
+    assert sd.stability_at(ode, point).classification == "stable"

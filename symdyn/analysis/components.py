@@ -42,6 +42,11 @@ class WorkingComponent:
     #: new component the functions of a dead one with the same id).
     functions: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def __getstate__(self) -> dict:
+        # Lambdified code does not pickle: the on-disk cache of fixed points (symdyn.cache)
+        # stores the component without them, and they are compiled again on first use.
+        return {**self.__dict__, "functions": {}}
+
 
 @dataclass
 class _Context:
