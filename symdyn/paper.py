@@ -76,11 +76,12 @@ def source_key(quick: bool) -> str:
     return digest.hexdigest()[:16]
 
 
-#: Rough seconds of each step of a quick run on one core, measured: the pool starts the
-#: longest first so that the two cores finish together. Unlisted steps count 1 s.
-COST = {"validation bptt": 23, "validation tbptt": 14, "validation rflo": 13,
-        "noise": 11, "beyond": 10, "fixed_points": 6, "truncation": 5, "dynamics": 5,
-        "invariants": 4, "validation bptt (leak 0.3)": 4, "odes": 3, "rates": 2}
+#: Seconds of each step of a quick cold run, measured (benchmarks/paper.py, load 2.5 on 2
+#: cores): the pool starts the longest first so that the cores finish together. Unlisted
+#: steps count 1 s.
+COST = {"noise": 26, "beyond": 22, "validation bptt": 17, "validation rflo": 10,
+        "validation tbptt": 10, "truncation": 9, "dynamics": 8, "fixed_points": 4,
+        "invariants": 3, "validation bptt (leak 0.3)": 3, "odes": 3, "rates": 2}
 
 
 def _part_name(rule: str, leak: float) -> str:
