@@ -249,9 +249,9 @@ def _run_here(pending, cached, quick, figures, workers, report, errors):
 
 
 def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
-    """The steps on ``workers`` spawned processes, longest first (:data:`COST`); cached
+    """The steps on ``workers`` processes, longest first (:data:`COST`); cached
     sections are only re-drawn there. Yields each result as it completes."""
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+    pool = ProcessPoolExecutor(workers, mp_context=_context(),
                                initializer=_start_worker)
     try:
         # The pool starts tasks in the order submitted: the shared analyses first (only
@@ -278,6 +278,14 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
         _terminate(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """``fork`` where the platform has it: the workers start at once with symdyn, SymPy and
+    NumPy already imported (the pool forks them all before it starts its own thread);
+    ``spawn`` elsewhere."""
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
