@@ -32,6 +32,8 @@ from functools import cached_property
 import numpy as np
 
 from ..errors import SymdynError, UnstableError
+from . import modal
+from .modal import Modal
 from .rule import MatrixRule
 from .stein import Schur, stein
 
@@ -64,12 +66,15 @@ def _check_leak(leak: float) -> float:
     return leak
 
 
-def _schur_stable(J: np.ndarray, who: str) -> Schur:
-    s = Schur.of(J)
-    rho = float(np.max(np.abs(s.eigenvalues)))
+def _check_radius(rho: float, who: str) -> None:
     if rho >= 1.0:
         raise UnstableError(f"{who}: spectral radius of (1-alpha)I + alpha W is {rho:.6g} >= 1, "
                             "so the stationary process and the mean field do not exist")
+
+
+def _schur_stable(J: np.ndarray, who: str) -> Schur:
+    s = Schur.of(J)
+    _check_radius(float(np.max(np.abs(s.eigenvalues))), who)
     return s
 
 
@@ -95,6 +100,14 @@ class TeacherField:
         return _schur_stable(self.J, "teacher")
 
     @cached_property
+    def modal(self) -> Modal | None:
+        """The eigendecomposition of ``J*`` for the fast route (None: ill-conditioned)."""
+        m = Modal.of(self.J)
+        if m is not None:
+            _check_radius(m.radius, "teacher")
+        return m
+
+    @cached_property
     def power(self) -> float:
         """``1/2 tr(V* E[h* h*^T] V*^T)``: the loss of a silent student."""
         C = stein(self.schur, self.schur.t, self.leak**2 * self.U, self.U)
@@ -106,7 +119,7 @@ class Moments:
     """Stationary moments of one student against the teacher (see module doc)."""
 
     J: np.ndarray
-    schur: Schur
+    schur: Schur | None  # None when computed by the modal route
     C: np.ndarray   # E[h h^T]
     Cx: np.ndarray  # E[h* h^T]
 
@@ -146,14 +159,23 @@ def _feedback(rule: MatrixRule, V: np.ndarray, B: np.ndarray | None) -> np.ndarr
 
 def field(rule: MatrixRule, student: Matrices, teacher: TeacherField,
           B: np.ndarray | None = None, m: Moments | None = None) -> Matrices:
-    """``(E dW, E dU, E dV)`` per unit learning rate (see module doc)."""
+    """``(E dW, E dU, E dV)`` per unit learning rate (see module doc).
+
+    Without given moments ``m`` the eigenbasis route of :mod:`symdyn.meanfield.modal` is
+    tried first (same field, fewer and larger BLAS calls); it declines for ill-conditioned
+    eigenvectors, and the Schur route below is used.
+    """
     W, U, V = student
     t, a = teacher, teacher.leak
     if W.shape != t.W.shape or U.shape != t.U.shape or V.shape != t.V.shape:
         raise SymdynError(f"student shapes {W.shape}, {U.shape}, {V.shape} differ from the "
                           f"teacher's {t.W.shape}, {t.U.shape}, {t.V.shape}")
-    m = moments(student, t) if m is None else m
     F = _feedback(rule, V, B)
+    if m is None:
+        fast = _modal_field(rule, student, t, F)
+        if fast is not None:
+            return fast
+        m = moments(student, t)
     dV = t.V @ m.Cx - V @ m.C
     if rule.truncation is None:
         X, Y = _adjoints(rule, m, t, F, V)
@@ -162,6 +184,27 @@ def field(rule: MatrixRule, student: Matrices, teacher: TeacherField,
     else:
         dW, dU = _windowed(rule, m, t, F, student)
     return dW, dU, dV
+
+
+def _modal_field(rule: MatrixRule, student: Matrices, t: TeacherField, F: np.ndarray
+                 ) -> Matrices | None:
+    """The field by the eigenbasis route, or None if it declines (see modal.py)."""
+    W, U, V = student
+    if t.modal is None:
+        return None
+    J = jacobian_matrix(W, t.leak)
+    s = Modal.of(J)
+    if s is None:
+        return None
+    _check_radius(s.radius, "student")
+    if rule.truncation is None:
+        kappa = np.polyval(rule.decay[::-1], s.lam)
+        _check_trace(rule, float(np.max(np.abs(kappa))))
+        return modal.unbounded(s, t.modal, kappa, F, V, t.V, U, t.U, t.leak)
+    _, _, Ch, Chx = modal.covariances(s, t.modal, U, t.U, t.leak)
+    C, Cx = modal.real_covariances(s, t.modal, Ch, Chx)
+    dW, dU = _windowed(rule, Moments(J, None, C, Cx), t, F, student)
+    return dW, dU, t.V @ Cx - V @ C
 
 
 def _adjoints(rule: MatrixRule, m: Moments, t: TeacherField, F: np.ndarray, V: np.ndarray

