@@ -9,6 +9,7 @@ import pytest
 
 from symdyn.meanfield import expected_update
 from symdyn.meanfield import modal as modal_module
+from symdyn.meanfield.integrate import integrate_matrices
 from symdyn.meanfield.modal import Modal
 from symdyn.simulate import random_network
 
@@ -58,3 +59,24 @@ def test_defective_student_falls_back_and_stays_exact():
     want = _bptt_dense(student, teacher, 0.5)
     for g, w in zip(got, want, strict=True):
         assert np.max(np.abs(g - w)) < 1e-9 * np.max(np.abs(w))
+
+
+@pytest.mark.parametrize("rule,leak", [("bptt", 1.0), ("rflo", 1.0), ("rflo", 0.5),
+                                       ("tbptt", 0.5)])
+def test_rkc_converges_to_tight_rk45(rule, leak):
+    """RKC (damped, Hermite output between steps) against RK45 at rtol 1e-10: the error
+    falls with the tolerance, and is small at every output time, not only at step ends."""
+    net, teacher = random_network(8, 3, 3, leak=leak, seed=3)  # RFLO stays stable
+    args = (rule, (net.W[0], net.U[0], net.V[0]), (teacher.W[0], teacher.U[0], teacher.V[0]),
+            6.0, leak)
+    kw = dict(feedback=net.B_fb[0], truncation=2 if rule == "tbptt" else None, n_eval=13)
+    ref = integrate_matrices(*args, rtol=1e-10, atol=1e-12, **kw)
+    scale = max(np.linalg.norm(w) for w in ref.W)
+
+    def error(rtol):
+        tr = integrate_matrices(*args, rtol=rtol, atol=1e-2 * rtol, method="RKC", **kw)
+        assert tr.status == "ok" and len(tr.tau) == len(ref.tau)
+        return max(np.linalg.norm(a - b) for a, b in zip(tr.W, ref.W, strict=True)) / scale
+
+    loose, tight = error(1e-3), error(1e-6)
+    assert loose < 3e-3 and tight < 5e-5 and tight < loose / 20
