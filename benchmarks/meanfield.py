@@ -1,13 +1,26 @@
 """Speed of the matrix mean-field ODE (symdyn.meanfield), numbers measured in one run.
 
-1. Integrating the matrix ODE to tau = 20 (RKC, rtol 1e-3) against simulating the same
-   network (N=32, D=M=4, random non-aligned, leak 1) by online SGD at eta = 2e-3
-   (10 000 steps), per rule: the ratio of wall times.
-2. One evaluation of the field at N = 256 (teacher's Schur factor cached, as during an
-   integration), with one and two BLAS threads.
-3. Cost of one evaluation against N, and the fitted exponent.
+1. N = 32, D = M = 4, random non-aligned network, leak 1, per rule: integrating the
+   matrix ODE to tau = 20 (RKC, rtol 1e-3; its error against RK45 at rtol 1e-8) against
+   simulating the same network by online SGD at eta = 2e-3 (10 000 steps): wall times
+   and their ratio.
+2. The same against N (32, 64; 128 with --large): evaluations and cost of one field
+   evaluation, cost of one SGD step, the ratio, and how many evaluations a 100x ratio
+   would allow.  SGD steps are timed on a prefix with frozen weights (eta = 0: the same
+   arithmetic per step, and no divergence to cut the measurement short) and scaled to
+   10 000 steps; section 1 checks this against the full run at N = 32.
+3. One field evaluation at N = 256 (teacher factored once, as during an integration),
+   eigenbasis and Schur routes, one and two BLAS threads.
+4. Cost of one BPTT field evaluation against N for both routes, fitted exponents.
 
-Usage: PYTHONPATH=. python benchmarks/meanfield.py [--quick] [--large]  (--large: also N=64)
+The ratio is ``(tau / eta) c_sgd(N) / (n_eval(N) c_field(N))``: SGD's cost is
+proportional to 1/eta, the ODE's is not.  Per step, RFLO and tBPTT cost O(N^2) (Python
+overhead dominates at N <~ 100), BPTT's RTRL O(N^4); a field evaluation costs O(N^3)
+(an eigendecomposition; Python overhead below N ~ 32).  So BPTT's ratio grows with N,
+RFLO's shrinks, and the evaluation count, set by the stiffness (see
+symdyn/meanfield/rkc.py), is the lever left.
+
+Usage: PYTHONPATH=. python benchmarks/meanfield.py [--quick] [--large]
 """
 
 from __future__ import annotations
@@ -19,71 +32,135 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from symdyn.meanfield.field import TeacherField, field
+from symdyn.meanfield import modal
+from symdyn.meanfield.field import TeacherField, field, moments
 from symdyn.meanfield.integrate import integrate_matrices
 from symdyn.meanfield.rule import matrix_rule
 from symdyn.simulate import random_network, train
 
+TAU, ETA, RULES = 20.0, 2e-3, ("bptt", "tbptt", "rflo")
 
-def _pair(n: int, leak: float = 1.0, seed: int = 1):
-    net, teacher = random_network(n, 4, 4, leak=leak, seed=seed)
+
+def _pair(n: int, seed: int = 1):
+    net, teacher = random_network(n, 4, 4, leak=1.0, seed=seed)
     return ((net.W[0], net.U[0], net.V[0]), (teacher.W[0], teacher.U[0], teacher.V[0]),
             net, teacher)
 
 
-def ode_vs_sgd(rule: str, tau: float = 20.0, eta: float = 2e-3, n: int = 32) -> None:
-    student, target, net, teacher = _pair(n)
-    t0 = time.perf_counter()
-    # RKC at rtol 1e-3: about 1.5e-3 relative error in the weights (measured against RK45
-    # at rtol 1e-8), far below SGD's seed-to-seed spread at this eta.
-    traj = integrate_matrices(rule, student, target, tau, 1.0, feedback=net.B_fb[0],
-                              truncation=2 if rule == "tbptt" else None, n_eval=11,
-                              rtol=1e-3, atol=1e-5, method="RKC")
-    t_ode = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    train(net, teacher, rule=rule, eta=eta, n_steps=int(round(tau / eta)), leak=1.0,
-          truncation=2, seed=0, record=("loss",), record_every=1000)
-    t_sim = time.perf_counter() - t0
-    print(f"  N={n} {rule:6s} ODE {t_ode:6.2f} s ({traj.n_evaluations} field evaluations, "
-          f"{1e3 * t_ode / traj.n_evaluations:.1f} ms each, status {traj.status}) | SGD "
-          f"{t_sim:6.2f} s ({1e3 * t_sim / round(tau / eta):.2f} ms/step) | "
-          f"speed-up {t_sim / t_ode:.2f}x", flush=True)
+def _truncation(rule: str) -> int | None:
+    return 2 if rule == "tbptt" else None
 
 
-def field_time(n: int, rule: str = "bptt", repeats: int = 3, threads: int = 1) -> float:
+def integrate(rule: str, n: int, method: str = "RKC", rtol: float = 1e-3):
+    student, target, net, _ = _pair(n)
+    t0 = time.perf_counter()
+    traj = integrate_matrices(rule, student, target, TAU, 1.0, feedback=net.B_fb[0],
+                              truncation=_truncation(rule), n_eval=11, rtol=rtol,
+                              atol=1e-2 * rtol, method=method)
+    return traj, time.perf_counter() - t0
+
+
+def sgd_time(rule: str, n: int, n_steps: int, eta: float = ETA) -> float:
+    _, _, net, teacher = _pair(n)
+    t0 = time.perf_counter()
+    train(net, teacher, rule=rule, eta=eta, n_steps=n_steps, leak=1.0, truncation=2, seed=0,
+          record=("loss",), record_every=max(1, n_steps // 10))
+    return time.perf_counter() - t0
+
+
+def _error(traj, ref) -> tuple[float, float]:
+    """Largest relative error over the outputs: of (W, U, V) together, and of W entrywise."""
+    def vec(tr, k):
+        return np.concatenate([tr.W[k].ravel(), tr.U[k].ravel(), tr.V[k].ravel()])
+    k_all = range(min(len(traj.tau), len(ref.tau)))
+    whole = max(np.linalg.norm(vec(traj, k) - vec(ref, k)) / np.linalg.norm(vec(ref, k))
+                for k in k_all)
+    entry = max(np.max(np.abs(traj.W[k] - ref.W[k])) / np.max(np.abs(ref.W[k])) for k in k_all)
+    return whole, entry
+
+
+def section_one() -> dict[str, float]:
+    print(f"1. matrix ODE to tau = {TAU:g} vs online SGD at eta = {ETA:g}, N=32, D=M=4, leak 1:")
+    per_step = {}
+    for rule in RULES:
+        traj, t_ode = integrate(rule, 32)
+        ref, t_ref = integrate(rule, 32, "RK45", 1e-8)
+        whole, entry = _error(traj, ref)
+        n_steps = int(round(TAU / ETA))
+        t_sim = sgd_time(rule, 32, n_steps)
+        per_step[rule] = t_sim / n_steps
+        print(f"  {rule:6s} ODE {t_ode:5.2f} s ({traj.n_evaluations} evaluations, "
+              f"{1e3 * t_ode / traj.n_evaluations:.2f} ms each, {traj.status}; error vs RK45 "
+              f"rtol 1e-8 [{ref.n_evaluations} evaluations, {t_ref:.1f} s]: {whole:.1e} "
+              f"whole, {entry:.1e} W entrywise) | SGD {t_sim:5.2f} s "
+              f"({1e3 * t_sim / n_steps:.3f} ms/step) | {t_sim / t_ode:.2f}x", flush=True)
+    return per_step
+
+
+def field_time(n: int, rule: str = "bptt", repeats: int = 3, threads: int = 1,
+               route: str = "modal") -> float:
+    """Fastest of ``repeats`` evaluations; ``route="schur"`` forces the Schur route."""
     student, target, net, _ = _pair(n)
     tf = TeacherField.of(target, 1.0)
-    _ = tf.schur  # cached: an integration reuses the teacher's factor
-    mr = matrix_rule(rule, 1.0)
+    _, _ = tf.schur, tf.modal  # cached: an integration reuses the teacher's factors
+    mr = matrix_rule(rule, 1.0, _truncation(rule))
     times = []
     with threadpool_limits(threads):
         for _ in range(repeats):
             t0 = time.perf_counter()
-            field(mr, student, tf, net.B_fb[0])
+            m = moments(student, tf) if route == "schur" else None
+            field(mr, student, tf, net.B_fb[0], m=m)
             times.append(time.perf_counter() - t0)
     return min(times)
+
+
+def section_two(sizes: tuple[int, ...], full_run: dict[str, float]) -> None:
+    n_steps = int(round(TAU / ETA))
+    print(f"2. against N (min of 2 runs; SGD per step from a prefix at eta = 0, times "
+          f"{n_steps} steps; '100x needs': evaluations a 100x ratio would allow):")
+    for n in sizes:
+        for rule in RULES:
+            runs = [integrate(rule, n) for _ in range(2 if n <= 64 else 1)]
+            traj, t_ode = runs[0][0], min(t for _, t in runs)
+            c_field = field_time(n, rule)
+            prefix = max(20, min(2000, int(2000 * (32 / n) ** (4 if rule == "bptt" else 2))))
+            c_sgd = min(sgd_time(rule, n, prefix, eta=0.0) for _ in range(2)) / prefix
+            t_sgd = c_sgd * n_steps
+            check = (f", full run {1e3 * full_run[rule]:.3f}" if n == 32 and rule in full_run
+                     else "")
+            print(f"  N={n:4d} {rule:6s} ODE {t_ode:7.2f} s ({traj.n_evaluations:4d} evaluations"
+                  f", {traj.status}; field {1e3 * c_field:7.2f} ms) | SGD step "
+                  f"{1e3 * c_sgd:7.3f} ms ({prefix} steps{check}) -> {t_sgd:8.2f} s | "
+                  f"{t_sgd / t_ode:6.2f}x | 100x needs <= {t_sgd / (100 * c_field):7.1f} "
+                  "evaluations", flush=True)
+
+
+def section_three_four(quick: bool) -> None:
+    print("3. one field evaluation at N = 256 (min of 5), eigenbasis | Schur route:")
+    for rule in ("bptt", "rflo"):
+        for threads in (1, 2):
+            fast = field_time(256, rule, repeats=5, threads=threads)
+            slow = field_time(256, rule, repeats=5, threads=threads, route="schur")
+            print(f"  {rule:6s} {threads} BLAS thread(s): {fast:.3f} s | {slow:.3f} s",
+                  flush=True)
+    print("4. cost of one BPTT field evaluation against N (1 thread), eigenbasis | Schur:")
+    sizes = (16, 32, 64, 128, 256) if not quick else (16, 32, 64)
+    fast = [field_time(n, repeats=5) for n in sizes]
+    slow = [field_time(n, repeats=5, route="schur") for n in sizes]
+    for n, f, s in zip(sizes, fast, slow, strict=True):
+        print(f"  N = {n:4d}: {1e3 * f:8.2f} ms | {1e3 * s:8.2f} ms")
+    for name, t in (("eigenbasis", fast), ("Schur", slow)):
+        slope = np.polyfit(np.log(sizes[-3:]), np.log(t[-3:]), 1)[0]
+        print(f"  {name} route, fitted over the three largest N: cost ~ N^{slope:.2f}")
+    print(f"  (the eigenbasis route declines above cond_1(P) = {modal.MAX_CONDITION:g})")
 
 
 def main() -> None:
     quick = "--quick" in sys.argv
     print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    print("1. matrix ODE to tau = 20 vs online SGD at eta = 2e-3, N=32, D=M=4, leak 1:")
-    for rule in ("bptt", "tbptt", "rflo") if not quick else ("rflo",):
-        ode_vs_sgd(rule)
-    if "--large" in sys.argv:  # RTRL costs N^4 per step, the field about N^2-N^3
-        ode_vs_sgd("bptt", n=64)
-    print("2. one field evaluation at N = 256 (min of 3):")
-    for rule in ("bptt", "rflo"):
-        for threads in (1, 2):
-            print(f"  {rule:6s} {threads} BLAS thread(s): "
-                  f"{field_time(256, rule, threads=threads):.3f} s", flush=True)
-    print("3. cost of one BPTT field evaluation against N (1 thread):")
-    sizes = (16, 32, 64, 128, 256) if not quick else (16, 32, 64)
-    times = [field_time(n) for n in sizes]
-    for n, t in zip(sizes, times, strict=True):
-        print(f"  N = {n:4d}: {1e3 * t:8.2f} ms")
-    slope = np.polyfit(np.log(sizes[-3:]), np.log(times[-3:]), 1)[0]
-    print(f"  fitted exponent over the three largest N: cost ~ N^{slope:.2f}")
+    full_run = section_one() if not quick else {}
+    section_two((32, 64, 128) if "--large" in sys.argv else (32, 64), full_run)
+    section_three_four(quick)
 
 
 if __name__ == "__main__":
