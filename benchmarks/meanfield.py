@@ -116,6 +116,7 @@ def field_time(n: int, rule: str = "bptt", repeats: int = 3, threads: int = 1,
 
 def section_two(sizes: tuple[int, ...], full_run: dict[str, float]) -> None:
     n_steps = int(round(TAU / ETA))
+    rows: dict[str, list[tuple[float, ...]]] = {rule: [] for rule in RULES}
     print(f"2. against N (min of 2 runs; SGD per step from a prefix at eta = 0, times "
           f"{n_steps} steps; '100x needs': evaluations a 100x ratio would allow):")
     for n in sizes:
@@ -133,6 +134,23 @@ def section_two(sizes: tuple[int, ...], full_run: dict[str, float]) -> None:
                   f"{1e3 * c_sgd:7.3f} ms ({prefix} steps{check}) -> {t_sgd:8.2f} s | "
                   f"{t_sgd / t_ode:6.2f}x | 100x needs <= {t_sgd / (100 * c_field):7.1f} "
                   "evaluations", flush=True)
+            rows[rule].append((n, c_sgd, c_field, traj.n_evaluations, t_sgd / t_ode))
+    _limits(rows)
+
+
+def _limits(rows: dict[str, list[tuple[float, ...]]]) -> None:
+    """Power laws between the smallest and largest N measured, and where they lead."""
+    print("  limit: ratio = (tau/eta) c_sgd / (n_eval c_field); exponents between the "
+          "smallest and largest N measured (extrapolation, not measurement):")
+    for rule, r in rows.items():
+        (n0, s0, f0, e0, q0), (n1, s1, f1, e1, q1) = r[0], r[-1]
+        logn = np.log(n1 / n0)
+        k = np.log(q1 / q0) / logn
+        reach = (f"100x near N ~ {n1 * (100 / q1) ** (1 / k):.0f}" if k > 0 and q1 < 100
+                 else "100x not reached by growing N" if q1 < 100 else "100x reached")
+        print(f"  {rule:6s} c_sgd ~ N^{np.log(s1 / s0) / logn:.2f}, c_field ~ "
+              f"N^{np.log(f1 / f0) / logn:.2f}, n_eval ~ N^{np.log(e1 / e0) / logn:.2f} -> "
+              f"ratio ~ N^{k:.2f}; {reach}; at N = {n1}, 100x for eta <= {ETA * q1 / 100:.1e}")
 
 
 def section_three_four(quick: bool) -> None:

@@ -47,10 +47,10 @@ class Modal:
     @classmethod
     def of(cls, M: np.ndarray) -> Modal | None:
         """The eigendecomposition, or None if ``P`` is ill-conditioned (near-defective M)."""
-        lam, P = np.linalg.eig(M)
         try:
+            lam, P = np.linalg.eig(M)
             Pinv = np.linalg.inv(P)
-        except np.linalg.LinAlgError:
+        except np.linalg.LinAlgError:  # no convergence, or singular P: the Schur route
             return None
         cond = np.linalg.norm(P, 1) * np.linalg.norm(Pinv, 1)
         return cls(lam, P, Pinv) if np.isfinite(cond) and cond <= MAX_CONDITION else None
