@@ -143,6 +143,9 @@ def integrate_rkc(f: Callable, y0: np.ndarray, times: np.ndarray, rtol: float, a
             h = h_try * (0.1 if not np.isfinite(err) else max(0.1, 0.8 * err ** (-1 / 3)))
             if h < 1e-12 * max(1.0, abs(end)):
                 return out, "stalled", count[0]
+            if since_rho:  # a rejection: the stiffness may have outgrown the estimate
+                rho, v = spectral_radius(fc, y, fy, RHO_WARM, v)
+                since_rho = 0
             continue
         last = end - (t + h_try) <= 1e-12 * max(1.0, abs(end))
         while k < len(times) and (last or times[k] <= t + h_try):
