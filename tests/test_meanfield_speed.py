@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from symdyn.meanfield import expected_update
+from symdyn.meanfield import expected_update, stationary_loss
 from symdyn.meanfield import modal as modal_module
 from symdyn.meanfield.integrate import integrate_matrices
 from symdyn.meanfield.modal import Modal
@@ -43,6 +43,9 @@ def test_modal_route_equals_schur_route(leak, monkeypatch):
             slow = expected_update(rule, *args, feedback=net.B_fb[0], truncation=k)
         for f, s in zip(fast, slow, strict=True):
             assert np.max(np.abs(f - s)) < 1e-12 * np.max(np.abs(s))
+    loss = stationary_loss(*args)
+    monkeypatch.setattr(modal_module, "MAX_CONDITION", 0.0)
+    assert abs(stationary_loss(*args) / loss - 1) < 1e-12
 
 
 def test_defective_student_falls_back_and_stays_exact():

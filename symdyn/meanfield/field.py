@@ -139,10 +139,15 @@ def stationary_loss(student, teacher, leak: float = 1.0) -> float:
     """``1/2 E|y* - y|^2`` under the stationary process at frozen weights."""
     tf = teacher if isinstance(teacher, TeacherField) else TeacherField.of(teacher, leak)
     st = _as_triple(student, "student")
-    m = moments(st, tf)
-    V = st[2]
-    return (tf.power - float(np.trace(tf.V @ m.Cx @ V.T))
-            + 0.5 * float(np.trace(V @ m.C @ V.T)))
+    W, U, V = st
+    s = Modal.of(jacobian_matrix(W, tf.leak)) if tf.modal is not None else None
+    if s is not None:  # the eigenbasis route, as in field()
+        _check_radius(s.radius, "student")
+        cross, own = modal.readout_traces(s, tf.modal, U, tf.U, V, tf.V, tf.leak)
+    else:
+        m = moments(st, tf)
+        cross, own = float(np.trace(tf.V @ m.Cx @ V.T)), float(np.trace(V @ m.C @ V.T))
+    return tf.power - cross + 0.5 * own
 
 
 def _feedback(rule: MatrixRule, V: np.ndarray, B: np.ndarray | None) -> np.ndarray:
