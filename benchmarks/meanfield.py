@@ -20,6 +20,10 @@ overhead dominates at N <~ 100), BPTT's RTRL O(N^4); a field evaluation costs O(
 RFLO's shrinks, and the evaluation count, set by the stiffness (see
 symdyn/meanfield/rkc.py), is the lever left.
 
+Times are CPU times of this process (``time.process_time``; one BLAS thread, so equal to
+wall times on a quiet machine), which other processes on a shared machine disturb far
+less than wall times; only the two-thread timings of section 3 are wall times.
+
 Usage: PYTHONPATH=. python benchmarks/meanfield.py [--quick] [--large]
 """
 
@@ -53,19 +57,19 @@ def _truncation(rule: str) -> int | None:
 
 def integrate(rule: str, n: int, method: str = "RKC", rtol: float = 1e-3):
     student, target, net, _ = _pair(n)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     traj = integrate_matrices(rule, student, target, TAU, 1.0, feedback=net.B_fb[0],
                               truncation=_truncation(rule), n_eval=11, rtol=rtol,
                               atol=1e-2 * rtol, method=method)
-    return traj, time.perf_counter() - t0
+    return traj, time.process_time() - t0
 
 
 def sgd_time(rule: str, n: int, n_steps: int, eta: float = ETA) -> float:
     _, _, net, teacher = _pair(n)
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     train(net, teacher, rule=rule, eta=eta, n_steps=n_steps, leak=1.0, truncation=2, seed=0,
           record=("loss",), record_every=max(1, n_steps // 10))
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def _error(traj, ref) -> tuple[float, float]:
@@ -105,12 +109,13 @@ def field_time(n: int, rule: str = "bptt", repeats: int = 3, threads: int = 1,
     _, _ = tf.schur, tf.modal  # cached: an integration reuses the teacher's factors
     mr = matrix_rule(rule, 1.0, _truncation(rule))
     times = []
+    clock = time.process_time if threads == 1 else time.perf_counter  # CPU time sums threads
     with threadpool_limits(threads):
         for _ in range(repeats):
-            t0 = time.perf_counter()
+            t0 = clock()
             m = moments(student, tf) if route == "schur" else None
             field(mr, student, tf, net.B_fb[0], m=m)
-            times.append(time.perf_counter() - t0)
+            times.append(clock() - t0)
     return min(times)
 
 
