@@ -18,10 +18,11 @@ import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from .. import algebra
-from ..algebra import factor_parts, factored, rational_field, substitute
+from ..algebra import factor_parts, factored, substitute
 from ..ode import LearningODE
 from .components import POINT_ARGS, WorkingComponent
 from .signs import implied, simplify_positive
+from .working_field import numeric_jacobian, working_field
 
 X = sp.Symbol("x")
 #: Relative size below which an eigenvalue is round-off (see :func:`zero_tolerance`).
@@ -78,14 +79,14 @@ def _field_jacobian(ode: LearningODE, comp: WorkingComponent) -> list[list] | No
     """The restricted working Jacobian as elements of a rational function field: exact
     arithmetic on cancelled fractions, without SymPy expression trees. ``None`` when the
     set's parametrisation is not rational (square roots)."""
-    field = rational_field([*ode.working_rhs, *comp.solved.values()]).field
+    wf = working_field(ode)
+    if wf is None:
+        return None
     try:
-        values = {field.from_expr(v): field.from_expr(e) for v, e in comp.solved.items()}
+        values = {wf.field.from_expr(v): wf.field.from_expr(e) for v, e in comp.solved.items()}
     except ValueError:
         return None
-    gens = [field.from_expr(v) for v in ode.working_state]
-    rows = [field.from_expr(e) for e in ode.working_rhs]
-    return [[substitute(f.diff(x), values) for x in gens] for f in rows]
+    return [[substitute(f, values) for f in row] for row in wf.jacobian]
 
 
 def spectrum(ode: LearningODE, comp: WorkingComponent) -> Spectrum:
@@ -260,15 +261,17 @@ def numeric_class(eigenvalues: np.ndarray, n_zero: int, tol: float | None = None
 
 
 def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]) -> list[str]:
-    """Numeric classification at each sample point from the working Jacobian."""
-    jac = sp.lambdify(POINT_ARGS, ode.working_jacobian, "numpy")
-    out = []
-    for p in points:
-        values = [p.get(s, 0.0) for s in POINT_ARGS]
-        matrix = np.asarray(jac(*values), dtype=float)
-        out.append(numeric_class(np.linalg.eigvals(matrix), len(comp.free),
-                                 zero_tolerance(matrix)))
-    return out
+    """Numeric classification at each sample point from the working Jacobian (evaluated
+    from its exact field form, :mod:`~symdyn.analysis.working_field`, when rational)."""
+    jacobians = numeric_jacobian(ode)
+    if jacobians is None:
+        jac = sp.lambdify(POINT_ARGS, ode.working_jacobian, "numpy")
+        matrices = [np.asarray(jac(*[p.get(s, 0.0) for s in POINT_ARGS]), dtype=float)
+                    for p in points]
+    else:
+        matrices = list(jacobians(points)) if points else []
+    return [numeric_class(np.linalg.eigvals(m), len(comp.free), zero_tolerance(m))
+            for m in matrices]
 
 
 def classify(samples: list[str], conditions: list | bool) -> str:
