@@ -110,12 +110,33 @@ def strip_positive_factors(expr: sp.Expr) -> sp.Expr:
 
 
 def collect_in_state(expr: sp.Expr, state: tuple = (S.b, S.c)) -> sp.Expr:
-    """Group a polynomial by monomials of the state variables, factoring each coefficient
-    (``b**2 (1 - a*^2) + beta c (a*^2 - 1)^2 + ...``); products are grouped per factor."""
+    """Group a polynomial by powers of the state variables, factoring each coefficient
+    (``b**2 (1 - a*^2) + beta c (a*^2 - 1)^2 + ...``); products are grouped per factor.
+
+    The grouping is ``sp.collect(sp.expand(expr), state, func=sp.factor)``'s: a term goes
+    to the power of the first state variable it contains (``b**2 c`` to ``b**2``), a term
+    free of them to ``1``. It is read off the terms of the numerator in a field of
+    rational functions here and each group factored there, which is exact, gives the same
+    expression and spares ``collect`` its pattern matching and a ``factor`` per monomial.
+    """
     if expr.is_Mul:
         return sp.Mul(*[collect_in_state(f, state) for f in expr.args])
     if expr.is_Pow:
         return collect_in_state(expr.base, state) ** expr.exp
     if not expr.is_Add:
         return expr
-    return sp.collect(sp.expand(expr), list(state), func=sp.factor)
+    f = algebra.field_element(expr)
+    if f is None or not expr.is_polynomial(*state):
+        return sp.collect(sp.expand(expr), list(state), func=sp.factor)
+    symbols = f.field.symbols
+    positions = [symbols.index(s) for s in state if s in symbols]
+    groups: dict[tuple[int, int], dict] = {}
+    for monom, coefficient in f.numer.terms():
+        first = next((i for i in positions if monom[i]), None)
+        key = (first, monom[first]) if first is not None else (None, 0)
+        rest = monom if first is None else monom[:first] + (0,) + monom[first + 1:]
+        groups.setdefault(key, {})[rest] = coefficient
+    ring, denominator = f.numer.ring, f.field(f.denom)
+    return sp.Add(*[(symbols[i] ** k if i is not None else 1)
+                    * algebra.factored(f.field(ring.from_dict(terms)) / denominator)
+                    for (i, k), terms in groups.items()])
