@@ -109,7 +109,7 @@ def _image(p: PolyElement, images: dict, integer_ring: PolyRing, new: list[sp.Sy
     leading coefficient (as ``factor_list`` normalises it)."""
     for old, image in images.items():
         if p.degree(old) > 0:
-            p = p.compose(old, image)
+            p = compose(p, old, image)
     denominator, p = p.clear_denoms()
     p = integer_ring.from_dict(dict(p), p.ring.domain)
     positions = [integer_ring.symbols.index(t) for t in new]
@@ -124,6 +124,23 @@ def _image(p: PolyElement, images: dict, integer_ring: PolyRing, new: list[sp.Sy
     if primitive.LC < 0:
         primitive, content = -primitive, -content
     return (sp.Rational(1, int(denominator)), content.as_expr(), primitive.as_expr())
+
+
+def compose(p: PolyElement, x: PolyElement, image: PolyElement) -> PolyElement:
+    """``p`` with the generator ``x`` replaced by ``image`` (``PolyElement.compose``'s
+    result): terms grouped by their power of ``x``, each power of ``image`` computed once
+    (``compose`` raises ``image`` to a power and adds a polynomial per term)."""
+    ring = p.ring
+    i = ring.gens.index(x)
+    groups: dict[int, dict] = {}
+    for monom, c in p.iterterms():
+        groups.setdefault(monom[i], {})[monom[:i] + (0,) + monom[i + 1:]] = c
+    out, power, k = ring.zero, ring.one, 0
+    for degree in sorted(groups):
+        while k < degree:
+            power, k = power * image, k + 1
+        out += ring.from_dict(groups[degree]) * power
+    return out
 
 
 def rational_field(exprs: list[sp.Expr]) -> sp.polys.domains.FractionField:

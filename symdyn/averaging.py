@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from . import symbols as S
-from .algebra import substitute_factor
+from .algebra import factored, rational_field, substitute, substitute_factor
 from .rules import Rule
 
 
@@ -112,17 +112,27 @@ def solve_stein(F: sp.Matrix, R: sp.Matrix) -> sp.Matrix:
 
 def _triangular_stein(F: sp.Matrix, R: sp.Matrix) -> sp.Matrix:
     n = F.rows
-    sigma = sp.zeros(n, n)
-    support = [[k for k in range(i + 1) if F[i, k] != 0] for i in range(n)]
+    rows = [[F[i, j] for j in range(n)] for i in range(n)]
+    sigma = triangular_stein(rows, R.tolist(), sp.Integer(0), sp.cancel)
+    return sp.Matrix(sigma)
+
+
+def triangular_stein(F: list[list], R: list[list], zero, tidy=lambda x: x) -> list[list]:
+    """:func:`solve_stein` for a lower triangular ``F`` given as rows of any exact
+    scalars (SymPy expressions, field elements), by substitution in lexicographic order;
+    ``tidy`` puts each entry in normal form (``sp.cancel`` for expressions)."""
+    n = len(F)
+    sigma = [[zero] * n for _ in range(n)]
+    support = [[k for k in range(i + 1) if F[i][k] != 0] for i in range(n)]
     for i in range(n):
         for j in range(i + 1):
-            total = R[i, j]
+            total = R[i][j]
             for k in support[i]:
                 for m in support[j]:
                     if (k, m) != (i, j):
-                        total += F[i, k] * F[j, m] * sigma[k, m]
-            value = sp.cancel(total / (1 - F[i, i] * F[j, j]))
-            sigma[i, j] = sigma[j, i] = value
+                        total += F[i][k] * F[j][m] * sigma[k][m]
+            value = tidy(total / (1 - F[i][i] * F[j][j]))
+            sigma[i][j] = sigma[j][i] = value
     return sigma
 
 
@@ -159,24 +169,78 @@ def expected_update(rule: Rule, alpha: sp.Expr, kappa: sp.Expr) -> ExpectedUpdat
 
         da/dtau = f E[e s^a],  db/dtau = f E[e s^b],  dc/dtau = E[e h],
         L = 1/2 E[e^2].
+
+    The covariance, the moments and the substitution of ``kappa`` are computed in a
+    field of rational functions (:func:`~symdyn.algebra.rational_field`), whose elements
+    stay cancelled without expression trees; expressions are built only for the
+    factored results. Rules outside that field (a square root in ``kappa``) or with a
+    non-triangular joint state take the same steps on SymPy expressions.
     """
     state = joint_state(rule, alpha)
-    sigma = stationary_covariance(state.F, state.G)
-    r = state.readouts
+    moment = (_field_moments(state, rule.feedback, kappa)
+              or _ExpressionMoments(state, rule.feedback, kappa))
 
-    def moment(u: str, v: str) -> sp.Expr:
-        return (r[u] * sigma * r[v].T)[0, 0]
+    def error_with(v: str):
+        return moment.c_star * moment("h*", v) - moment.c * moment("h", v)
 
-    def error_with(v: str) -> sp.Expr:
-        return S.c_star * moment("h*", v) - S.c * moment("h", v)
-
-    f = rule.feedback
+    f = moment.feedback
     raw = (f * error_with("sa"), f * error_with("sb"), error_with("h"))
-    # factor(cancel(...)) of these sums, computed in a field of rational functions
-    loss_terms = tuple(substitute_factor(t, {}) for t in (
-        S.c_star**2 * moment("h*", "h*") / 2, -S.c * S.c_star * moment("h", "h*"),
-        S.c**2 * moment("h", "h") / 2))
-    loss = sum(loss_terms)
-    rhs = tuple(substitute_factor(e, {S.kappa: kappa}) for e in raw)
-    return ExpectedUpdate(rhs, substitute_factor(loss, {}), loss_terms)
+    terms = (moment.c_star**2 * moment("h*", "h*") / 2,
+             -moment.c * moment.c_star * moment("h", "h*"), moment.c**2 * moment("h", "h") / 2)
+    return ExpectedUpdate(tuple(moment.result(e, kappa=True) for e in raw),
+                          moment.result(sum(terms)), tuple(moment.result(t) for t in terms))
 
+
+class _ExpressionMoments:
+    """``moment(u, v) = E[u v]`` from the stationary covariance, as SymPy expressions;
+    ``result`` gives ``factor(cancel(e))``, with the rule's trace decay for ``kappa``."""
+
+    c, c_star = S.c, S.c_star
+
+    def __init__(self, state: LinearState, feedback: sp.Expr, kappa: sp.Expr):
+        self.sigma = stationary_covariance(state.F, state.G)
+        self.readouts, self.feedback, self.kappa = state.readouts, feedback, kappa
+
+    def __call__(self, u: str, v: str) -> sp.Expr:
+        return (self.readouts[u] * self.sigma * self.readouts[v].T)[0, 0]
+
+    def result(self, e: sp.Expr, kappa: bool = False) -> sp.Expr:
+        return substitute_factor(e, {S.kappa: self.kappa} if kappa else {})
+
+
+class _FieldMoments:
+    """The same moments as elements of a rational function field (see
+    :func:`expected_update`), with the feedback, ``c``, ``c_star`` and ``kappa`` there too."""
+
+    def __init__(self, field, sigma: list[list], readouts: dict, symbols: dict):
+        self.field, self.sigma, self.readouts = field, sigma, readouts
+        self.c, self.c_star = symbols["c"], symbols["c_star"]
+        self.feedback, self.kappa = symbols["f"], symbols["kappa"]
+
+    def __call__(self, u: str, v: str):
+        left, right = self.readouts[u], self.readouts[v]
+        return sum((left[i] * self.sigma[i][j] * right[j] for i in range(len(left)) if left[i]
+                    for j in range(len(right)) if right[j]), self.field.zero)
+
+    def result(self, e, kappa: bool = False) -> sp.Expr:
+        if kappa:
+            e = substitute(e, {self.field.from_expr(S.kappa): self.kappa})
+        return factored(e)
+
+
+def _field_moments(state: LinearState, feedback: sp.Expr, kappa: sp.Expr) -> _FieldMoments | None:
+    """:class:`_FieldMoments` of ``state``, or ``None`` when an entry, the feedback or
+    ``kappa`` is not a rational function, or ``F`` is not lower triangular."""
+    if not state.F.is_lower:
+        return None
+    extra = [feedback, kappa, S.c, S.c_star, S.kappa]
+    field = rational_field([*state.F, *state.G, *extra]).field
+    try:
+        F = [[field.from_expr(e) for e in row] for row in state.F.tolist()]
+        G = [field.from_expr(e) for e in state.G]
+        readouts = {k: [field.from_expr(e) for e in v] for k, v in state.readouts.items()}
+        f, k, c, c_star = (field.from_expr(e) for e in extra[:4])
+    except ValueError:
+        return None
+    sigma = triangular_stein(F, [[gi * gj for gj in G] for gi in G], field.zero)
+    return _FieldMoments(field, sigma, readouts, {"c": c, "c_star": c_star, "f": f, "kappa": k})
