@@ -20,7 +20,7 @@ import sympy as sp
 
 from .. import algebra
 from .. import symbols as S
-from ..algebra import is_zero, substitute_factor
+from ..algebra import field_element, is_zero, substitute_factor
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters
@@ -56,12 +56,23 @@ class _Context:
 
 
 def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[sp.Expr]]:
-    """Split each working right-hand side into its numerator and its denominator factors."""
+    """Split each working right-hand side into its numerator and its denominator factors
+    (cancelled in a rational function field: the same numerator, expanded, and the same
+    factors as ``sp.fraction(sp.cancel(sp.together(rhs)))`` and ``sp.factor_list``)."""
     numerators, denominators = [], []
     for expr in ode.working_rhs:
-        num, den = sp.fraction(sp.cancel(sp.together(expr)))
-        numerators.append(sp.expand(num))
-        denominators += [f for f, _ in sp.factor_list(den)[1] if f.free_symbols & set(STATE)]
+        f = field_element(expr)
+        if f is None:
+            num, den = sp.fraction(sp.cancel(sp.together(expr)))
+            numerators.append(sp.expand(num))
+            factors = [f for f, _ in sp.factor_list(den)[1]]
+        elif f.denom.is_ground:  # a polynomial: cancel keeps its rational coefficients
+            numerators.append(sp.expand(f.numer.as_expr() / f.denom.as_expr()))
+            factors = []
+        else:
+            numerators.append(f.numer.as_expr())
+            factors = [p.as_expr() for p, _ in f.denom.factor_list()[1]]
+        denominators += [d for d in factors if d.free_symbols & set(STATE)]
     return numerators, _unique(denominators)
 
 
