@@ -255,6 +255,17 @@ def field_element(expr: sp.Expr, context: list[sp.Expr] | None = None):
         return None
 
 
+def vanishes_on(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> bool:
+    """``is_zero(expr.subs(mapping))`` for symbols mapped to rational functions, with the
+    substitution done in a :func:`rational_field` (no expression is built)."""
+    field = rational_field([expr, *mapping, *mapping.values()]).field
+    try:
+        values = {field.from_expr(k): field.from_expr(v) for k, v in mapping.items()}
+        return not substitute(field.from_expr(expr), values)
+    except (ValueError, ZeroDivisionError):  # not rational, or a denominator vanishes
+        return is_zero(expr.subs(mapping))
+
+
 def is_zero(expr: sp.Expr) -> bool:
     """Whether a rational function is identically zero (exact; ``cancel`` otherwise)."""
     f = field_element(expr)

@@ -20,7 +20,7 @@ import sympy as sp
 
 from .. import algebra
 from .. import symbols as S
-from ..algebra import field_element, is_zero, substitute_factor
+from ..algebra import field_element, substitute_factor, vanishes_on
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters
@@ -53,6 +53,8 @@ class _Context:
     denominators: list[sp.Expr]
     deadline: Deadline
     results: list[dict] = field(default_factory=list)
+    #: Per branch (its ``solved`` items): the denominators' numerators there.
+    denominator_numerators: dict = field(default_factory=dict)
 
 
 def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[sp.Expr]]:
@@ -130,14 +132,25 @@ def _reduce(equations: list[sp.Expr], solved: dict) -> list[sp.Expr] | None:
 
 
 def _is_denominator(factor: sp.Expr, solved: dict, ctx: _Context) -> bool:
-    for den in ctx.denominators:
-        d = sp.expand(sp.numer(sp.together(den.subs(solved))))
-        if d == 0 or not d.free_symbols & set(STATE):
-            continue
-        ratio = sp.cancel(factor / d)
-        if not ratio.free_symbols & set(STATE):
-            return True
-    return False
+    """Whether ``factor`` is, up to a factor free of the state, the numerator of a
+    denominator on the branch ``solved`` (those numerators are computed once per branch)."""
+    key = tuple(solved.items())
+    if key not in ctx.denominator_numerators:
+        numerators = [sp.expand(sp.numer(sp.together(den.subs(solved))))
+                      for den in ctx.denominators]
+        ctx.denominator_numerators[key] = [d for d in numerators
+                                           if d != 0 and d.free_symbols & set(STATE)]
+    return any(_free_of_state(factor / d) for d in ctx.denominator_numerators[key])
+
+
+def _free_of_state(expr: sp.Expr) -> bool:
+    """Whether the rational function ``expr``, cancelled, is free of the state variables
+    (``not sp.cancel(expr).free_symbols & STATE``, decided in a field)."""
+    f = field_element(expr)
+    if f is None:
+        return not sp.cancel(expr).free_symbols & set(STATE)
+    positions = [i for i, s in enumerate(f.field.symbols) if s in STATE]
+    return all(p.degree(i) <= 0 for p in (f.numer, f.denom) for i in positions)
 
 
 def _solve_factor(factor: sp.Expr, others: list, solved: dict, ctx: _Context, depth: int) -> None:
@@ -174,12 +187,10 @@ def _extend(solved: dict, v: sp.Symbol, value: sp.Expr) -> dict | None:
 def _is_valid(ode: LearningODE, comp: WorkingComponent, denominators: list) -> bool:
     """A component is kept if the full right-hand side vanishes on it, no denominator does,
     and some of its points lie inside the stationary region."""
-    for den in denominators:
-        if is_zero(den.subs(comp.solved)):
-            return False
-    for rhs in ode.working_rhs:
-        if not is_zero(rhs.subs(comp.solved)):
-            return False
+    if any(vanishes_on(den, comp.solved) for den in denominators):
+        return False
+    if not all(vanishes_on(rhs, comp.solved) for rhs in ode.working_rhs):
+        return False
     return _meets_region(ode, comp)
 
 
@@ -258,18 +269,23 @@ def _maximal(components: list[WorkingComponent]) -> list[WorkingComponent]:
 
 def _contains(big: WorkingComponent, small: WorkingComponent) -> bool:
     """Whether every point of ``small`` satisfies the defining equations of ``big``."""
-    for v, expr in big.solved.items():
-        if not is_zero((v - expr).subs(small.solved)):
-            return False
-    return True
+    return all(vanishes_on(v - expr, small.solved) for v, expr in big.solved.items())
 
 
 def _unique(exprs: list[sp.Expr]) -> list[sp.Expr]:
     out: list[sp.Expr] = []
     for e in exprs:
-        if not any(sp.cancel(e / o).is_number or sp.expand(e - o) == 0 for o in out):
+        if not any(_constant(e / o) or sp.expand(e - o) == 0 for o in out):
             out.append(e)
     return out
+
+
+def _constant(expr: sp.Expr) -> bool:
+    """``sp.cancel(expr).is_number`` for a rational function, decided in a field."""
+    f = field_element(expr)
+    if f is None:
+        return sp.cancel(expr).is_number
+    return f.numer.is_ground and f.denom.is_ground
 
 
 def _unique_dicts(dicts: list[dict]) -> list[dict]:
