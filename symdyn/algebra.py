@@ -81,7 +81,7 @@ def change_variables(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> sp.Exp
         for f, m in content_factors:
             out[f] = out.get(f, 0) + m * k
         out[primitive] = out.get(primitive, 0) + k
-    return remember(from_parts(coeff, out))
+    return _remembered(coeff, out)
 
 
 def _new_variables(expr: sp.Expr, mapping: dict) -> list[sp.Symbol] | None:
@@ -162,7 +162,7 @@ def factored(f) -> sp.Expr:
         for base, k in pairs:
             expr = base.as_expr()
             factors[expr] = factors.get(expr, 0) + sign * k
-    return remember(from_parts(coeff, factors))
+    return _remembered(coeff, factors)
 
 
 def substitute(f, values: dict):
@@ -221,6 +221,15 @@ def remember(expr: sp.Expr) -> sp.Expr:
         for base in parts[1]:
             _learn(base)
     return expr
+
+
+def _remembered(coeff: sp.Expr, factors: Factors) -> sp.Expr:
+    """:func:`from_parts`, recording the bases (irreducible by construction) directly:
+    :func:`remember` would parse them back out of the product, and testing a long base
+    with ``is_polynomial`` costs more than building it."""
+    for base in factors:
+        _learn(base)
+    return from_parts(coeff, factors)
 
 
 def _learn(base: sp.Expr) -> None:
