@@ -23,7 +23,7 @@ from .. import symbols as S
 from ..algebra import field_element, substitute_factor, vanishes_on
 from ..ode import LearningODE
 from .deadline import Deadline
-from .region import in_region, sample_parameters
+from .region import in_region, sample_parameters, signed
 
 STATE = (S.lam, S.b, S.c)
 #: Preferred order in which to solve for state variables: the optimal manifold then comes
@@ -230,7 +230,8 @@ POINT_ARGS = (S.lam, S.b, S.c, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
 def random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generator,
                     ) -> dict[sp.Symbol, float] | None:
     """A random real point of the component (free variables drawn, solved ones computed)."""
-    draws = {S.lam: rng.uniform(-0.95, 0.95), S.b: _signed(rng), S.c: _signed(rng)}
+    draws = {S.lam: rng.uniform(-0.95, 0.95), S.b: signed(rng, 0.2, 2.0),
+             S.c: signed(rng, 0.2, 2.0)}
     point = {v: draws[v] for v in comp.free}
     args = [point.get(s, params.get(s, 0.0)) for s in POINT_ARGS]
     for v, f in _solved_functions(comp).items():
@@ -248,10 +249,6 @@ def _solved_functions(comp: WorkingComponent) -> dict:
             v: sp.lambdify(POINT_ARGS, e, modules=["numpy", {"sqrt": np.emath.sqrt}])
             for v, e in comp.solved.items()})
     return comp.functions
-
-
-def _signed(rng: np.random.Generator) -> float:
-    return float(rng.choice([-1.0, 1.0]) * rng.uniform(0.2, 2.0))
 
 
 def _maximal(components: list[WorkingComponent]) -> list[WorkingComponent]:

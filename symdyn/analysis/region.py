@@ -26,9 +26,9 @@ def sample_parameters(rng: np.random.Generator, leak: sp.Expr,
     """
     values = {
         S.lam_star: rng.uniform(-0.9, 0.9),
-        S.b_star: _signed(rng, 0.3, 1.5),
-        S.c_star: _signed(rng, 0.3, 1.5),
-        S.beta: _signed(rng, 0.2, 2.0),
+        S.b_star: signed(rng, 0.3, 1.5),
+        S.c_star: signed(rng, 0.3, 1.5),
+        S.beta: signed(rng, 0.2, 2.0),
     }
     values[S.alpha] = rng.uniform(0.1, 1.0) if leak == S.alpha else float(leak)
     for symbol, value in (fixed or {}).items():
@@ -36,8 +36,11 @@ def sample_parameters(rng: np.random.Generator, leak: sp.Expr,
     return values
 
 
-def _signed(rng: np.random.Generator, low: float, high: float) -> float:
-    return float(rng.choice([-1.0, 1.0]) * rng.uniform(low, high))
+def signed(rng: np.random.Generator, low: float, high: float) -> float:
+    """A random sign times a uniform magnitude in ``[low, high)``. The sign is drawn as
+    ``rng.choice([-1.0, 1.0])`` draws it (the same stream), without its conversions,
+    which took three quarters of the time of sampling a point."""
+    return float((-1.0, 1.0)[rng.integers(0, 2)] * rng.uniform(low, high))
 
 
 def in_region(values: dict[sp.Symbol, float], kappa: sp.Expr | None) -> bool:
