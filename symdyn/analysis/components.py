@@ -122,13 +122,29 @@ def _reduce(equations: list[sp.Expr], solved: dict) -> list[sp.Expr] | None:
     """
     out = []
     for equation in equations:
-        num = sp.expand(sp.numer(sp.together(equation.subs(solved))))
+        if solved.keys() & equation.free_symbols or not _expanded_integer_polynomial(equation):
+            num = sp.expand(sp.numer(sp.together(equation.subs(solved))))
+        else:  # nothing to substitute and no denominator: the numerator is the equation
+            num = equation
         if num == 0:
             continue
         if not num.free_symbols & set(STATE):
             return None
         out.append(num)
     return out
+
+
+def _expanded_integer_polynomial(expr: sp.Expr) -> bool:
+    """Whether ``expr`` is a sum of integer multiples of products of symbol powers (then
+    ``sp.expand(sp.numer(sp.together(expr)))`` is ``expr`` itself)."""
+    for term in sp.Add.make_args(expr):
+        coefficient, monomial = term.as_coeff_Mul()
+        if not coefficient.is_Integer or not all(
+                f is sp.S.One or f.is_Symbol or (f.is_Pow and f.base.is_Symbol
+                                                 and f.exp.is_Integer and f.exp > 0)
+                for f in sp.Mul.make_args(monomial)):
+            return False
+    return True
 
 
 def _is_denominator(factor: sp.Expr, solved: dict, ctx: _Context) -> bool:
