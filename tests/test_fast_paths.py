@@ -1,0 +1,95 @@
+"""The fast exact paths of the analysis against independent references.
+
+Each fast path replaced a slower SymPy route with the promise of the same result: the
+numeric working Jacobian (product rule on the factored right-hand side) against central
+finite differences of the lambdified right-hand side; ``collect_in_state`` against
+``sp.collect``; ``algebra.compose`` against ``PolyElement.compose``; the random sign of
+``region.signed`` against the stream ``rng.choice`` draws; ``vanishes_on`` against
+``subs`` + ``cancel``.
+"""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import sympy as sp
+from sympy.polys.rings import ring
+
+import symdyn as sd
+from symdyn import symbols as S
+from symdyn.algebra import compose, vanishes_on
+from symdyn.analysis.components import POINT_ARGS, sample_points, working_components
+from symdyn.analysis.region import signed
+from symdyn.analysis.signs import collect_in_state
+from symdyn.analysis.working_field import numeric_jacobian
+
+
+@pytest.mark.parametrize("rule, leak", [("bptt", "alpha"), ("rflo", "alpha"), ("tbptt", "0.5")])
+def test_numeric_jacobian_matches_finite_differences(rule, leak):
+    ode = sd.derive(rule, leak)
+    rhs = sp.lambdify(POINT_ARGS, list(ode.working_rhs), "numpy")
+    comp = working_components(ode)[0]
+    points = sample_points(ode, comp, 20, seed=3)
+    jacobians = numeric_jacobian(ode)(points)
+    for point, jac in zip(points, jacobians, strict=True):
+        args = np.array([point.get(s, 0.0) for s in POINT_ARGS])
+        fd = np.empty((3, 3))
+        for j in range(3):  # lam, b, c are the first three arguments
+            step = np.zeros_like(args)
+            step[j] = 1e-6
+            fd[:, j] = (np.array(rhs(*(args + step))) - np.array(rhs(*(args - step)))) / 2e-6
+        assert np.allclose(jac, fd, rtol=1e-5, atol=1e-7 * np.max(np.abs(fd)))
+
+
+def test_numeric_jacobian_of_a_non_rational_rule_is_left_to_lambdify():
+    ode = sd.derive(sd.Rule("sqrt", sp.sqrt(S.lam) / 2, S.beta, None, "test"), 1)
+    assert numeric_jacobian(ode) is None
+
+
+def _collect(expr, state=(S.b, S.c)):
+    """The former implementation: ``sp.collect`` with ``sp.factor`` on each coefficient."""
+    if expr.is_Mul:
+        return sp.Mul(*[_collect(f, state) for f in expr.args])
+    if expr.is_Pow:
+        return _collect(expr.base, state) ** expr.exp
+    if not expr.is_Add:
+        return expr
+    return sp.collect(sp.expand(expr), list(state), func=sp.factor)
+
+
+def test_collect_in_state_is_sp_collect():
+    rng = random.Random(0)
+    symbols = [S.b, S.c, S.alpha, S.beta, S.lam_star, S.b_star]
+    for _ in range(60):
+        e = sum(sp.Rational(rng.randint(-5, 5), rng.choice([1, 2, 3]))
+                * sp.Mul(*[s ** rng.randint(0, 2) for s in symbols]) for _ in range(6))
+        e = sp.expand(e * rng.choice([1, S.b - S.c, S.alpha + 1, (S.lam_star - 1) ** 2]))
+        for expr in (e, sp.factor(e), e / (S.lam_star + 1), e * S.c ** 2 / 3):
+            assert sp.srepr(collect_in_state(expr)) == sp.srepr(_collect(expr))
+
+
+def test_compose_is_polyelement_compose():
+    R, x, y, z, t = ring("x,y,z,t", sp.QQ)
+    rng = random.Random(1)
+    for _ in range(100):
+        p = sum((rng.randint(-9, 9) * x ** rng.randint(0, 6) * y ** rng.randint(0, 3)
+                 * z ** rng.randint(0, 2) for _ in range(rng.randint(0, 20))), R.zero)
+        image = rng.choice([1 - t + t * x, y - 1, R(3), sp.QQ(1, 2) * t + z * t])
+        assert compose(p, x, image) == p.compose(x, image)
+
+
+def test_signed_draws_the_stream_of_rng_choice():
+    a, b = np.random.default_rng(7), np.random.default_rng(7)
+    for _ in range(2000):
+        expected = float(a.choice([-1.0, 1.0]) * a.uniform(0.2, 2.0))
+        assert signed(b, 0.2, 2.0) == expected
+
+
+def test_vanishes_on_is_subs_and_cancel():
+    x, y = sp.symbols("x y")
+    cases = [(x - y, {x: y}), (x - y, {x: 2 * y}), (x**2 - y, {x: sp.sqrt(y)}),
+             ((x - 1) / (y - 1), {x: y / (y - 1)}), (x / (y - 1), {y: 1})]
+    for expr, mapping in cases:
+        assert vanishes_on(expr, mapping) == (sp.cancel(sp.together(expr.subs(mapping))) == 0)
