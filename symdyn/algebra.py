@@ -19,7 +19,7 @@ is adding exponents. The output is assembled exactly as ``sp.factor`` assembles 
 
 from __future__ import annotations
 
-from functools import reduce
+from functools import lru_cache, reduce
 
 import sympy as sp
 from sympy.core.mul import _keep_coeff
@@ -87,10 +87,19 @@ def change_variables(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> sp.Exp
 def _new_variables(expr: sp.Expr, mapping: dict) -> list[sp.Symbol] | None:
     """The new variable of each image ``u + v t`` if ``mapping`` is an invertible affine
     change of variables not already present in ``expr``; else ``None``."""
+    new = _new_variables_of(tuple(mapping.items()), frozenset(expr.free_symbols))
+    return None if new is None else list(new)
+
+
+@lru_cache(maxsize=256)
+def _new_variables_of(mapping_items: tuple, present: frozenset) -> tuple | None:
+    """:func:`_new_variables` for the symbols ``present`` in the expression (all it reads
+    of it), memoised: every public result of an analysis goes through the same mapping."""
+    mapping = dict(mapping_items)
     new: list[sp.Symbol] = []
     for image in mapping.values():
         image = sp.expand(image)
-        candidates = [t for t in image.free_symbols - expr.free_symbols - set(mapping)
+        candidates = [t for t in image.free_symbols - present - set(mapping)
                       if sp.degree(image, t) == 1]
         if len(candidates) != 1 or candidates[0] in new:
             return None
@@ -99,7 +108,7 @@ def _new_variables(expr: sp.Expr, mapping: dict) -> list[sp.Symbol] | None:
         if slope == 0 or slope.free_symbols & ({t, *mapping} | set(new)):
             return None
         new.append(t)
-    return new
+    return tuple(new)
 
 
 def _image(p: PolyElement, images: dict, integer_ring: PolyRing, new: list[sp.Symbol],
