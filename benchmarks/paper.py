@@ -1,11 +1,12 @@
 """Wall time of ``symdyn paper`` (issue #12): cold, warm and quick cold, with where it goes.
 
-Each run is a fresh process, as a user would start it (interpreter start and imports
-included), writing into a fresh directory. "Cold" means nothing computed before: an empty
-``out`` directory and an empty symdyn cache (``SYMDYN_CACHE_DIR`` set to a new temporary
-directory). "Warm" is a second run into the same directory. pdflatex is included when it is
-installed. After each run the seconds of every step are printed, longest first: the steps
-run side by side on one worker per core, so they add up to more than the wall time.
+Each run is a fresh ``symdyn paper`` command, as a user would start it (interpreter start
+and imports included), writing into a fresh directory. "Cold" means nothing computed
+before: an empty ``out`` directory and an empty symdyn cache (``SYMDYN_CACHE_DIR`` set to
+a new temporary directory). "Warm" is a second run into the same directory. pdflatex is
+included when it is installed. After each run the seconds of every step (from
+``results.json``) are printed, longest first: the steps run side by side on one worker
+per core, so they add up to more than the wall time.
 
 Targets on this 2-core machine: cold < 20 s, quick cold < 10 s (warm: no target).
 
@@ -28,27 +29,21 @@ from pathlib import Path
 TARGETS = {"cold": 20.0, "warm": None, "quick cold": 10.0}
 HERE = Path(__file__).resolve().parent.parent
 
-CHILD = """
-import json, sys
-from symdyn.paper import run_paper
-result = run_paper(sys.argv[1], quick=sys.argv[2] == 'quick')
-print(json.dumps({'seconds': result.seconds, 'ok': result.ok, 'cached': result.cached}))
-"""
-
-
 def run(out: Path, cache: Path, quick: bool) -> tuple[float, dict]:
-    """Seconds for one ``run_paper`` process writing into ``out``, and its report."""
+    """Seconds for one ``symdyn paper`` command writing into ``out``, and its
+    ``results.json`` (which carries the seconds of every step)."""
     env = {**os.environ, "SYMDYN_CACHE_DIR": str(cache),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE),
                                                       os.environ.get("PYTHONPATH")]))}
+    argv = [sys.executable, "-m", "symdyn", "paper", "--out", str(out)]
     start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-c", CHILD, str(out), "quick" if quick else ""],
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(argv + (["--quick"] if quick else []), capture_output=True,
+                            text=True, env=env)
     seconds = time.perf_counter() - start
     if result.returncode != 0:
         print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
-        return seconds, {}
-    return seconds, json.loads(result.stdout.strip().splitlines()[-1])
+    results = out / "results.json"
+    return seconds, json.loads(results.read_text()) if results.exists() else {}
 
 
 def show(name: str, seconds: float, report: dict) -> None:

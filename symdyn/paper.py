@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -59,6 +60,11 @@ class PaperResult:
                  f"({sum(self.checks.values())}/{len(self.checks)}) in "
                  f"{self.seconds.get('total', 0):.1f} s"
                  + (f" ({len(self.cached)} steps from cache)" if self.cached else "")]
+        steps = sorted(((s, k) for k, s in self.seconds.items()
+                        if k not in ("total", "pdflatex") and s > 0), reverse=True)
+        if steps:
+            lines.append("  slowest steps: " + ", ".join(f"{k} {s:.1f} s" for s, k in steps[:3])
+                         + " (run side by side; each step's own time)")
         lines += [f"  {name:<10} {path}" for name, path in self.files.items()]
         lines += [f"  NOTE: {note}" for note in self.notes]
         lines += [f"  FAILED: {k}" for k in failed]
@@ -204,11 +210,12 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     sections = _sections(results, names, quick)
     report("writing", 0.95)
     checks = {f"{s.key}: {k}": v for s in sections for k, v in s.checks.items()}
-    files = write_outputs(out, sections, checks, quick, errors)
-    t0 = time.perf_counter()
-    notes = _pdf(out, sections, files, errors, report)
+    # The PDF first, so that results.json carries its errors and the times of every step.
+    t0, pdf_files = time.perf_counter(), {}
+    notes = _pdf(out, sections, pdf_files, errors, report)
     seconds["pdflatex"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
+    files = write_outputs(out, sections, checks, quick, errors, seconds) | pdf_files
     report("done", 1.0)
     ok = all(checks.values()) and not errors
     return PaperResult(out, ok, files, checks, seconds, errors, from_cache, notes)
@@ -281,11 +288,12 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
 
 
 def _context() -> multiprocessing.context.BaseContext:
-    """``fork`` where the platform has it: the workers start at once with symdyn, SymPy and
-    NumPy already imported (the pool forks them all before it starts its own thread);
-    ``spawn`` elsewhere."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    """``fork`` where the platform has it and this process runs one thread: the workers
+    start at once with symdyn, SymPy and NumPy already imported (the pool forks them all
+    before it starts its own thread). ``spawn`` otherwise: forking a process with other
+    threads (a notebook kernel, pytest-xdist) can copy a lock that one of them holds."""
+    fork = "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    return multiprocessing.get_context("fork" if fork else "spawn")
 
 
 def _terminate(pool: ProcessPoolExecutor) -> None:
@@ -336,7 +344,8 @@ def _latex_notes(log: Path, files: dict[str, Path]) -> list[str]:
 
 
 def write_outputs(out: Path, sections: list[Section], checks: dict[str, bool], quick: bool,
-                  errors: dict[str, str]) -> dict[str, Path]:
+                  errors: dict[str, str], seconds: dict[str, float] | None = None,
+                  ) -> dict[str, Path]:
     """``paper.tex``, ``report.md`` and ``results.json`` (every expression and number)."""
     files = {"tex": out / "paper.tex", "markdown": out / "report.md",
              "json": out / "results.json", "figures": out / "figures"}
@@ -344,6 +353,7 @@ def write_outputs(out: Path, sections: list[Section], checks: dict[str, bool], q
     files["markdown"].write_text(report_md(sections, checks))
     results = {"symdyn_version": __version__, "quick": quick,
                "ok": all(checks.values()) and not errors, "checks": checks, "errors": errors,
+               "seconds": {k: round(v, 3) for k, v in (seconds or {}).items()},
                "sections": {s.key: {"title": s.title, "data": s.data} for s in sections}}
     files["json"].write_text(json.dumps(jsonable(results), indent=1) + "\n")
     return files
