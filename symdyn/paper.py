@@ -262,7 +262,8 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
                                initializer=_start_worker)
     try:
         # The pool starts tasks in the order submitted: the shared analyses first (only
-        # useful when the on-disk cache carries them from one worker to the others).
+        # useful when the on-disk cache carries them from one worker to the others). Their
+        # results are not awaited: a failure there shows again in the step that needs it.
         if pending and cache_enabled():
             for job in SHARED:
                 pool.submit(_warm, *job)
