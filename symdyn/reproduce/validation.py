@@ -23,6 +23,7 @@ Progress = Callable[[str, float], None]
 #: Checks that another section runs and reports (so each simulation runs once):
 #: check -> the section's title.
 IN_OTHER_SECTIONS = {"low_rank": "Low-rank structure of RFLO's solutions",
+                     "meanfield": "Beyond alignment",
                      "noise_stationary": "Finite learning rate",
                      "excess_loss": "Finite learning rate",
                      "critical_rate": "Finite learning rate",
@@ -83,13 +84,13 @@ def _intro(quick: bool, latex: bool) -> str:
     code = (lambda t: f"\\texttt{{{tex_text(t)}}}") if latex else (lambda t: f"`{t}`")
     quote = (lambda t: f"``{t}''") if latex else (lambda t: f'"{t}"')
     size = "quick (small simulations)" if quick else "full"
-    titles = dict.fromkeys(IN_OTHER_SECTIONS.values())
+    titles = [quote(t) for t in dict.fromkeys(IN_OTHER_SECTIONS.values())]
     return (f"Each derived result against simulation of full networks "
             f"({code('symdyn.validation')}, {size}) at leak 1, and the expected update also "
             f"at leak {SMALL_LEAK}; every number below is from this run. The checks "
             + ", ".join(code(n) for n in IN_OTHER_SECTIONS)
             + " run once, in the sections that report them ("
-            + " and ".join(quote(t) for t in titles) + ").")
+            + ", ".join(titles[:-1]) + " and " + titles[-1] + ").")
 
 
 def _tex_table(rows: list, names: list[str]) -> str:

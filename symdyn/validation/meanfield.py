@@ -38,7 +38,7 @@ def check_meanfield(case: Case) -> Check:
                                 truncation=case.k, seed=case.seed + 2, **SIZES[case.quick])
     if r["sim_status"] != "ok" or r["status"] != "ok":
         return make_check("meanfield", float("nan"), 2.5, "<",
-                          require=(False, f"ODE {r['status']}, SGD {r['sim_status']}"))
+                          require=(False, f"ODE {r['status']}, SGD {r['sim_status']}"), run=r)
     return make_check("meanfield", r["worst"], 2.5, "<",
                       require=(r["loss_rel"] < 0.25,
                                f"loss off by {r['loss_rel']:.0%} (> 25 %)"), run=r)
