@@ -77,13 +77,18 @@ def _sympy_version() -> str:
 
 
 def load(name: str) -> object | None:
-    """The cached object called ``name``, or ``None`` on a miss or an unusable file.
+    """The cached object called ``name``, or ``None`` on a miss or an unusable file."""
+    return read(directory() / name)
+
+
+def read(path: Path) -> object | None:
+    """The object pickled at ``path``, or ``None`` if it is missing, truncated or stale.
 
     SymPy objects are rebuilt without evaluation: they were stored in canonical form, and
     re-canonicalising large expressions would cost most of what the cache saves.
     """
     try:
-        with open(directory() / name, "rb") as handle:
+        with open(path, "rb") as handle:
             data = handle.read()
         if "sympy" not in sys.modules:
             return pickle.loads(data)
@@ -96,17 +101,25 @@ def load(name: str) -> object | None:
 
 
 def store(name: str, value: object) -> None:
-    """Write ``value`` atomically (temporary file in the same directory, then rename)."""
-    folder = directory()
+    """Write ``value`` under ``name`` in the cache directory (:func:`write`)."""
+    write(directory() / name, value)
+
+
+def write(path: Path, value: object) -> None:
+    """Pickle ``value`` to ``path`` atomically (a temporary file in the same directory,
+    then a rename), so that a concurrent reader never sees half a file; a value that
+    cannot be pickled or a folder that cannot be written leaves nothing behind."""
+    folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{name}.", suffix=".tmp")
+        descriptor, temporary = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.",
+                                                 suffix=".tmp")
     except OSError:
         return
     try:
         with os.fdopen(descriptor, "wb") as handle:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, folder / name)
+        os.replace(temporary, path)
     except (OSError, pickle.PicklingError, TypeError, AttributeError, RecursionError):
         Path(temporary).unlink(missing_ok=True)
 

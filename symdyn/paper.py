@@ -21,7 +21,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from functools import partial
 from pathlib import Path
 
 from . import __version__
-from .cache import enabled as cache_enabled
+from . import cache as disk
 from .latex import compile_pdf, document, has_pdflatex, log_problems
 from .reproduce import SECTIONS, validation
 from .reproduce.common import RULES, Section, analysed, jsonable, plain_text, tex_mixed
@@ -206,7 +205,7 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     for name, value, taken in run([n for n in names if n not in results], results, quick,
                                   figures, workers, report, errors):
         results[name], seconds[name] = value, taken
-        _store(cache, name, value)
+        disk.write(cache / f"{name}.pkl", value)
     sections = _sections(results, names, quick)
     report("writing", 0.95)
     checks = {f"{s.key}: {k}": v for s in sections for k, v in s.checks.items()}
@@ -222,24 +221,11 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
 
 
 def _from_cache(cache: Path, names: list[str]) -> tuple[dict[str, object], list[str]]:
-    """The steps already computed for this source key; a stale or truncated entry is
-    dropped (and recomputed), never fatal."""
-    found = {}
-    for name in names:
-        path = cache / f"{name}.pkl"
-        if path.exists():
-            try:
-                found[name] = pickle.loads(path.read_bytes())
-            except Exception:
-                path.unlink(missing_ok=True)
+    """The steps already computed for this source key; a stale or truncated entry counts
+    as missing (it is recomputed and overwritten), never fatal."""
+    found = {name: value for name in names
+             if (value := disk.read(cache / f"{name}.pkl")) is not None}
     return found, list(found)
-
-
-def _store(cache: Path, name: str, value: object) -> None:
-    cache.mkdir(parents=True, exist_ok=True)
-    temporary = cache / f"{name}.pkl.{os.getpid()}"
-    temporary.write_bytes(pickle.dumps(value))
-    temporary.replace(cache / f"{name}.pkl")  # atomic: a reader never sees half a file
 
 
 def _run_here(pending, cached, quick, figures, workers, report, errors):
@@ -264,7 +250,7 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
         # The pool starts tasks in the order submitted: the shared analyses first (only
         # useful when the on-disk cache carries them from one worker to the others). Their
         # results are not awaited: a failure there shows again in the step that needs it.
-        if pending and cache_enabled():
+        if pending and disk.enabled():
             for job in SHARED:
                 pool.submit(_warm, *job)
         futures = {pool.submit(_run_step, name, quick, figures): name for name in
