@@ -409,7 +409,8 @@ def cmd_paper(args: argparse.Namespace, progress: Progress) -> int:
     out = output_directory(args.out)   # before the heavy imports: a bad path fails at once
     from .paper import run_paper
 
-    result = run_paper(out, quick=args.quick, progress=progress.report("paper"))
+    with progress.paused():  # the steps' worker processes fork from a single thread
+        result = run_paper(out, quick=args.quick, progress=progress.report("paper"))
     print(result.summary())
     return 0 if result.ok else 1
 

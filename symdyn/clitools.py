@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 PROGRESS_DELAY, PROGRESS_PERIOD = 5.0, 10.0   # seconds before the first line, between lines
 
@@ -48,6 +48,24 @@ class Progress:
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """No progress thread inside the block, so that work there may fork processes:
+        a fork copies the locks of every thread, and only a single-threaded process
+        forks safely. :meth:`report`'s lines still print; the periodic line resumes after."""
+        running = self._thread.is_alive()
+        if running:
+            self._stop.set()
+            self._thread.join()
+        try:
+            yield
+        finally:
+            if running:
+                self._stop = threading.Event()
+                self._thread = threading.Thread(target=self._run, daemon=True)
+                with suppress(RuntimeError):  # the interpreter is shutting down
+                    self._thread.start()
 
     def report(self, prefix: str) -> Callable[[str, float], None]:
         """A ``progress(step, fraction)`` callback that prints each step and remembers it."""

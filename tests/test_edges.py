@@ -307,3 +307,21 @@ def test_no_reference_to_a_file_outside_the_repository():
     name = "THEORY" + ".md"
     paths = [ROOT / "README.md", *ROOT.glob("symdyn/**/*.py"), *ROOT.glob("derivations/*.py")]
     assert not [p for p in paths if name in p.read_text()]
+
+
+def test_progress_pauses_its_thread_so_the_paper_can_fork(monkeypatch):
+    """Inside ``paused()`` the progress thread is gone (symdyn paper forks its workers only
+    from a single-threaded process); it resumes afterwards and prints again."""
+    import threading
+
+    monkeypatch.setattr(clitools, "PROGRESS_DELAY", 0.05)
+    monkeypatch.setattr(clitools, "PROGRESS_PERIOD", 0.1)
+    progress = clitools.Progress("testing")
+    with progress:
+        thread = progress._thread
+        assert thread.is_alive()
+        with progress.paused():
+            assert not thread.is_alive() and not progress._thread.is_alive()
+            assert thread not in threading.enumerate()
+        assert progress._thread.is_alive()
+    assert not progress._thread.is_alive()
