@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from types import ModuleType
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -29,6 +31,13 @@ INPUT_CHUNK = 1024  # inputs are drawn in chunks: one RNG call per chunk, not pe
 #: which a multi-threaded BLAS only spin-waits (measured: ``symdyn validate`` twice as
 #: slow); limiting it here, around the loops, leaves the rest of the process alone.
 BLAS_THREADS = 1
+#: Which implementation runs the loops of `train` and `expected_update_mc`: "auto" (the
+#: default: compiled where it is faster), "numba" (always compiled) or "numpy" (always the
+#: reference).  Read at each call from the environment variable of this name.
+SIMULATOR_ENV = "SYMDYN_SIMULATOR"
+#: Largest N at which "auto" compiles RTRL (`bptt`): beyond it one step is a large batched
+#: (N x N) @ (N x N^2) product, where BLAS beats the compiled loops (benchmarks/simulate.py).
+RTRL_COMPILED_MAX_N = 16
 
 
 class SimulationTimeout(RuntimeError):
@@ -45,11 +54,41 @@ class _Inputs:
         self.i = 0
 
     def next(self) -> np.ndarray:
+        return self.take(1)[0]
+
+    def take(self, n: int) -> np.ndarray:
+        """The next min(n, rest of the current chunk) inputs, shape (<= n, B, D)."""
         if self.i == INPUT_CHUNK:
             self.buf = self.rng.standard_normal(self.shape)
             self.i = 0
-        self.i += 1
-        return self.buf[self.i - 1]
+        m = min(n, INPUT_CHUNK - self.i)
+        self.i += m
+        return self.buf[self.i - m:self.i]
+
+
+def _compiled_path(rule: str, n: int) -> ModuleType | None:
+    """The compiled drivers (symdyn.simulate.compiled) if they should run this simulation,
+    else None for the NumPy reference.
+
+    "auto" compiles every rule except RTRL above RTRL_COMPILED_MAX_N hidden units, and uses
+    the reference when numba is not installed: the package works without numba, only
+    slower (~40x at the validation's sizes).  numba is imported here, when a simulation
+    runs, never at the import of symdyn.
+    """
+    mode = os.environ.get(SIMULATOR_ENV, "auto").strip().lower() or "auto"
+    if mode not in ("auto", "numba", "numpy"):
+        raise ValueError(f"{SIMULATOR_ENV} must be auto, numba or numpy, got {mode!r}")
+    if mode == "numpy" or (mode == "auto" and rule == "bptt" and n > RTRL_COMPILED_MAX_N):
+        return None
+    try:
+        import numba  # noqa: F401
+    except ImportError as err:
+        if mode == "numba":
+            raise ValueError(f"{SIMULATOR_ENV}=numba, but numba cannot be imported: {err}"
+                             ) from None
+        return None
+    from . import compiled
+    return compiled
 
 
 class Runner:
@@ -190,9 +229,14 @@ def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int
     runner = Runner(net, teacher, rule, leak, truncation, label_noise, seed)
     inputs = _Inputs(net.shape[0], net.shape[2], seed)
     rec = _Recorder(record)
-    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-        _train_loop(net, runner, inputs, rec, eta, n_steps, record_every, progress, leak, rule,
-                    max_seconds)
+    args = (net, runner, inputs, rec, eta, n_steps, record_every, progress, leak, rule,
+            max_seconds)
+    fast = _compiled_path(rule, net.shape[1])
+    if fast is not None:  # no BLAS in the compiled loops: no thread limit to set
+        fast.train_loop(*args)
+    else:
+        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+            _train_loop(*args)
     arr = rec.arrays()
     return TrainResult(steps=np.array(rec.steps), loss=arr["loss"], W=arr["W"], U=arr["U"],
                        V=arr["V"], initial=initial, final=net, rule=rule, eta=float(eta),
@@ -261,10 +305,14 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
     runner = Runner(net.copy(), teacher.copy(), rule, leak, truncation, label_noise, seed)
     inputs = _Inputs(net.shape[0], net.shape[2], seed)
     block_len = n_steps // n_blocks
-    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-        for _ in range(burn_in):
-            runner.step(inputs.next())
-        blocks, sumsq = _run_blocks(runner, inputs, n_blocks, block_len)
+    fast = _compiled_path(rule, net.shape[1])
+    if fast is not None:
+        blocks, sumsq = fast.mc_blocks(runner, inputs, burn_in, n_blocks, block_len)
+    else:
+        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+            for _ in range(burn_in):
+                runner.step(inputs.next())
+            blocks, sumsq = _run_blocks(runner, inputs, n_blocks, block_len)
     out: dict = {"n_samples": n_blocks * block_len, "n_blocks": n_blocks}
     n_eff = []
     for k, b in blocks.items():

@@ -1,0 +1,115 @@
+"""Drivers of the compiled path: the loops of ``train`` and ``expected_update_mc`` in chunks.
+
+:func:`symdyn.simulate.kernels.run_chunk` advances the whole batch by a chunk of steps in one
+call; the driver here stops it wherever the reference loop (engine._train_loop,
+engine._run_blocks) acts between steps: the stability and time check every CHECK_EVERY
+steps, the record flushes, the progress calls, and the end of each chunk of INPUT_CHUNK
+inputs.  The state lives in the reference :class:`~symdyn.simulate.engine.Runner` (h, h*,
+the rule's traces, the label-noise generator), which the kernel updates in place, and the
+random streams are drawn exactly as the reference draws them: inputs from the same
+``_Inputs`` chunks, label noise from ``Runner.noise_rng`` as (T, B, M) blocks, which give
+the numbers of T successive (B, M) draws.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from . import kernels
+from .engine import CHECK_EVERY, Runner, SimulationTimeout, _check_running, _Inputs, _Recorder
+from .networks import Network
+from .rules import RFLO, RTRL, TBPTT
+
+__all__ = ["mc_blocks", "train_loop"]
+
+_NO_BLOCKS = np.zeros((0, 0))  # training: no Monte Carlo blocks (the kernel's types kept)
+_NO_MC = ((np.zeros((0, 0, 0, 0)),) * 3, _NO_BLOCKS, (np.zeros((0, 0, 0)),) * 3)
+
+
+def _traces(runner: Runner) -> tuple[np.ndarray, np.ndarray, int]:
+    """The rule's state in the kernel's layout (views: the kernel updates the runner's)."""
+    rule, b = runner.rule, runner.h.shape[0]
+    if isinstance(rule, RTRL):
+        return rule.SW, rule.SU, 0
+    if isinstance(rule, TBPTT):
+        return rule.H, rule.X, rule.pos
+    assert isinstance(rule, RFLO)
+    return rule.p.reshape(b, 1, -1), rule.q.reshape(b, 1, -1), 0
+
+
+def _contiguous(net: Network) -> tuple[np.ndarray, ...]:
+    """net's arrays, made C-contiguous in place (the kernel updates them through views)."""
+    for name in ("W", "U", "V", "B_fb"):
+        setattr(net, name, np.ascontiguousarray(getattr(net, name)))
+    return net.W, net.U, net.V, net.B_fb
+
+
+def _chunk(runner: Runner, eta: float, xs: np.ndarray, loss_acc: np.ndarray,
+           mc: tuple = (0, 0, 1) + _NO_MC) -> None:
+    """Advance `runner` by len(xs) steps (training with `eta`, or Monte Carlo with `mc` =
+    (start, burn_in, block_len, blocks, block_loss, squares))."""
+    s1, s2, pos = _traces(runner)
+    noise = (runner.noise_rng.standard_normal(xs.shape[:2] + (runner.net.V.shape[1],))
+             if runner.sigma else xs)
+    teacher = tuple(np.ascontiguousarray(m) for m in (runner.teacher.W, runner.teacher.U,
+                                                         runner.teacher.V))
+    start, burn_in, block_len, blocks, block_loss, squares = mc
+    pos = kernels.run_chunk(kernels.RULE_CODES[runner.rule.name], runner.leak, float(eta),
+                            runner.sigma, _contiguous(runner.net), teacher, runner.h,
+                            runner.hs, s1, s2, pos, xs, noise, loss_acc, start, burn_in,
+                            block_len, blocks, block_loss, squares)
+    if isinstance(runner.rule, TBPTT):
+        runner.rule.pos = pos
+
+
+def _next_stop(t: int, n_steps: int, periods: tuple[int, ...]) -> int:
+    """The first step after t at which the driver acts (a multiple of a period, or the end)."""
+    return min([n_steps] + [(t // p + 1) * p for p in periods])
+
+
+def train_loop(net: Network, runner: Runner, inputs: _Inputs, rec: _Recorder, eta: float,
+               n_steps: int, record_every: int, progress: Callable[[int, int], None] | None,
+               leak: float, rule: str, max_seconds: float | None) -> None:
+    """engine._train_loop, in compiled chunks (same arguments, same effects)."""
+    every_progress = max(1, n_steps // 20)
+    periods = (CHECK_EVERY, record_every) + ((every_progress,) if progress else ())
+    end = None if max_seconds is None else time.perf_counter() + max_seconds
+    loss_acc = np.zeros(runner.h.shape[0])
+    t = 0
+    while t < n_steps:
+        xs = inputs.take(_next_stop(t, n_steps, periods) - t)
+        _chunk(runner, eta, xs, loss_acc)
+        t += xs.shape[0]
+        rec.acc, rec.count = loss_acc, rec.count + xs.shape[0]
+        if t % CHECK_EVERY == 0 or t == n_steps:
+            _check_running(net, runner, leak, rule, t)
+            if end is not None and time.perf_counter() > end:
+                raise SimulationTimeout(f"train(rule={rule!r}) did not finish its {n_steps} "
+                                        f"steps within {max_seconds:g} s (stopped at {t})")
+        if t % record_every == 0 or t == n_steps:
+            rec.flush(t, net)
+            loss_acc = np.zeros_like(loss_acc)
+        if progress is not None and (t % every_progress == 0 or t == n_steps):
+            progress(t, n_steps)
+
+
+def mc_blocks(runner: Runner, inputs: _Inputs, burn_in: int, n_blocks: int, block_len: int
+              ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """engine's burn-in and _run_blocks in compiled chunks: block means of dW, dU, dV, loss
+    (n_blocks, B, ...) and the total sums of squares of dW, dU, dV."""
+    shapes = [m.shape for m in (runner.net.W, runner.net.U, runner.net.V)]
+    blocks = tuple(np.zeros((n_blocks,) + s) for s in shapes)
+    squares = tuple(np.zeros(s) for s in shapes)
+    block_loss = np.zeros((n_blocks, shapes[0][0]))
+    total, t = burn_in + n_blocks * block_len, 0
+    while t < total:
+        xs = inputs.take(total - t)
+        _chunk(runner, 0.0, xs, block_loss[0],
+               (t, burn_in, block_len, blocks, block_loss, squares))
+        t += xs.shape[0]
+    names = ("dW", "dU", "dV", "loss")
+    means = {k: a / block_len for k, a in zip(names, blocks + (block_loss,), strict=True)}
+    return means, dict(zip(names[:3], squares, strict=True))
