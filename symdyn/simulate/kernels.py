@@ -40,274 +40,250 @@ RULE_CODES = {"bptt": BPTT, "tbptt": TBPTT, "rflo": RFLO}
 
 @njit(cache=True)
 def _forward(W: Array, U: Array, h: Array, x: Array, leak: float, out: Array) -> None:
-    """out = (1-alpha) h + alpha (W h + U x) for one batch element."""
-    for i in range(W.shape[0]):
-        s = 0.0
-        for j in range(W.shape[1]):
-            s += W[i, j] * h[j]
-        u = 0.0
-        for j in range(U.shape[1]):
-            u += U[i, j] * x[j]
-        out[i] = (1.0 - leak) * h[i] + leak * (s + u)
+    """out = (1-alpha) h + alpha (W h + U x), batched: W (B,N,N), h (B,N), x (B,D)."""
+    for b in range(W.shape[0]):
+        for i in range(W.shape[1]):
+            s = 0.0
+            for j in range(W.shape[2]):
+                s += W[b, i, j] * h[b, j]
+            u = 0.0
+            for j in range(U.shape[2]):
+                u += U[b, i, j] * x[b, j]
+            out[b, i] = (1.0 - leak) * h[b, i] + leak * (s + u)
 
 
 @njit(cache=True)
 def _jacobian(W: Array, leak: float, J: Array) -> None:
-    """J = alpha W + (1-alpha) I, built as rules.jacobian builds it."""
-    n = W.shape[0]
-    for i in range(n):
-        for j in range(n):
-            J[i, j] = leak * W[i, j]
-        J[i, i] += 1.0 - leak
+    """J = alpha W + (1-alpha) I, batched, built as rules.jacobian builds it."""
+    for b in range(W.shape[0]):
+        for i in range(W.shape[1]):
+            for j in range(W.shape[2]):
+                J[b, i, j] = leak * W[b, i, j]
+            J[b, i, i] += 1.0 - leak
 
 
 @njit(cache=True)
 def _propagate_sens(J: Array, S: Array, tmp: Array) -> None:
-    """S <- J S (S: (N, C)), summing over the contracted index in order."""
-    n, c = S.shape
-    for k in range(n):
-        for col in range(c):
-            tmp[k, col] = 0.0
-        for m in range(n):
-            jk = J[k, m]
+    """S[b] <- J[b] S[b] (S: (B, N, C)), summing over the contracted index in order; the
+    inner loop runs over contiguous columns (vectorised)."""
+    n, c = S.shape[1], S.shape[2]
+    for b in range(S.shape[0]):
+        for k in range(n):
             for col in range(c):
-                tmp[k, col] += jk * S[m, col]
-    for k in range(n):
-        for col in range(c):
-            S[k, col] = tmp[k, col]
+                tmp[k, col] = 0.0
+            for m in range(n):
+                jk = J[b, k, m]
+                for col in range(c):
+                    tmp[k, col] += jk * S[b, m, col]
+        for k in range(n):
+            for col in range(c):
+                S[b, k, col] = tmp[k, col]
 
 
 @njit(cache=True)
-def _advance(
-    rule: int,
-    leak: float,
-    W: Array,
-    hp: Array,
-    x: Array,
-    s1: Array,
-    s2: Array,
-    pos: int,
-    J: Array,
-    tmp1: Array,
-    tmp2: Array,
-) -> None:
-    """Advance one batch element's traces from t-1 to t (rules.*.advance)."""
-    n, d = hp.shape[0], x.shape[0]
+def _advance(rule: int, leak: float, J: Array, hp: Array, x: Array, s1: Array, s2: Array,
+             pos: int, tmp1: Array, tmp2: Array) -> None:
+    """Advance the traces from t-1 to t (rules.*.advance) given J, h_{t-1} and x_t."""
+    nb, n, d = hp.shape[0], hp.shape[1], x.shape[1]
     if rule == BPTT:
-        _jacobian(W, leak, J)
         _propagate_sens(J, s1, tmp1)
         _propagate_sens(J, s2, tmp2)
-        for i in range(n):  # immediate term alpha e_i h_{t-1}^T (alpha e_i x_t^T for U)
+    for b in range(nb):
+        if rule == BPTT:  # immediate term alpha e_i h_{t-1}^T (alpha e_i x_t^T for U)
+            for i in range(n):
+                for j in range(n):
+                    s1[b, i, i * n + j] += leak * hp[b, j]
+                for j in range(d):
+                    s2[b, i, i * d + j] += leak * x[b, j]
+        elif rule == TBPTT:
             for j in range(n):
-                s1[i, i * n + j] += leak * hp[j]
+                s1[b, pos, j] = hp[b, j]
             for j in range(d):
-                s2[i, i * d + j] += leak * x[j]
-    elif rule == TBPTT:
-        for j in range(n):
-            s1[pos, j] = hp[j]
-        for j in range(d):
-            s2[pos, j] = x[j]
-    else:
-        for j in range(n):
-            s1[0, j] = s1[0, j] * (1.0 - leak) + leak * hp[j]
-        for j in range(d):
-            s2[0, j] = s2[0, j] * (1.0 - leak) + leak * x[j]
-
-
-@njit(cache=True)
-def _error(
-    V: Array, TV: Array, h: Array, hs: Array, noise_row: Array, sigma: float, e: Array
-) -> float:
-    """e = V* h* - V h (+ sigma xi); returns ½|e|²."""
-    loss = 0.0
-    for m in range(V.shape[0]):
-        a = 0.0
-        b = 0.0
-        for j in range(V.shape[1]):
-            a += TV[m, j] * hs[j]
-            b += V[m, j] * h[j]
-        e[m] = a - b
-        if sigma != 0.0:
-            e[m] = e[m] + sigma * noise_row[m]
-        loss += e[m] * e[m]
-    return 0.5 * loss
-
-
-@njit(cache=True)
-def _tbptt_deltas(W: Array, leak: float, g: Array, pos: int, J: Array, deltas: Array) -> None:
-    """deltas[(pos - j) mod k] = (J^T)^j g for j < k (TBPTT.directions)."""
-    k, n = deltas.shape
-    _jacobian(W, leak, J)
-    d = g.copy()
-    nxt = np.empty(n)
-    for jj in range(k):
-        s = (pos - jj + k) % k
-        for i in range(n):
-            deltas[s, i] = d[i]
-        for i in range(n):
-            acc = 0.0
-            for m in range(n):
-                acc += J[m, i] * d[m]
-            nxt[i] = acc
-        d[:] = nxt
-
-
-@njit(cache=True)
-def _outer_sum(leak: float, a: Array, s: Array, out: Array) -> None:
-    """out[i, j] = alpha sum_slot a[slot, i] s[slot, j] (the tBPTT window sum)."""
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            acc = 0.0
-            for r in range(a.shape[0]):
-                acc += a[r, i] * s[r, j]
-            out[i, j] = leak * acc
-
-
-@njit(cache=True)
-def _directions(
-    rule: int,
-    leak: float,
-    W: Array,
-    V: Array,
-    Bf: Array,
-    e: Array,
-    s1: Array,
-    s2: Array,
-    pos: int,
-    J: Array,
-    g: Array,
-    deltas: Array,
-    dW: Array,
-    dU: Array,
-) -> None:
-    """(dW, dU) of one batch element (rules.*.directions); g is scratch (N,)."""
-    n, d = dW.shape[0], dU.shape[1]
-    if rule == RFLO:  # f = B e, dW = f p^T, dU = f q^T
-        for i in range(n):
-            f = 0.0
-            for m in range(e.shape[0]):
-                f += Bf[i, m] * e[m]
+                s2[b, pos, j] = x[b, j]
+        else:
             for j in range(n):
-                dW[i, j] = f * s1[0, j]
+                s1[b, 0, j] = s1[b, 0, j] * (1.0 - leak) + leak * hp[b, j]
             for j in range(d):
-                dU[i, j] = f * s2[0, j]
-        return
-    for i in range(n):  # g = V^T e
+                s2[b, 0, j] = s2[b, 0, j] * (1.0 - leak) + leak * x[b, j]
+
+
+@njit(cache=True)
+def _error(V: Array, TV: Array, h: Array, hs: Array, xi: Array, sigma: float, e: Array,
+           loss: Array) -> None:
+    """e = V* h* - V h (+ sigma xi) and loss = ½|e|², batched."""
+    for b in range(V.shape[0]):
         acc = 0.0
-        for m in range(e.shape[0]):
-            acc += e[m] * V[m, i]
-        g[i] = acc
-    if rule == BPTT:  # dW = sum_k g_k S^W[k], likewise dU
-        dW[:] = 0.0
-        dU[:] = 0.0
-        fw = dW.reshape(n * n)
-        fu = dU.reshape(n * d)
-        for k in range(n):
-            for c in range(n * n):
-                fw[c] += g[k] * s1[k, c]
-            for c in range(n * d):
-                fu[c] += g[k] * s2[k, c]
-    elif s1.shape[0] == 1:  # tbptt k = 1: alpha g h_{t-1}^T without a backward pass
-        for i in range(n):
-            gh = leak * g[i]
-            for j in range(n):
-                dW[i, j] = gh * s1[0, j]
-            for j in range(d):
-                dU[i, j] = gh * s2[0, j]
+        for m in range(V.shape[1]):
+            a = 0.0
+            c = 0.0
+            for j in range(V.shape[2]):
+                a += TV[b, m, j] * hs[b, j]
+                c += V[b, m, j] * h[b, j]
+            e[b, m] = a - c
+            if sigma != 0.0:
+                e[b, m] = e[b, m] + sigma * xi[b, m]
+            acc += e[b, m] * e[b, m]
+        loss[b] = 0.5 * acc
+
+
+@njit(cache=True)
+def _feedback(M: Array, e: Array, transpose: bool, g: Array) -> None:
+    """g = M e (rflo's B e) or g = M^T e (V^T e), batched."""
+    for b in range(M.shape[0]):
+        for i in range(g.shape[1]):
+            acc = 0.0
+            for m in range(e.shape[1]):
+                acc += (M[b, m, i] if transpose else M[b, i, m]) * e[b, m]
+            g[b, i] = acc
+
+
+@njit(cache=True)
+def _outer(f: Array, s: Array, scale: float, out: Array) -> None:
+    """out[b, i, j] = (scale f[b, i]) s[b, 0, j] (rflo, tbptt k = 1, and dV = e h^T)."""
+    for b in range(out.shape[0]):
+        for i in range(out.shape[1]):
+            fi = scale * f[b, i]
+            for j in range(out.shape[2]):
+                out[b, i, j] = fi * s[b, 0, j]
+
+
+@njit(cache=True)
+def _rtrl_directions(g: Array, S: Array, out: Array) -> None:
+    """out[b].flat[c] = sum_k g[b, k] S[b, k, c] (dW = sum_k g_k S^W[k])."""
+    cols = out.shape[1] * out.shape[2]
+    for b in range(out.shape[0]):
+        flat = out[b].reshape(cols)
+        for c in range(cols):
+            flat[c] = 0.0
+        for k in range(S.shape[1]):
+            gk = g[b, k]
+            for c in range(cols):
+                flat[c] += gk * S[b, k, c]
+
+
+@njit(cache=True)
+def _tbptt_directions(leak: float, J: Array, g: Array, s1: Array, s2: Array, pos: int,
+                      deltas: Array, dW: Array, dU: Array) -> None:
+    """dW = alpha sum_j (J^T)^j g h_{t-1-j}^T, likewise dU, over the ring buffers; g is
+    overwritten.  deltas[(pos - j) mod k] = (J^T)^j g, matching the buffer slots."""
+    k, n = deltas.shape
+    for b in range(g.shape[0]):
+        for jj in range(k):
+            row = (pos - jj + k) % k
+            for i in range(n):
+                deltas[row, i] = g[b, i]
+            for i in range(n):
+                acc = 0.0
+                for m in range(n):
+                    acc += J[b, m, i] * deltas[row, m]
+                g[b, i] = acc
+        _window_sum(leak, deltas, s1, b, dW)
+        _window_sum(leak, deltas, s2, b, dU)
+
+
+@njit(cache=True)
+def _window_sum(leak: float, deltas: Array, s: Array, b: int, out: Array) -> None:
+    """out[b, i, j] = alpha sum_slot deltas[slot, i] s[b, slot, j]."""
+    for i in range(out.shape[1]):
+        for j in range(out.shape[2]):
+            acc = 0.0
+            for r in range(deltas.shape[0]):
+                acc += deltas[r, i] * s[b, r, j]
+            out[b, i, j] = leak * acc
+
+
+@njit(cache=True)
+def _directions(rule: int, leak: float, J: Array, V: Array, Bf: Array, e: Array, s1: Array,
+                s2: Array, pos: int, g: Array, deltas: Array, dW: Array, dU: Array) -> None:
+    """(dW, dU) = update / eta of every rule (rules.*.directions)."""
+    if rule == RFLO:  # f = B e, dW = f p^T, dU = f q^T
+        _feedback(Bf, e, False, g)
+        _outer(g, s1, 1.0, dW)
+        _outer(g, s2, 1.0, dU)
+        return
+    _feedback(V, e, True, g)  # g = V^T e
+    if rule == BPTT:
+        _rtrl_directions(g, s1, dW)
+        _rtrl_directions(g, s2, dU)
+    elif s1.shape[1] == 1:  # tbptt k = 1: alpha g h_{t-1}^T without a backward pass
+        _outer(g, s1, leak, dW)
+        _outer(g, s2, leak, dU)
     else:
-        _tbptt_deltas(W, leak, g, pos, J, deltas)
-        _outer_sum(leak, deltas, s1, dW)
-        _outer_sum(leak, deltas, s2, dU)
+        _tbptt_directions(leak, J, g, s1, s2, pos, deltas, dW, dU)
 
 
 @njit(cache=True)
-def _accumulate(acc: Array, sq: Array, d: Array) -> None:
-    """acc += d; sq += d * d (elementwise, 2-D)."""
-    for i in range(d.shape[0]):
-        for j in range(d.shape[1]):
-            acc[i, j] += d[i, j]
-            sq[i, j] += d[i, j] * d[i, j]
+def _fold(scale: float, M: Array, d: Array, sq: Array) -> None:
+    """M += scale d, and sq += d * d unless sq is empty (elementwise, 3-D)."""
+    squares = sq.shape[0] > 0
+    for b in range(d.shape[0]):
+        for i in range(d.shape[1]):
+            for j in range(d.shape[2]):
+                M[b, i, j] += scale * d[b, i, j]
+                if squares:
+                    sq[b, i, j] += d[b, i, j] * d[b, i, j]
 
 
 @njit(cache=True)
-def _apply(eta: float, M: Array, d: Array) -> None:
-    """M += eta d (elementwise, 2-D)."""
-    for i in range(d.shape[0]):
-        for j in range(d.shape[1]):
-            M[i, j] += eta * d[i, j]
-
-
-@njit(cache=True)
-def _step(rule: int, leak: float, sigma: float, net: tuple, teacher: tuple, h: Array, hs: Array,
-          s1: Array, s2: Array, pos: int, x: Array, xi: Array, scratch: tuple) -> float:
-    """One step of one batch element: h, hs and the traces advance in place, the scratch
-    directions (dW, dU, dV) are filled and ½|e_t|² is returned."""
-    W, U, V, Bf = net
-    hp, hn, hsn, g, e, J, deltas, tmp1, tmp2, dW, dU, dV = scratch
-    hp[:] = h
-    _forward(W, U, hp, x, leak, hn)
-    _forward(teacher[0], teacher[1], hs, x, leak, hsn)
-    _advance(rule, leak, W, hp, x, s1, s2, pos, J, tmp1, tmp2)
-    loss = _error(V, teacher[2], hn, hsn, xi, sigma, e)
-    _directions(rule, leak, W, V, Bf, e, s1, s2, pos, J, g, deltas, dW, dU)
-    for i in range(dV.shape[0]):
-        for j in range(dV.shape[1]):
-            dV[i, j] = e[i] * hn[j]
-    h[:] = hn
-    hs[:] = hsn
-    return loss
-
-
-@njit(cache=True)
-def _scratch(n: int, d: int, m: int, k: int, c1: int, c2: int) -> tuple:
-    """Work arrays of one step (see _step)."""
-    e2 = np.empty
-    return (e2(n), e2(n), e2(n), e2(n), e2(m), e2((n, n)), e2((k, n)), e2((n, c1)),
-            e2((n, c2)), e2((n, n)), e2((n, d)), e2((m, n)))
+def _add(src: Array, dst: Array, keep: float) -> None:
+    """dst = keep dst + src, 2-D: keep = 1 adds, keep = 0 copies (explicit loops: slice
+    assignment costs seconds of compilation)."""
+    for b in range(src.shape[0]):
+        for i in range(src.shape[1]):
+            dst[b, i] = src[b, i] if keep == 0.0 else dst[b, i] + src[b, i]
 
 
 @njit(cache=True)
 def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teacher: tuple,
-              h: Array, hs: Array, s1: Array, s2: Array, pos0: int, X: Array, noise: Array,
+              h: Array, hs: Array, s1: Array, s2: Array, pos: int, X: Array, noise: Array,
               loss_acc: Array, start: int, burn_in: int, block_len: int, blocks: tuple,
               block_loss: Array, squares: tuple) -> int:
     """Advance every batch element by X.shape[0] steps in place; returns the new tBPTT slot.
 
     ``net`` = (W, U, V, B_fb) and ``teacher`` = (W*, U*, V*), each (B, ...); h, hs (B, N);
-    traces s1, s2 and slot ``pos0`` as in the module docstring; inputs X (T, B, D); label
+    traces s1, s2 and slot ``pos`` as in the module docstring; inputs X (T, B, D); label
     noise (T, B, M), read only if sigma != 0.  Training (``block_loss`` has no blocks):
     after each step W, U, V += eta (dW, dU, dV) and ``loss_acc`` (B,) gains ½|e_t|².
     Frozen-weight Monte Carlo (``block_loss`` (n_blocks, B)): the weights stay fixed; step
     ``start + t`` of the run, once past ``burn_in``, adds its (dW, dU, dV) to block
     ``(start + t - burn_in) // block_len`` of ``blocks`` (each (n_blocks, B, ...)), its loss
     to ``block_loss`` and the squares of its directions to ``squares`` (each (B, ...)).
+    Every helper loops over the batch inside, so that its call costs (reference counts of
+    its array arguments) are paid once per step, not once per batch element.
     """
-    n_t, nb = X.shape[0], X.shape[1]
-    W, U, V = net[0], net[1], net[2]
-    k = s1.shape[1]
+    W, U, V, Bf = net
+    nb, n, d, m, k = W.shape[0], W.shape[1], U.shape[2], V.shape[1], s1.shape[1]
+    J, deltas = np.empty((nb, n, n)), np.empty((k, n))
+    tmp1, tmp2 = np.empty((n, s1.shape[2])), np.empty((n, s2.shape[2]))
+    hp, hn, hsn, g = np.empty((nb, n)), np.empty((nb, n)), np.empty((nb, n)), np.empty((nb, n))
+    e, loss = np.empty((nb, m)), np.empty(nb)
+    dW, dU, dV = np.empty((nb, n, n)), np.empty((nb, n, d)), np.empty((nb, m, n))
     mc = block_loss.shape[0] > 0
-    scratch = _scratch(W.shape[1], U.shape[2], V.shape[1], k, s1.shape[2], s2.shape[2])
-    dW, dU, dV = scratch[9], scratch[10], scratch[11]
-    pos = pos0
-    for b in range(nb):
-        pos = pos0
-        net_b = (W[b], U[b], V[b], net[3][b])
-        teacher_b = (teacher[0][b], teacher[1][b], teacher[2][b])
-        for t in range(n_t):
-            if rule == TBPTT:
-                pos = (pos + 1) % k
-            xi = noise[t, b] if sigma != 0.0 else dV[0]
-            loss = _step(rule, leak, sigma, net_b, teacher_b, h[b], hs[b], s1[b], s2[b], pos,
-                         X[t, b], xi, scratch)
-            if not mc:
-                _apply(eta, W[b], dW)
-                _apply(eta, U[b], dU)
-                _apply(eta, V[b], dV)
-                loss_acc[b] += loss
-            elif start + t >= burn_in:
-                blk = (start + t - burn_in) // block_len
-                _accumulate(blocks[0][blk, b], squares[0][b], dW)
-                _accumulate(blocks[1][blk, b], squares[1][b], dU)
-                _accumulate(blocks[2][blk, b], squares[2][b], dV)
-                block_loss[blk, b] += loss
+    no_sq = np.empty((0, 0, 0))
+    for t in range(X.shape[0]):
+        if rule == TBPTT:
+            pos = (pos + 1) % k
+        x = X[t]
+        _add(h, hp, 0.0)
+        _forward(W, U, hp, x, leak, hn)
+        _forward(teacher[0], teacher[1], hs, x, leak, hsn)
+        if rule != RFLO:
+            _jacobian(W, leak, J)
+        _advance(rule, leak, J, hp, x, s1, s2, pos, tmp1, tmp2)
+        _error(V, teacher[2], hn, hsn, noise[t] if sigma != 0.0 else e, sigma, e, loss)
+        _directions(rule, leak, J, V, Bf, e, s1, s2, pos, g, deltas, dW, dU)
+        _outer(e, hn.reshape(nb, 1, n), 1.0, dV)
+        _add(hn, h, 0.0)
+        _add(hsn, hs, 0.0)
+        if not mc:
+            _fold(eta, W, dW, no_sq)
+            _fold(eta, U, dU, no_sq)
+            _fold(eta, V, dV, no_sq)
+            _add(loss.reshape(1, nb), loss_acc.reshape(1, nb), 1.0)
+        elif start + t >= burn_in:
+            blk = (start + t - burn_in) // block_len
+            _fold(1.0, blocks[0][blk], dW, squares[0])
+            _fold(1.0, blocks[1][blk], dU, squares[1])
+            _fold(1.0, blocks[2][blk], dV, squares[2])
+            _add(loss.reshape(1, nb), block_loss[blk:blk + 1], 1.0)
     return pos
