@@ -10,6 +10,7 @@ from symdyn.simulate import (
     RULES,
     Network,
     Runner,
+    SimulationTimeout,
     Teacher,
     UnstableNetworkError,
     aligned_network,
@@ -19,7 +20,12 @@ from symdyn.simulate import (
     spectral_radius,
     train,
 )
-from symdyn.simulate.engine import _Inputs
+from symdyn.simulate.engine import (
+    RTRL_COMPILED_MAX_N,
+    SIMULATOR_ENV,
+    _compiled_path,
+    _Inputs,
+)
 
 SCALAR = dict(a=0.3, b=0.8, c=0.5, a_star=0.5, b_star=1.0, c_star=1.0)
 
@@ -321,3 +327,92 @@ def test_aligned_bptt_trajectory_follows_gradient_flow():
         wrong.append(np.abs(sim - _gradient_flow(th0, star, 1.0, eta * n_steps)).max())
     assert max(wrong) > 3e-2  # an ODE that ignores the leak would be detected
     assert modes["residual"].max() < 0.05  # alignment is kept up to O(sqrt(eta)) noise
+
+
+# --- the compiled path (symdyn.simulate.kernels) against the NumPy reference -------------
+
+def _both_paths(monkeypatch, fn, **kw):
+    """fn(**kw) on the NumPy reference and on the compiled path (numba required)."""
+    pytest.importorskip("numba")
+    out = []
+    for mode in ("numpy", "numba"):
+        monkeypatch.setenv(SIMULATOR_ENV, mode)
+        out.append(fn(**kw))
+    return out
+
+
+def _close(a, b, what):
+    np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12 * np.max(np.abs(a)), err_msg=what)
+
+
+def test_chunked_label_noise_draws_equal_per_step_draws():
+    """The compiled path draws label noise as (T, B, M) blocks: the numbers of T draws."""
+    a, b = np.random.default_rng((3, 1)), np.random.default_rng((3, 1))
+    steps = np.array([a.standard_normal((4, 2)) for _ in range(37)])
+    np.testing.assert_array_equal(np.concatenate([b.standard_normal((30, 4, 2)),
+                                                  b.standard_normal((7, 4, 2))]), steps)
+    inputs, again = _Inputs(3, 2, 5), _Inputs(3, 2, 5)
+    chunks = [inputs.take(700), inputs.take(700), inputs.take(700)]  # stops at 1024
+    assert [len(c) for c in chunks] == [700, 324, 700]
+    np.testing.assert_array_equal(np.concatenate(chunks), [again.next() for _ in range(1724)])
+
+
+@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 1), ("tbptt", 2), ("rflo", 1)])
+@pytest.mark.parametrize("leak", [1.0, 0.5])
+@pytest.mark.parametrize("sigma", [0.0, 0.4])
+def test_compiled_train_equals_reference(monkeypatch, rule, k, leak, sigma):
+    net, teacher = random_network(3, 2, 2, leak=leak, batch=2, seed=6, radius=0.6,
+                                  teacher_radius=0.7)
+    calls = {"numpy": [], "numba": []}
+    mode = iter(calls)
+
+    def run(**kw):
+        seen = calls[next(mode)]
+        return train(net, teacher, progress=lambda t, n: seen.append(t), **kw)
+
+    ref, fast = _both_paths(monkeypatch, run, rule=rule, truncation=k, eta=0.003,
+                            n_steps=1100, leak=leak, seed=4, record_every=70,
+                            label_noise=sigma)
+    assert fast.steps.tolist() == ref.steps.tolist() and calls["numba"] == calls["numpy"]
+    for name in ("W", "U", "V", "loss"):
+        _close(getattr(ref, name), getattr(fast, name), name)
+    assert np.abs(ref.W[-1] - net.W).max() > 1e-3  # the weights really moved
+
+
+@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 1), ("tbptt", 2), ("rflo", 1)])
+@pytest.mark.parametrize("leak,sigma", [(1.0, 0.0), (0.5, 0.4)])
+def test_compiled_expected_update_equals_reference(monkeypatch, rule, k, leak, sigma):
+    p = dict(a=[0.2, -0.1], b=[0.5, 0.3], c=[0.4, 0.6], a_star=[0.5, -0.3],
+             b_star=[1.0, 0.8], c_star=[1.0, 0.7])
+    net, teacher, bases = aligned_network(3, 2, 2, **p, beta=0.5, leak=leak, batch=3, seed=1)
+    ref, fast = _both_paths(monkeypatch, expected_update_mc, net=net, teacher=teacher,
+                            rule=rule, leak=leak, truncation=k, n_steps=1200, burn_in=300,
+                            n_blocks=8, seed=2, bases=bases, label_noise=sigma)
+    assert sorted(fast) == sorted(ref)
+    for key, val in ref.items():
+        _close(val, fast[key], key)
+
+
+def test_simulator_choice(monkeypatch):
+    pytest.importorskip("numba")
+    monkeypatch.setenv(SIMULATOR_ENV, "auto")
+    assert _compiled_path("rflo", 32) is not None and _compiled_path("bptt", 4) is not None
+    assert _compiled_path("bptt", RTRL_COMPILED_MAX_N + 1) is None  # BLAS-bound: NumPy
+    monkeypatch.setenv(SIMULATOR_ENV, "numpy")
+    assert _compiled_path("rflo", 2) is None
+    monkeypatch.setenv(SIMULATOR_ENV, "fortran")
+    with pytest.raises(ValueError, match=SIMULATOR_ENV):
+        _compiled_path("rflo", 2)
+
+
+@pytest.mark.parametrize("mode", ["numpy", "numba"])
+def test_errors_on_both_paths(monkeypatch, mode):
+    if mode == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv(SIMULATOR_ENV, mode)
+    net, teacher = random_network(4, 2, 2, leak=1.0, seed=0)
+    with np.errstate(all="ignore"), pytest.raises(UnstableNetworkError,
+                                                  match=r"rule='bptt'.*step 250"):
+        train(net, teacher, rule="bptt", eta=20.0, n_steps=2000, leak=1.0)
+    with pytest.raises(SimulationTimeout, match="stopped at 250"):
+        train(net, teacher, rule="rflo", eta=0.001, n_steps=2000, leak=1.0, max_seconds=0.0)
