@@ -6,7 +6,14 @@ truncation k, `rflo`) are implemented at matrix level from their definitions; no
 imports the derivation code, so comparing the two is an honest validation.
 """
 
-from .engine import Runner, SimulationTimeout, TrainResult, expected_update_mc, train
+from .engine import (
+    Runner,
+    SimulationTimeout,
+    TrainResult,
+    expected_update_mc,
+    train,
+    warm_up,
+)
 from .networks import (
     Bases,
     Network,
@@ -37,4 +44,5 @@ __all__ = [
     "random_network",
     "spectral_radius",
     "train",
+    "warm_up",
 ]

@@ -20,10 +20,10 @@ import numpy as np
 
 from . import kernels
 from .engine import CHECK_EVERY, Runner, SimulationTimeout, _check_running, _Inputs, _Recorder
-from .networks import Network
+from .networks import Network, Teacher
 from .rules import RFLO, RTRL, TBPTT
 
-__all__ = ["mc_blocks", "train_loop"]
+__all__ = ["mc_blocks", "train_loop", "warm"]
 
 _NO_BLOCKS = np.zeros((0, 0))  # training: no Monte Carlo blocks (the kernel's types kept)
 _NO_MC = ((np.zeros((0, 0, 0, 0)),) * 3, _NO_BLOCKS, (np.zeros((0, 0, 0)),) * 3)
@@ -113,3 +113,11 @@ def mc_blocks(runner: Runner, inputs: _Inputs, burn_in: int, n_blocks: int, bloc
     names = ("dW", "dU", "dV", "loss")
     means = {k: a / block_len for k, a in zip(names, blocks + (block_loss,), strict=True)}
     return means, dict(zip(names[:3], squares, strict=True))
+
+
+def warm() -> None:
+    """Compile the kernel, or load it from numba's cache, with a one-step run (one compiled
+    signature serves every rule and both modes)."""
+    zero = np.zeros((1, 1, 1))
+    runner = Runner(Network(zero, zero, zero, zero), Teacher(zero, zero, zero), "rflo", 1.0)
+    _chunk(runner, 0.0, zero, np.zeros(1))

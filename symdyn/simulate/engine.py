@@ -31,7 +31,8 @@ from .networks import (
 )
 from .rules import MatrixRule, make_rule
 
-__all__ = ["Runner", "SimulationTimeout", "TrainResult", "expected_update_mc", "train"]
+__all__ = ["Runner", "SimulationTimeout", "TrainResult", "expected_update_mc", "train",
+           "warm_up"]
 
 RECORDABLE = ("loss", "W", "U", "V")
 CHECK_EVERY = 250  # steps between stability checks (one batched eigvals: ~1 ms at N=32, B=16)
@@ -47,6 +48,18 @@ SIMULATOR_ENV = "SYMDYN_SIMULATOR"
 #: Largest N at which "auto" compiles RTRL (`bptt`): beyond it one step is a large batched
 #: (N x N) @ (N x N^2) product, where BLAS beats the compiled loops (benchmarks/simulate.py).
 RTRL_COMPILED_MAX_N = 16
+
+
+def warm_up() -> bool:
+    """Import numba and compile (or load from numba's cache) the compiled loops now, rather
+    than in the first simulation; True if the compiled path is available.
+
+    A parent process that forks workers can call it once, so that no worker pays it
+    (~1 s: import numba and the cache load; ~10 s when the cache is empty)."""
+    fast = _compiled_path("rflo", 1)
+    if fast is not None:
+        fast.warm()
+    return fast is not None
 
 
 class SimulationTimeout(RuntimeError):
