@@ -416,3 +416,22 @@ def test_errors_on_both_paths(monkeypatch, mode):
         train(net, teacher, rule="bptt", eta=20.0, n_steps=2000, leak=1.0)
     with pytest.raises(SimulationTimeout, match="stopped at 250"):
         train(net, teacher, rule="rflo", eta=0.001, n_steps=2000, leak=1.0, max_seconds=0.0)
+
+
+@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 2), ("rflo", 1)])
+def test_compiled_wide_batch_equals_reference(monkeypatch, rule, k):
+    """One mode and many replicas (the noise checks): the kernels loop over the batch
+    innermost there, another loop order than at N = 3, batch 2."""
+    net, teacher, bases = aligned_network(1, 1, 1, a=0.3, b=0.6, c=0.5, a_star=0.5,
+                                          b_star=1.0, c_star=1.0, beta=0.7, leak=0.5,
+                                          batch=24, seed=2)
+    ref, fast = _both_paths(monkeypatch, train, net=net, teacher=teacher, rule=rule,
+                            truncation=k, eta=0.01, n_steps=600, leak=0.5, seed=1,
+                            record_every=50, label_noise=0.4)
+    for name in ("W", "U", "V", "loss"):
+        _close(getattr(ref, name), getattr(fast, name), name)
+    ref, fast = _both_paths(monkeypatch, expected_update_mc, net=net, teacher=teacher,
+                            rule=rule, leak=0.5, truncation=k, n_steps=600, burn_in=100,
+                            n_blocks=6, seed=3, bases=bases)
+    for key, val in ref.items():
+        _close(val, fast[key], key)

@@ -39,26 +39,51 @@ RULE_CODES = {"bptt": BPTT, "tbptt": TBPTT, "rflo": RFLO}
 
 
 @njit(cache=True)
-def _forward(W: Array, U: Array, h: Array, x: Array, leak: float, out: Array) -> None:
-    """out = (1-alpha) h + alpha (W h + U x), batched: W (B,N,N), h (B,N), x (B,D)."""
+def _matvec(A: Array, v: Array, transpose: bool, out: Array) -> None:
+    """out[b, i] = sum_j A[b, i, j] v[b, j] (A[b, j, i] if transpose), summed in order of j.
+
+    Wide batches of small matrices (N = 1, batch 128: the noise checks) loop over the
+    batch innermost, a long vectorised loop; otherwise batch element by batch element,
+    each sum in a register (N = 4, batch 8: the other checks); same result either way."""
+    nb = A.shape[0]
+    rows, cols = (A.shape[2], A.shape[1]) if transpose else (A.shape[1], A.shape[2])
+    if nb <= 8 * rows * cols:
+        for b in range(nb):
+            for i in range(rows):
+                acc = 0.0
+                for j in range(cols):
+                    acc += (A[b, j, i] if transpose else A[b, i, j]) * v[b, j]
+                out[b, i] = acc
+        return
+    for i in range(rows):
+        for b in range(nb):
+            out[b, i] = 0.0
+        for j in range(cols):
+            for b in range(nb):
+                out[b, i] += (A[b, j, i] if transpose else A[b, i, j]) * v[b, j]
+
+
+@njit(cache=True)
+def _forward(W: Array, U: Array, h: Array, x: Array, leak: float, out: Array,
+             acc: Array) -> None:
+    """out = (1-alpha) h + alpha (W h + U x), batched: W (B,N,N), h (B,N), x (B,D); acc
+    (2, B, >= N) is scratch."""
+    _matvec(W, h, False, acc[0])
+    _matvec(U, x, False, acc[1])
     for b in range(W.shape[0]):
         for i in range(W.shape[1]):
-            s = 0.0
-            for j in range(W.shape[2]):
-                s += W[b, i, j] * h[b, j]
-            u = 0.0
-            for j in range(U.shape[2]):
-                u += U[b, i, j] * x[b, j]
-            out[b, i] = (1.0 - leak) * h[b, i] + leak * (s + u)
+            out[b, i] = (1.0 - leak) * h[b, i] + leak * (acc[0, b, i] + acc[1, b, i])
 
 
 @njit(cache=True)
 def _jacobian(W: Array, leak: float, J: Array) -> None:
     """J = alpha W + (1-alpha) I, batched, built as rules.jacobian builds it."""
-    for b in range(W.shape[0]):
-        for i in range(W.shape[1]):
-            for j in range(W.shape[2]):
+    nb = W.shape[0]
+    for i in range(W.shape[1]):
+        for j in range(W.shape[2]):
+            for b in range(nb):
                 J[b, i, j] = leak * W[b, i, j]
+        for b in range(nb):
             J[b, i, i] += 1.0 - leak
 
 
@@ -88,77 +113,72 @@ def _advance(rule: int, leak: float, J: Array, hp: Array, x: Array, s1: Array, s
     if rule == BPTT:
         _propagate_sens(J, s1, tmp1)
         _propagate_sens(J, s2, tmp2)
-    for b in range(nb):
-        if rule == BPTT:  # immediate term alpha e_i h_{t-1}^T (alpha e_i x_t^T for U)
-            for i in range(n):
-                for j in range(n):
+        for i in range(n):  # immediate term alpha e_i h_{t-1}^T (alpha e_i x_t^T for U)
+            for j in range(n):
+                for b in range(nb):
                     s1[b, i, i * n + j] += leak * hp[b, j]
-                for j in range(d):
+            for j in range(d):
+                for b in range(nb):
                     s2[b, i, i * d + j] += leak * x[b, j]
-        elif rule == TBPTT:
-            for j in range(n):
-                s1[b, pos, j] = hp[b, j]
-            for j in range(d):
-                s2[b, pos, j] = x[b, j]
-        else:
-            for j in range(n):
-                s1[b, 0, j] = s1[b, 0, j] * (1.0 - leak) + leak * hp[b, j]
-            for j in range(d):
-                s2[b, 0, j] = s2[b, 0, j] * (1.0 - leak) + leak * x[b, j]
+        return
+    store = rule == TBPTT  # tbptt stores into its ring buffer, rflo filters
+    for j in range(n):
+        for b in range(nb):
+            s1[b, pos if store else 0, j] = (hp[b, j] if store else
+                                             s1[b, 0, j] * (1.0 - leak) + leak * hp[b, j])
+    for j in range(d):
+        for b in range(nb):
+            s2[b, pos if store else 0, j] = (x[b, j] if store else
+                                             s2[b, 0, j] * (1.0 - leak) + leak * x[b, j])
 
 
 @njit(cache=True)
 def _error(V: Array, TV: Array, h: Array, hs: Array, xi: Array, sigma: float, e: Array,
-           loss: Array) -> None:
-    """e = V* h* - V h (+ sigma xi) and loss = ½|e|², batched."""
+           loss: Array, acc: Array) -> None:
+    """e = V* h* - V h (+ sigma xi) and loss = ½|e|², batched; acc (2, B, >= M) is
+    scratch."""
+    _matvec(TV, hs, False, acc[0])
+    _matvec(V, h, False, acc[1])
     for b in range(V.shape[0]):
-        acc = 0.0
+        sq = 0.0
         for m in range(V.shape[1]):
-            a = 0.0
-            c = 0.0
-            for j in range(V.shape[2]):
-                a += TV[b, m, j] * hs[b, j]
-                c += V[b, m, j] * h[b, j]
-            e[b, m] = a - c
+            e[b, m] = acc[0, b, m] - acc[1, b, m]
             if sigma != 0.0:
                 e[b, m] = e[b, m] + sigma * xi[b, m]
-            acc += e[b, m] * e[b, m]
-        loss[b] = 0.5 * acc
-
-
-@njit(cache=True)
-def _feedback(M: Array, e: Array, transpose: bool, g: Array) -> None:
-    """g = M e (rflo's B e) or g = M^T e (V^T e), batched."""
-    for b in range(M.shape[0]):
-        for i in range(g.shape[1]):
-            acc = 0.0
-            for m in range(e.shape[1]):
-                acc += (M[b, m, i] if transpose else M[b, i, m]) * e[b, m]
-            g[b, i] = acc
+            sq += e[b, m] * e[b, m]
+        loss[b] = 0.5 * sq
 
 
 @njit(cache=True)
 def _outer(f: Array, s: Array, scale: float, out: Array) -> None:
-    """out[b, i, j] = (scale f[b, i]) s[b, 0, j] (rflo, tbptt k = 1, and dV = e h^T)."""
-    for b in range(out.shape[0]):
-        for i in range(out.shape[1]):
-            fi = scale * f[b, i]
-            for j in range(out.shape[2]):
-                out[b, i, j] = fi * s[b, 0, j]
+    """out[b, i, j] = (scale f[b, i]) s[b, 0, j] (rflo, tbptt k = 1, and dV = e h^T);
+    loop order as in _matvec."""
+    nb, rows, cols = out.shape
+    if nb <= 8 * rows * cols:
+        for b in range(nb):
+            for i in range(rows):
+                fi = scale * f[b, i]
+                for j in range(cols):
+                    out[b, i, j] = fi * s[b, 0, j]
+        return
+    for i in range(rows):
+        for j in range(cols):
+            for b in range(nb):
+                out[b, i, j] = (scale * f[b, i]) * s[b, 0, j]
 
 
 @njit(cache=True)
 def _rtrl_directions(g: Array, S: Array, out: Array) -> None:
     """out[b].flat[c] = sum_k g[b, k] S[b, k, c] (dW = sum_k g_k S^W[k])."""
     cols = out.shape[1] * out.shape[2]
+    flat = out.reshape(out.shape[0], cols)
     for b in range(out.shape[0]):
-        flat = out[b].reshape(cols)
         for c in range(cols):
-            flat[c] = 0.0
+            flat[b, c] = 0.0
         for k in range(S.shape[1]):
             gk = g[b, k]
             for c in range(cols):
-                flat[c] += gk * S[b, k, c]
+                flat[b, c] += gk * S[b, k, c]
 
 
 @njit(cache=True)
@@ -197,11 +217,11 @@ def _directions(rule: int, leak: float, J: Array, V: Array, Bf: Array, e: Array,
                 s2: Array, pos: int, g: Array, deltas: Array, dW: Array, dU: Array) -> None:
     """(dW, dU) = update / eta of every rule (rules.*.directions)."""
     if rule == RFLO:  # f = B e, dW = f p^T, dU = f q^T
-        _feedback(Bf, e, False, g)
+        _matvec(Bf, e, False, g)
         _outer(g, s1, 1.0, dW)
         _outer(g, s2, 1.0, dU)
         return
-    _feedback(V, e, True, g)  # g = V^T e
+    _matvec(V, e, True, g)  # g = V^T e
     if rule == BPTT:
         _rtrl_directions(g, s1, dW)
         _rtrl_directions(g, s2, dU)
@@ -214,23 +234,22 @@ def _directions(rule: int, leak: float, J: Array, V: Array, Bf: Array, e: Array,
 
 @njit(cache=True)
 def _fold(scale: float, M: Array, d: Array, sq: Array) -> None:
-    """M += scale d, and sq += d * d unless sq is empty (elementwise, 3-D)."""
-    squares = sq.shape[0] > 0
-    for b in range(d.shape[0]):
-        for i in range(d.shape[1]):
-            for j in range(d.shape[2]):
-                M[b, i, j] += scale * d[b, i, j]
-                if squares:
-                    sq[b, i, j] += d[b, i, j] * d[b, i, j]
+    """M += scale d, and sq += d * d unless sq is empty (elementwise on C-contiguous
+    arrays of the same shape, as one flat loop)."""
+    m, v, q = M.reshape(M.size), d.reshape(d.size), sq.reshape(sq.size)
+    for i in range(v.shape[0]):
+        m[i] += scale * v[i]
+        if q.shape[0] > 0:
+            q[i] += v[i] * v[i]
 
 
 @njit(cache=True)
 def _add(src: Array, dst: Array, keep: float) -> None:
-    """dst = keep dst + src, 2-D: keep = 1 adds, keep = 0 copies (explicit loops: slice
-    assignment costs seconds of compilation)."""
-    for b in range(src.shape[0]):
-        for i in range(src.shape[1]):
-            dst[b, i] = src[b, i] if keep == 0.0 else dst[b, i] + src[b, i]
+    """dst = keep dst + src, elementwise: keep = 1 adds, keep = 0 copies (explicit loops:
+    slice assignment costs seconds of compilation)."""
+    s, d = src.reshape(src.size), dst.reshape(dst.size)
+    for i in range(s.shape[0]):
+        d[i] = s[i] if keep == 0.0 else d[i] + s[i]
 
 
 @njit(cache=True)
@@ -256,7 +275,7 @@ def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teac
     J, deltas = np.empty((nb, n, n)), np.empty((k, n))
     tmp1, tmp2 = np.empty((n, s1.shape[2])), np.empty((n, s2.shape[2]))
     hp, hn, hsn, g = np.empty((nb, n)), np.empty((nb, n)), np.empty((nb, n)), np.empty((nb, n))
-    e, loss = np.empty((nb, m)), np.empty(nb)
+    e, loss, acc = np.empty((nb, m)), np.empty(nb), np.empty((2, nb, max(n, m)))
     dW, dU, dV = np.empty((nb, n, n)), np.empty((nb, n, d)), np.empty((nb, m, n))
     mc = block_loss.shape[0] > 0
     no_sq = np.empty((0, 0, 0))
@@ -265,12 +284,12 @@ def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teac
             pos = (pos + 1) % k
         x = X[t]
         _add(h, hp, 0.0)
-        _forward(W, U, hp, x, leak, hn)
-        _forward(teacher[0], teacher[1], hs, x, leak, hsn)
+        _forward(W, U, hp, x, leak, hn, acc)
+        _forward(teacher[0], teacher[1], hs, x, leak, hsn, acc)
         if rule != RFLO:
             _jacobian(W, leak, J)
         _advance(rule, leak, J, hp, x, s1, s2, pos, tmp1, tmp2)
-        _error(V, teacher[2], hn, hsn, noise[t] if sigma != 0.0 else e, sigma, e, loss)
+        _error(V, teacher[2], hn, hsn, noise[t] if sigma != 0.0 else e, sigma, e, loss, acc)
         _directions(rule, leak, J, V, Bf, e, s1, s2, pos, g, deltas, dW, dU)
         _outer(e, hn.reshape(nb, 1, n), 1.0, dV)
         _add(hn, h, 0.0)
