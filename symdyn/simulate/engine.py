@@ -242,6 +242,7 @@ def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int
     `label_noise` sigma adds sigma xi_t to the target (xi seeded from `seed` too).
     A run still going after `max_seconds` (checked with the stability) raises
     SimulationTimeout, so that a diverging or mis-sized experiment fails instead of hanging.
+    The loop runs compiled when numba is installed (module docstring; same results).
     """
     leak = check_leak(leak)
     _validate_train(rule, eta, n_steps, record_every, record)
@@ -318,6 +319,7 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
     "n_eff" (B,): median over entries of per-step variance / SEM² (an effective number of
     independent samples), "n_samples", "n_blocks".  With `bases` (aligned networks) also the
     mode projections "da","db","dc" (B, n) with "_sem", computed per block so the SEM is exact.
+    The loop runs compiled when numba is installed (module docstring; same results).
     """
     if n_blocks < 2 or n_steps < n_blocks or burn_in < 0:
         raise ValueError("need n_blocks >= 2, n_steps >= n_blocks, burn_in >= 0")
