@@ -2,7 +2,7 @@
 
 Two implementations of the same loops: :class:`Runner` with the rules of ``rules.py`` is
 the NumPy reference, the readable statement of each step; ``kernels.py`` (numba), driven
-by ``compiled.py``, repeats its arithmetic in compiled chunks of steps, ~10-50x faster at
+by ``compiled.py``, repeats its arithmetic in compiled chunks of steps, 5-25x faster at
 the small sizes of the validation, with the same random streams and results equal to
 rounding.  :func:`train` and :func:`expected_update_mc` choose (``_compiled_path``): the
 compiled loops when numba is installed, except RTRL at large N where BLAS wins; the
@@ -94,8 +94,8 @@ def _compiled_path(rule: str, n: int) -> ModuleType | None:
 
     "auto" compiles every rule except RTRL above RTRL_COMPILED_MAX_N hidden units, and uses
     the reference when numba is not installed: the package works without numba, only
-    slower (~40x at the validation's sizes).  numba is imported here, when a simulation
-    runs, never at the import of symdyn.
+    slower (5-25x at the validation's sizes, benchmarks/simulate.py).  numba is imported
+    here, when a simulation runs, never at the import of symdyn.
     """
     mode = os.environ.get(SIMULATOR_ENV, "auto").strip().lower() or "auto"
     if mode not in ("auto", "numba", "numpy"):
