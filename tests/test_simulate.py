@@ -3,6 +3,8 @@ loops, closed forms).  Whole file runs in well under 30 s."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -402,6 +404,12 @@ def test_simulator_choice(monkeypatch):
     assert _compiled_path("rflo", 2) is None
     monkeypatch.setenv(SIMULATOR_ENV, "fortran")
     with pytest.raises(ValueError, match=SIMULATOR_ENV):
+        _compiled_path("rflo", 2)
+    monkeypatch.setitem(sys.modules, "numba", None)  # as if numba were not installed
+    monkeypatch.setenv(SIMULATOR_ENV, "auto")
+    assert _compiled_path("rflo", 2) is None  # the reference runs instead
+    monkeypatch.setenv(SIMULATOR_ENV, "numba")
+    with pytest.raises(ValueError, match="cannot be imported"):
         _compiled_path("rflo", 2)
 
 
