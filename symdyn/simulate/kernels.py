@@ -185,31 +185,40 @@ def _rtrl_directions(g: Array, S: Array, out: Array) -> None:
 def _tbptt_directions(leak: float, J: Array, g: Array, s1: Array, s2: Array, pos: int,
                       deltas: Array, dW: Array, dU: Array) -> None:
     """dW = alpha sum_j (J^T)^j g h_{t-1-j}^T, likewise dU, over the ring buffers; g is
-    overwritten.  deltas[(pos - j) mod k] = (J^T)^j g, matching the buffer slots."""
-    k, n = deltas.shape
-    for b in range(g.shape[0]):
-        for jj in range(k):
-            row = (pos - jj + k) % k
-            for i in range(n):
-                deltas[row, i] = g[b, i]
-            for i in range(n):
-                acc = 0.0
-                for m in range(n):
-                    acc += J[b, m, i] * deltas[row, m]
-                g[b, i] = acc
-        _window_sum(leak, deltas, s1, b, dW)
-        _window_sum(leak, deltas, s2, b, dU)
+    overwritten.  deltas (k, B, N): deltas[(pos - j) mod k] = (J^T)^j g, matching the
+    buffer slots."""
+    k = deltas.shape[0]
+    for jj in range(k):
+        row = (pos - jj + k) % k
+        _add(g, deltas[row], 0.0)
+        _matvec(J, deltas[row], True, g)
+    _window_sum(leak, deltas, s1, dW)
+    _window_sum(leak, deltas, s2, dU)
 
 
 @njit(cache=True)
-def _window_sum(leak: float, deltas: Array, s: Array, b: int, out: Array) -> None:
-    """out[b, i, j] = alpha sum_slot deltas[slot, i] s[b, slot, j]."""
-    for i in range(out.shape[1]):
-        for j in range(out.shape[2]):
-            acc = 0.0
+def _window_sum(leak: float, deltas: Array, s: Array, out: Array) -> None:
+    """out[b, i, j] = alpha sum_slot deltas[slot, b, i] s[b, slot, j]; loop order as in
+    _matvec (the sum over slots in order either way)."""
+    nb, rows, cols = out.shape
+    if nb <= 8 * rows * cols:
+        for b in range(nb):
+            for i in range(rows):
+                for j in range(cols):
+                    acc = 0.0
+                    for r in range(deltas.shape[0]):
+                        acc += deltas[r, b, i] * s[b, r, j]
+                    out[b, i, j] = leak * acc
+        return
+    for i in range(rows):
+        for j in range(cols):
+            for b in range(nb):
+                out[b, i, j] = 0.0
             for r in range(deltas.shape[0]):
-                acc += deltas[r, i] * s[b, r, j]
-            out[b, i, j] = leak * acc
+                for b in range(nb):
+                    out[b, i, j] += deltas[r, b, i] * s[b, r, j]
+            for b in range(nb):
+                out[b, i, j] = leak * out[b, i, j]
 
 
 @njit(cache=True)
@@ -272,7 +281,7 @@ def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teac
     """
     W, U, V, Bf = net
     nb, n, d, m, k = W.shape[0], W.shape[1], U.shape[2], V.shape[1], s1.shape[1]
-    J, deltas = np.empty((nb, n, n)), np.empty((k, n))
+    J, deltas = np.empty((nb, n, n)), np.empty((k, nb, n))
     tmp1, tmp2 = np.empty((n, s1.shape[2])), np.empty((n, s2.shape[2]))
     hp, hn, hsn, g = np.empty((nb, n)), np.empty((nb, n)), np.empty((nb, n)), np.empty((nb, n))
     e, loss, acc = np.empty((nb, m)), np.empty(nb), np.empty((2, nb, max(n, m)))
