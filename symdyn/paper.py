@@ -244,8 +244,14 @@ def _run_here(pending, cached, quick, figures, workers, report, errors):
 def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
     """The steps on ``workers`` processes, longest first (:data:`COST`); cached
     sections are only re-drawn there. Yields each result as it completes."""
-    pool = ProcessPoolExecutor(workers, mp_context=_context(),
-                               initializer=_start_worker)
+    context = _context()
+    if context.get_start_method() == "fork" and pending:
+        from .simulate import warm_up
+
+        # The simulator's compiled loops, loaded (or compiled, when numba's cache is
+        # empty) once here and inherited by every forked worker, not once per worker.
+        warm_up()
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
     try:
         # The pool starts tasks in the order submitted: the shared analyses first (only
         # useful when the on-disk cache carries them from one worker to the others). Their
