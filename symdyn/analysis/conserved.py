@@ -72,9 +72,12 @@ def _conservation_matrix(ode: LearningODE, monomials: list[sp.Expr]) -> DomainMa
     params = sorted(set().union(*(r.free_symbols for r in ode.working_rhs)) - set(state),
                     key=sp.default_sort_key)
     ring, *gens = sp.ring(state + tuple(params), sp.QQ)
-    fractions = [sp.fraction(sp.cancel(r)) for r in ode.working_rhs]
-    numerators = [ring(num) for num, _ in fractions]
-    denominators = [ring(den) for _, den in fractions]
+    # Cancelled in the ring's field: the numerators and denominators of ``sp.cancel`` up to
+    # constant factors, which scale the whole matrix and leave its null space as it is.
+    field = ring.to_field()
+    fractions = [field.from_expr(r) for r in ode.working_rhs]
+    numerators = [f.numer for f in fractions]
+    denominators = [f.denom for f in fractions]
     common = denominators[0]
     for den in denominators[1:]:
         common = common.lcm(den)

@@ -15,6 +15,7 @@ import sympy as sp
 
 from .. import conserved_quantities, derive, integrate, predict_limit
 from .. import symbols as S
+from ..algebra import is_zero
 from ..analysis import limit_candidates
 from ..latex import tex
 from ..model import leak_text
@@ -28,9 +29,10 @@ BALANCE = S.b**2 - S.c**2
 
 
 def conserves(ode, quantity: sp.Expr) -> bool:
-    """Whether ``d quantity / d tau`` vanishes identically under ``ode``."""
+    """Whether ``d quantity / d tau`` vanishes identically under ``ode`` (decided in a field
+    of rational functions, :func:`symdyn.algebra.is_zero`)."""
     derivative = sum(sp.diff(quantity, s) * r for s, r in zip(ode.state, ode.rhs, strict=True))
-    return sp.cancel(sp.together(derivative)) == 0
+    return is_zero(derivative)
 
 
 def limit_check(rule: str, tau_end: float) -> list[dict]:
