@@ -18,9 +18,14 @@ and ``sympify(str(result))`` equals the input (tests check this at random points
 
 from __future__ import annotations
 
+from functools import reduce
+
 import sympy as sp
+from sympy.polys.polyutils import _sort_gens
+from sympy.polys.rings import PolyElement, PolyRing
 
 from . import symbols as S
+from .algebra import field_element
 
 #: Symbols the numerator is grouped by: the student's and teacher's input/output weights.
 AMPLITUDES = (S.b, S.c, S.b_star, S.c_star)
@@ -28,14 +33,21 @@ AMPLITUDES = (S.b, S.c, S.b_star, S.c_star)
 
 def theorist(expr: sp.Expr, groups: tuple[sp.Symbol, ...] = AMPLITUDES) -> sp.Expr:
     """``expr`` (a rational function) in grouped, factored, sign-normalised form."""
-    expr = sp.cancel(sp.sympify(expr))
-    if expr == 0 or expr.is_number:
-        return expr
-    numerator, denominator = sp.fraction(expr)
-    content_n, numerator = sp.expand(numerator).as_content_primitive()
-    content_d, denominator = sp.expand(denominator).as_content_primitive()
-    sign_n, front, body = _numerator(numerator, groups)
-    sign_d, den_factors = _factors(denominator)
+    expr = sp.sympify(expr)
+    fraction = _fraction(expr)
+    if fraction is None:
+        expr = sp.cancel(expr)
+        if expr == 0 or expr.is_number:
+            return expr
+        numerator, denominator = (sp.expand(e) for e in sp.fraction(expr))
+    else:
+        numerator, denominator = (p.as_expr() for p in fraction)
+    content_n, numerator = numerator.as_content_primitive()
+    content_d, denominator = denominator.as_content_primitive()
+    polys = (None, None) if fraction is None else (
+        fraction[0].quo_ground(int(content_n)), fraction[1].quo_ground(int(content_d)))
+    sign_n, front, body = _numerator(numerator, groups, polys[0])
+    sign_d, den_factors = _factors(denominator if polys[1] is None else polys[1])
     sign = sign_n * sign_d
     factors = [f for f in front if f != 1]
     constant = sign * content_n / content_d
@@ -60,6 +72,17 @@ def theorist(expr: sp.Expr, groups: tuple[sp.Symbol, ...] = AMPLITUDES) -> sp.Ex
     return sp.Mul(constant, out, evaluate=False)
 
 
+def _fraction(expr: sp.Expr) -> tuple[PolyElement, PolyElement] | None:
+    """The numerator and denominator of ``sp.cancel(expr)`` (up to one common constant
+    factor, which the contents and signs taken next absorb) as integer polynomials,
+    cancelled in a field of rational functions; ``None`` for a constant or a non-rational
+    ``expr``."""
+    f = field_element(expr)
+    if f is None or (f.numer.is_ground and f.denom.is_ground):
+        return None
+    return f.numer, f.denom
+
+
 def _mul(*args: sp.Expr) -> sp.Expr:
     args = [a for a in args if a != 1]
     if not args:
@@ -71,26 +94,31 @@ def _div(top: sp.Expr, bottom: sp.Expr) -> sp.Expr:
     return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
 
 
-def _numerator(numerator: sp.Expr, groups) -> tuple[int, list[sp.Expr], sp.Expr]:
-    """(sign, common factors, grouped remainder) of a polynomial numerator."""
-    numerator = sp.expand(numerator)
+def _numerator(numerator: sp.Expr, groups, poly: PolyElement | None = None,
+               ) -> tuple[int, list[sp.Expr], sp.Expr]:
+    """(sign, common factors, grouped remainder) of an expanded polynomial numerator;
+    ``poly`` is the same polynomial in a ring over the integers, when at hand."""
     present = [g for g in groups if g in numerator.free_symbols]
     if not present:
-        sign, fs = _factors(numerator)
+        sign, fs = _factors(numerator if poly is None else poly)
         return sign, fs, sp.Integer(1)
-    poly = sp.Poly(numerator, *present)
-    terms = poly.terms()
-    common = sp.gcd_list([c for _, c in terms]) if len(terms) > 1 else terms[0][1]
+    poly = _ring_element(numerator) if poly is None else poly
+    terms = _grouped(poly, present)  # the order of ``sp.Poly(numerator, *present).terms()``
+    # The gcd of the coefficients up to sign: a sign carried by every group cancels out.
+    common = reduce(lambda x, y: x.gcd(y), [c for _, c in terms])
     monomial_gcd = [min(m[i] for m, _ in terms) for i in range(len(present))]
-    front_mono = sp.Mul(*[g**k for g, k in zip(present, monomial_gcd, strict=True)])
-    sign, front = _factors(sp.expand(common) * front_mono)
+    positions = [poly.ring.symbols.index(g) for g in present]
+    front_mono = [0] * poly.ring.ngens
+    for i, k in zip(positions, monomial_gcd, strict=True):
+        front_mono[i] = k
+    sign, front = _factors(common * poly.ring({tuple(front_mono): 1}))
     if len(terms) == 1:
         return sign, front, sp.Integer(1)
     pieces = []
     for monomial, coefficient in terms:
         rest = sp.Mul(*[g**(k - k0) for g, k, k0 in
                         zip(present, monomial, monomial_gcd, strict=True)])
-        s, fs = _factors(sp.cancel(coefficient / common))
+        s, fs = _factors(coefficient.exquo(common))
         numbers = [f for f in fs if f.is_number and f != 1]
         others = [f for f in fs if not f.is_number]
         pieces.append((s, _mul(*numbers, *sp.Mul.make_args(rest), *others)))
@@ -101,10 +129,44 @@ def _numerator(numerator: sp.Expr, groups) -> tuple[int, list[sp.Expr], sp.Expr]
     return sign, front, sp.Add(*terms_out, evaluate=False)
 
 
-def _factors(poly: sp.Expr) -> tuple[int, list[sp.Expr]]:
+def _ring_element(poly: sp.Expr) -> PolyElement:
+    """An expanded integer polynomial as an element of ``ZZ[its symbols]``."""
+    ring = PolyRing(_sort_gens(list(poly.free_symbols)) or [sp.Dummy()], sp.ZZ)
+    return ring.from_expr(poly)
+
+
+def _grouped(poly: PolyElement, present: list[sp.Symbol]) -> list[tuple[tuple, PolyElement]]:
+    """The terms of ``poly`` grouped by their exponents of ``present``: (exponents,
+    coefficient free of ``present``), exponents in decreasing lexicographic order."""
+    positions = [poly.ring.symbols.index(g) for g in present]
+    groups: dict[tuple, dict] = {}
+    for monom, c in poly.terms():
+        key = tuple(monom[i] for i in positions)
+        rest = tuple(0 if i in positions else e for i, e in enumerate(monom))
+        groups.setdefault(key, {})[rest] = c
+    return [(key, poly.ring.from_dict(groups[key])) for key in sorted(groups, reverse=True)]
+
+
+def _factor_list(poly: PolyElement) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]]:
+    """``sp.factor_list`` of the expression of ``poly`` (the same generators: its symbols
+    in SymPy's default order), without converting an expression to a polynomial."""
+    ring = poly.ring
+    used = [i for i in range(ring.ngens) if poly.degree(i) > 0]
+    if not used:
+        return sp.sympify(poly.as_expr()), []
+    rep = {tuple(m[i] for i in used): c for m, c in poly.terms()}
+    coefficient, pairs = sp.factor_list(sp.Poly.from_dict(rep, [ring.symbols[i] for i in used],
+                                                          domain=sp.ZZ))
+    return coefficient, [(f.as_expr(), k) for f, k in pairs]
+
+
+def _factors(poly: sp.Expr | PolyElement) -> tuple[int, list[sp.Expr]]:
     """(sign, factors) of a polynomial, each factor with a positive constant term and
     pairs with a binomial product merged; the numeric content is the first factor."""
-    coefficient, pairs = sp.factor_list(sp.expand(poly))
+    if isinstance(poly, PolyElement):
+        coefficient, pairs = _factor_list(poly)
+    else:
+        coefficient, pairs = sp.factor_list(sp.expand(poly))
     sign = 1 if coefficient > 0 else -1
     factors: list[sp.Expr] = []
     for f, m in pairs:
