@@ -102,6 +102,16 @@ class LearningODE:
         if lam_star is not None and lam_star.is_number and abs(lam_star) >= 1:
             raise UnstableError(f"a_star = {public[S.a_star]} gives |lambda_star| = "
                                 f"{abs(lam_star)} >= 1: the teacher has no stationary process")
+        from . import cache
+
+        # Kept on disk like a derivation: every process that pins the same values (the
+        # paper's sections at a* = 0) reads it instead of cancelling and factoring again.
+        key = (*self.cache_key(), tuple((s.name, sp.srepr(v)) for s, v in public.items()))
+        return cache.cached("specialize", key,
+                            lambda: self._specialized(public, working))
+
+    def _specialized(self, public: dict[sp.Symbol, sp.Expr],
+                     working: dict[sp.Symbol, sp.Expr]) -> LearningODE:
         return LearningODE(
             self.rule, self.model,
             tuple(sp.factor(sp.cancel(e.subs(public))) for e in self.rhs),
