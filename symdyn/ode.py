@@ -133,7 +133,12 @@ class LearningODE:
         rule's definition, the leak, the pinned parameters and (for ODEs built by hand) a
         digest of the working right-hand side and loss, which are all the analysis reads
         (the public forms are their images under the leak map; printing them as well
-        took three times as long)."""
+        took three times as long). Computed once per ODE: a worker asks for it on every
+        cached analysis of the same ODE."""
+        return self._cache_key
+
+    @cached_property
+    def _cache_key(self) -> tuple:
         from hashlib import sha256
 
         body = sp.srepr((self.working_rhs, self.working_loss))

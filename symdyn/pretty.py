@@ -23,6 +23,7 @@ from functools import reduce
 import sympy as sp
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyElement, PolyRing
+from sympy.printing.str import StrPrinter
 
 from . import symbols as S
 from .algebra import field_element
@@ -239,3 +240,27 @@ def text(expr: sp.Expr) -> str:
 def length(expr: sp.Expr) -> int:
     """Characters of :func:`text`: the measure of how long a printed equation is."""
     return len(text(expr))
+
+
+class _SharingPrinter(StrPrinter):
+    """``str`` that prints each distinct subexpression once: expressions that share large
+    parts (the two roots ``m +- sqrt(D)`` of a quadratic) cost little more than one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._memo: dict = {}
+
+    def _print(self, expr, **kwargs) -> str:
+        if kwargs or not isinstance(expr, sp.Basic):
+            return super()._print(expr, **kwargs)
+        # The nesting level matters to how a Float prints: it is part of the key.
+        key = (type(expr), expr, self._print_level == 0)
+        if key not in self._memo:
+            self._memo[key] = super()._print(expr)
+        return self._memo[key]
+
+
+def strings(exprs: list[sp.Expr]) -> list[str]:
+    """``[str(e) for e in exprs]``, each shared subexpression printed once."""
+    printer = _SharingPrinter()
+    return [printer.doprint(e) for e in exprs]

@@ -17,7 +17,7 @@ from ..algebra import change_variables, factor, substitute_factor
 from ..errors import SymdynKeyError
 from ..model import weight_from_recurrence
 from ..ode import LearningODE
-from ..pretty import text, theorist
+from ..pretty import strings, text, theorist
 from .components import WorkingComponent, sample_points, working_components
 from .deadline import Deadline
 from .signs import collect_in_state, simplify_positive, strip_positive_factors
@@ -91,7 +91,7 @@ class FixedPointSet:
             "dimension": self.dimension,
             "classification": self.classification,
             "conditions": [str(r) for r in self.condition_relations],
-            "eigenvalues": [str(e) for e in self.eigenvalues],
+            "eigenvalues": strings(self.eigenvalues),
         }
 
     def __str__(self) -> str:
