@@ -149,16 +149,29 @@ def _grouped(poly: PolyElement, present: list[sp.Symbol]) -> list[tuple[tuple, P
 
 
 def _factor_list(poly: PolyElement) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]]:
-    """``sp.factor_list`` of the expression of ``poly`` (the same generators: its symbols
-    in SymPy's default order), without converting an expression to a polynomial."""
+    """``sp.factor_list(sp.expand(expr))`` for the expression of ``poly``, the same factors
+    in the same order, without converting a long sum back to a polynomial.
+
+    ``factor_list`` of an expression first pulls out the monomial common to all terms
+    (``together``), then factors each part of that product in its own symbols, and sorts
+    all factors by their dense representation; this does the same on ``poly``.
+    """
     ring = poly.ring
-    used = [i for i in range(ring.ngens) if poly.degree(i) > 0]
-    if not used:
-        return sp.sympify(poly.as_expr()), []
-    rep = {tuple(m[i] for i in used): c for m, c in poly.terms()}
-    coefficient, pairs = sp.factor_list(sp.Poly.from_dict(rep, [ring.symbols[i] for i in used],
-                                                          domain=sp.ZZ))
-    return coefficient, [(f.as_expr(), k) for f, k in pairs]
+    if poly.is_ground or len(poly) == 1:  # a number or a monomial: a short expression
+        return sp.factor_list(poly.as_expr())
+    monomial = tuple(min(m[i] for m in poly.monoms()) for i in range(ring.ngens))
+    rest = poly.exquo(ring({monomial: 1}))
+    used = [i for i in range(ring.ngens) if rest.degree(i) > 0]
+    rep = {tuple(m[i] for i in used): c for m, c in rest.terms()}
+    coefficient, pairs = sp.Poly.from_dict(rep, [ring.symbols[i] for i in used],
+                                           domain=sp.ZZ).factor_list()
+    # The monomial's factors in the order of its product's arguments (ties keep it).
+    product = sp.Mul(*[ring.symbols[i]**k for i, k in enumerate(monomial) if k])
+    symbols = [arg.as_base_exp() for arg in sp.Mul.make_args(product) if arg != 1]
+    factors = [(sp.Poly(x, x), int(k)) for x, k in symbols] + pairs
+    factors.sort(key=lambda fk: (len(fk[0].rep.to_list()), len(fk[0].gens), fk[1],
+                                 str(fk[0].domain), fk[0].rep.to_list()))
+    return sp.Integer(int(coefficient)), [(f.as_expr(), k) for f, k in factors]
 
 
 def _factors(poly: sp.Expr | PolyElement) -> tuple[int, list[sp.Expr]]:
