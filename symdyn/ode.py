@@ -14,7 +14,7 @@ from functools import cached_property, lru_cache
 import sympy as sp
 
 from . import symbols as S
-from .algebra import change_variables
+from .algebra import change_variables, substitute_factor
 from .averaging import expected_update
 from .errors import SymdynError, UnknownSymbolError, UnstableError
 from .model import ModeModel, leak_text, parse_leak, recurrence
@@ -112,12 +112,13 @@ class LearningODE:
 
     def _specialized(self, public: dict[sp.Symbol, sp.Expr],
                      working: dict[sp.Symbol, sp.Expr]) -> LearningODE:
+        # substitute_factor: ``sp.factor(sp.cancel(e.subs(values)))``, computed in a field
         return LearningODE(
             self.rule, self.model,
-            tuple(sp.factor(sp.cancel(e.subs(public))) for e in self.rhs),
-            sp.factor(sp.cancel(self.loss.subs(public))),
-            tuple(sp.factor(sp.cancel(e.subs(working))) for e in self.working_rhs),
-            sp.factor(sp.cancel(self.working_loss.subs(working))),
+            tuple(substitute_factor(e, public) for e in self.rhs),
+            substitute_factor(self.loss, public),
+            tuple(substitute_factor(e, working) for e in self.working_rhs),
+            substitute_factor(self.working_loss, working),
             tuple({**dict(self.fixed), **public}.items()),
             tuple(sp.factor(t.subs(working)) for t in self.working_loss_terms),
         )
