@@ -203,6 +203,9 @@ def _extend(solved: dict, v: sp.Symbol, value: sp.Expr) -> dict | None:
 def _is_valid(ode: LearningODE, comp: WorkingComponent, denominators: list) -> bool:
     """A component is kept if the full right-hand side vanishes on it, no denominator does,
     and some of its points lie inside the stationary region."""
+    if any(e.has(sp.I) for e in comp.solved.values()) and not _meets_region(ode, comp):
+        return False  # non-real values (a quadratic's complex roots): the region test,
+        # which rejects them at once, spares the exact tests on radical expressions
     if any(vanishes_on(den, comp.solved) for den in denominators):
         return False
     if not all(vanishes_on(rhs, comp.solved) for rhs in ode.working_rhs):
