@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import sympy as sp
 
 from .. import symbols as S
-from ..algebra import change_variables, factor, substitute_factor
+from ..algebra import change_variables, factor, substitute_factor, vanishes_on
 from ..errors import SymdynKeyError
 from ..model import weight_from_recurrence
 from ..ode import LearningODE
@@ -216,7 +216,7 @@ def _analyse(ode: LearningODE, comp: WorkingComponent, samples: int, seed: int,
     working_conditions = [collect_in_state(g) for g in working_conditions]
     zeros = [Root(sp.Integer(0))] * (3 - spec.reduced.degree())
     roots = zeros + _public_roots(ode, spec.roots, relations) if spec.roots else []
-    optimal = sp.cancel(ode.working_loss.subs(comp.solved)) == 0
+    optimal = vanishes_on(ode.working_loss, comp.solved)  # exact, in a field
     return FixedPointSet(
         name=_name(optimal, classification, len(comp.free)),
         equations=_equations(ode, comp),

@@ -94,7 +94,8 @@ def implied(condition: sp.Expr, given: sp.Expr, max_ops: int = 40) -> bool:
             continue
         slope = given.coeff(symbol, 1)
         solution = (p - (given - slope * symbol)) / slope
-        rewritten = sp.factor(sp.cancel(condition.subs(symbol, solution)))
+        # sp.factor(sp.cancel(condition.subs(symbol, solution))), computed in a field
+        rewritten = algebra.substitute_factor(condition, {symbol: solution})
         if rewritten.is_positive:
             return True
     return False
