@@ -216,6 +216,8 @@ def _analyse(ode: LearningODE, comp: WorkingComponent, samples: int, seed: int,
     working_conditions = [collect_in_state(g) for g in working_conditions]
     zeros = [Root(sp.Integer(0))] * (3 - spec.reduced.degree())
     roots = zeros + _public_roots(ode, spec.roots, relations) if spec.roots else []
+    for root in roots:  # every reader prints the eigenvalues: built once, cached with the set
+        _ = root.expr
     optimal = vanishes_on(ode.working_loss, comp.solved)  # exact, in a field
     return FixedPointSet(
         name=_name(optimal, classification, len(comp.free)),

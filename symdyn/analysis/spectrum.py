@@ -12,6 +12,7 @@ for each root, which is exact and shorter.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import sympy as sp
@@ -38,8 +39,11 @@ class Root:
     disc: sp.Expr = sp.Integer(0)
     sign: int = 1
 
-    @property
+    @cached_property
     def expr(self) -> sp.Expr:
+        """``mid + sign sqrt(disc)``: built once (the square root of a long factored
+        discriminant costs SymPy's assumption queries) and pickled with the root, so that
+        a fixed-point analysis read from the on-disk cache carries it."""
         return self.mid + self.sign * sp.sqrt(self.disc) if self.disc != 0 else self.mid
 
     def map(self, f) -> Root:
