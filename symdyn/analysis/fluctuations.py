@@ -40,14 +40,13 @@ Online learning takes steps ``theta_{t+1} = theta_t + eta g_t`` with ``E[g_t] = 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 from scipy.integrate import solve_ivp
 from scipy.linalg import solve_continuous_lyapunov
 
-from ..codegen import jacobian_function, rhs_function
+from ..codegen import jacobian_function, loss_hessian_function, rhs_function
 from ..errors import SymdynError
 from ..ode import LearningODE
 from ..update_noise import complete_point, noise_covariance
@@ -67,16 +66,10 @@ def jacobian_at(ode: LearningODE, point: dict) -> np.ndarray:
     return np.asarray(jacobian_function(ode)(state, values), dtype=float)
 
 
-@lru_cache(maxsize=32)
-def _hessian(ode: LearningODE):
-    args = (*ode.state, *ode.parameters)
-    return sp.lambdify(args, sp.hessian(ode.loss, ode.state).tolist(), "numpy")
-
-
 def loss_hessian(ode: LearningODE, point: dict) -> np.ndarray:
     """``d^2 L / d theta^2`` at ``point``."""
     state, values = _state_params(ode, point)
-    return np.array(_hessian(ode)(*state, *(values[p.name] for p in ode.parameters)), float)
+    return loss_hessian_function(ode)(state, {p.name: values[p.name] for p in ode.parameters})
 
 
 # --- critical learning rate ------------------------------------------------------------
