@@ -113,17 +113,15 @@ class Jet:
 
 def seed(values: Sequence, order: int, shape: tuple = ()) -> list[Jet]:
     """Jets of the variables ``values``, broadcast to ``shape`` and to each other, with
-    derivatives of ``order`` 1 or 2 with respect to each."""
+    derivatives of ``order`` 1 or 2 with respect to each (one point: float values)."""
     arrays = [np.asarray(v, dtype=float) for v in values]
     shape = np.broadcast_shapes(shape, *(a.shape for a in arrays))
     n = len(arrays)
     g = np.broadcast_to(np.eye(n).reshape((n, n) + (1,) * len(shape)), (n, n) + shape)
     h = np.zeros((n, n) + shape) if order == 2 else None
+    if shape == ():  # Python floats are several times faster than 0-d arrays
+        return [Jet(float(a), g[i], h) for i, a in enumerate(arrays)]
     return [Jet(np.broadcast_to(a, shape), g[i], h) for i, a in enumerate(arrays)]
-
-
-def _full(x, shape: tuple) -> np.ndarray:
-    return np.broadcast_to(np.asarray(x, dtype=float), shape)
 
 
 def _shape(constants: Sequence) -> tuple:
@@ -134,17 +132,12 @@ def jacobian(f: Callable, variables: Sequence, constants: Sequence) -> np.ndarra
     """``d f_i / d x_j`` of shape ``(m, n, ...)`` for ``f(*variables, *constants)``
     returning a list of ``m`` values."""
     jets = seed(variables, 1, _shape(constants))
-    n, shape = len(jets), jets[0].v.shape
-    rows = [o.g if isinstance(o, Jet) else np.zeros((n,) + shape)
-            for o in f(*jets, *constants)]
-    return np.array([[_full(row[j], shape) for j in range(n)] for row in rows])
+    zero = np.zeros_like(jets[0].g)   # the gradient of an output that is a constant
+    return np.array([o.g if isinstance(o, Jet) else zero for o in f(*jets, *constants)])
 
 
 def hessian(f: Callable, variables: Sequence, constants: Sequence) -> np.ndarray:
     """``d^2 f / d x_i d x_j`` of shape ``(n, n, ...)`` for a scalar ``f``."""
     jets = seed(variables, 2, _shape(constants))
-    n, shape = len(jets), jets[0].v.shape
     out = f(*jets, *constants)
-    if not isinstance(out, Jet):
-        return np.zeros((n, n) + shape)
-    return np.array([[_full(out.h[i, j], shape) for j in range(n)] for i in range(n)])
+    return np.array(out.h) if isinstance(out, Jet) else np.zeros_like(jets[0].h)

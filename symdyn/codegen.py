@@ -129,11 +129,10 @@ def _rhs_numpy(compiled: Callable, state, values: list, shape: tuple | None = No
     return _stack(compiled(a, b, c, *values), np.broadcast_shapes(a.shape, shape))
 
 
-def _jacobian_compiled(ode: LearningODE, state, values: list, shape: tuple | None = None
-                       ) -> np.ndarray:
+def _jacobian_compiled(ode: LearningODE, state, values: list) -> np.ndarray:
     """The ``(3, 3, ...)`` Jacobian from the lambdified symbolic derivative."""
     a, b, c = _state(state)
-    shape = np.broadcast_shapes(a.shape, _shape(values) if shape is None else shape)
+    shape = np.broadcast_shapes(a.shape, _shape(values))
     flat = _stack(_compiled(ode, "jacobian", "numpy")(a, b, c, *values), shape)
     return flat.reshape((3, 3) + shape)
 
@@ -177,13 +176,12 @@ def jacobian_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
 
 def bound_functions(ode: LearningODE, params: Mapping) -> tuple[Callable, Callable]:
     """``(f(state), J(state))`` with ``params`` checked and converted once: for
-    integrators, which call them thousands of times with the same parameters (so the
-    Jacobian is the compiled symbolic one, compiled on its first call)."""
+    integrators, which call them thousands of times with the same parameters."""
     rhs = _compiled(ode, "rhs", "numpy")
     values = _parameter_values(ode, params)
     shape = _shape(values)
     return (lambda state: _rhs_numpy(rhs, state, values, shape),
-            lambda state: _jacobian_compiled(ode, state, values, shape))
+            lambda state: _jacobian_numpy(ode, state, values))
 
 
 def loss_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
