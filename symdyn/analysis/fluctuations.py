@@ -46,7 +46,7 @@ import sympy as sp
 from scipy.integrate import solve_ivp
 from scipy.linalg import solve_continuous_lyapunov
 
-from ..codegen import jacobian_function, loss_hessian_function, rhs_function
+from ..codegen import bound_functions, jacobian_function, loss_hessian_function, rhs_function
 from ..errors import SymdynError
 from ..ode import LearningODE
 from ..update_noise import complete_point, noise_covariance
@@ -334,16 +334,16 @@ def trajectory_fluctuations(ode: LearningODE, point: dict, sigma: float, eta: fl
                             taus) -> TrajectoryFluctuations:
     """Integrate ``theta' = f`` and ``S' = J S + S J^T + eta D(theta)`` from ``point``."""
     state, values = _state_params(ode, point)
-    rhs, jac = rhs_function(ode), jacobian_function(ode)
     params = dict(values)
+    rhs, jac = bound_functions(ode, params)  # parameters checked once, not per evaluation
 
     def field_(_t, y):
         theta, S = y[:3], y[3:].reshape(3, 3)
         at = {**params, "a": theta[0], "b": theta[1], "c": theta[2]}
-        J = np.asarray(jac(theta, params), dtype=float)
+        J = jac(theta)
         D = noise_covariance(ode, at, sigma)
         dS = J @ S + S @ J.T + eta * D
-        return np.concatenate([np.asarray(rhs(theta, params), float), dS.ravel()])
+        return np.concatenate([rhs(theta), dS.ravel()])
 
     taus = np.asarray(taus, dtype=float)
     sol = solve_ivp(field_, (0.0, float(taus[-1])), np.concatenate([state, np.zeros(9)]),
