@@ -11,8 +11,9 @@ Running the code that ``sympy.lambdify`` generated for a derived expression on j
 its exact derivatives at a point (to rounding, as the symbolic derivative evaluated in
 floats would), without differentiating, printing and compiling the derivative: for the
 rational right-hand sides and losses of symdyn that costs 0.1-1.5 s per expression and
-process. Only ``+ - * / **`` (constant exponent) are supported; :func:`rational_in` says
-whether an expression needs nothing else.
+process. At one point the first derivatives run in Python floats (:class:`_Dual`, twice
+as fast as 0-d arrays). Only ``+ - * / **`` (constant exponent) are supported;
+:func:`rational_in` says whether an expression needs nothing else.
 """
 
 from __future__ import annotations
@@ -113,14 +114,12 @@ class Jet:
 
 def seed(values: Sequence, order: int, shape: tuple = ()) -> list[Jet]:
     """Jets of the variables ``values``, broadcast to ``shape`` and to each other, with
-    derivatives of ``order`` 1 or 2 with respect to each (one point: float values)."""
+    derivatives of ``order`` 1 or 2 with respect to each."""
     arrays = [np.asarray(v, dtype=float) for v in values]
     shape = np.broadcast_shapes(shape, *(a.shape for a in arrays))
     n = len(arrays)
     g = np.broadcast_to(np.eye(n).reshape((n, n) + (1,) * len(shape)), (n, n) + shape)
     h = np.zeros((n, n) + shape) if order == 2 else None
-    if shape == ():  # Python floats are several times faster than 0-d arrays
-        return [Jet(float(a), g[i], h) for i, a in enumerate(arrays)]
     return [Jet(np.broadcast_to(a, shape), g[i], h) for i, a in enumerate(arrays)]
 
 
@@ -131,13 +130,88 @@ def _shape(constants: Sequence) -> tuple:
 def jacobian(f: Callable, variables: Sequence, constants: Sequence) -> np.ndarray:
     """``d f_i / d x_j`` of shape ``(m, n, ...)`` for ``f(*variables, *constants)``
     returning a list of ``m`` values."""
-    jets = seed(variables, 1, _shape(constants))
+    shape = _shape(constants)
+    if shape == () and all(np.ndim(x) == 0 for x in variables):
+        try:  # one point: Python floats, several times faster than 0-d arrays
+            return _dual_jacobian(f, [float(x) for x in variables], constants)
+        except (ZeroDivisionError, OverflowError):
+            pass  # at a pole: NumPy's inf and nan
+    jets = seed(variables, 1, shape)
     zero = np.zeros_like(jets[0].g)   # the gradient of an output that is a constant
-    return np.array([o.g if isinstance(o, Jet) else zero for o in f(*jets, *constants)])
+    with np.errstate(all="ignore"):
+        return np.array([o.g if isinstance(o, Jet) else zero for o in f(*jets, *constants)])
 
 
 def hessian(f: Callable, variables: Sequence, constants: Sequence) -> np.ndarray:
     """``d^2 f / d x_i d x_j`` of shape ``(n, n, ...)`` for a scalar ``f``."""
     jets = seed(variables, 2, _shape(constants))
-    out = f(*jets, *constants)
+    with np.errstate(all="ignore"):
+        out = f(*jets, *constants)
     return np.array(out.h) if isinstance(out, Jet) else np.zeros_like(jets[0].h)
+
+
+class _Dual:
+    """First-order jet at one point in Python floats: value ``v`` and gradient list
+    ``g`` (the rules of :class:`Jet`; Python raises at a pole instead of giving inf)."""
+
+    __slots__ = ("v", "g")
+    __array_ufunc__ = None
+
+    def __init__(self, v: float, g: list) -> None:
+        self.v, self.g = v, g
+
+    def __add__(self, other) -> _Dual:
+        if isinstance(other, _Dual):
+            return _Dual(self.v + other.v, [x + y for x, y in zip(self.g, other.g, strict=True)])
+        return _Dual(self.v + other, self.g)
+
+    __radd__ = __add__
+
+    def __neg__(self) -> _Dual:
+        return _Dual(-self.v, [-x for x in self.g])
+
+    def __pos__(self) -> _Dual:
+        return self
+
+    def __sub__(self, other) -> _Dual:
+        return self + (-other)
+
+    def __rsub__(self, other) -> _Dual:
+        return (-self) + other
+
+    def __mul__(self, other) -> _Dual:
+        if isinstance(other, _Dual):
+            u, w = self.v, other.v
+            return _Dual(u * w, [u * y + w * x for x, y in zip(self.g, other.g, strict=True)])
+        return _Dual(self.v * other, [x * other for x in self.g])
+
+    __rmul__ = __mul__
+
+    def reciprocal(self) -> _Dual:
+        r = 1.0 / self.v
+        d = -r * r
+        return _Dual(r, [d * x for x in self.g])
+
+    def __truediv__(self, other) -> _Dual:
+        if isinstance(other, _Dual):
+            return self * other.reciprocal()
+        return _Dual(self.v / other, [x / other for x in self.g])
+
+    def __rtruediv__(self, other) -> _Dual:
+        return self.reciprocal() * other
+
+    def __pow__(self, p) -> _Dual:
+        if isinstance(p, _Dual):
+            raise TypeError("a jet exponent is not supported (not a rational function)")
+        if p == 2:
+            return self * self
+        d = p * self.v ** (p - 1)
+        return _Dual(self.v ** p, [d * x for x in self.g])
+
+
+def _dual_jacobian(f: Callable, point: list[float], constants: Sequence) -> np.ndarray:
+    n = len(point)
+    units = [[1.0 if i == j else 0.0 for j in range(n)] for i in range(n)]
+    zero = [0.0] * n
+    outputs = f(*(_Dual(x, u) for x, u in zip(point, units, strict=True)), *constants)
+    return np.array([o.g if isinstance(o, _Dual) else zero for o in outputs], dtype=float)

@@ -38,8 +38,9 @@ def trajectory(ode, start, params: dict, tau_end: float, edge: float = 2.5) -> n
 
     ``symdyn.integrate`` has no exit event, and under RFLO trajectories near the unstable
     branch (``beta c < 0``) blow up in finite time, where a stiff solver stalls; so the
-    lambdified field (``symdyn.codegen.bound_functions``) is integrated here with a terminal event at
-    the plot's edge or near ``|a| = 1`` (the end of the stationary region).
+    lambdified field (``symdyn.codegen.bound_functions``) is integrated here with a
+    terminal event at the plot's edge or near ``|a| = 1`` (the end of the stationary
+    region).
     """
     rhs, jac = bound_functions(ode, params)  # parameters checked once, not per step
 
