@@ -4,9 +4,12 @@
 ``(3, ...)`` holding (a, b, c) and ``params`` a mapping from parameter names (``a_star``,
 ``b_star``, ``c_star``, ``beta``, ``alpha`` when symbolic) to numbers or arrays that
 broadcast against ``state[0]``; it returns ``d(a, b, c)/dtau`` with the shape of
-``state``. ``jacobian_function`` returns the ``(3, 3, ...)`` Jacobian. With
-``backend="mpmath"`` the same callables take and return mpmath numbers, for checks at
-high precision (set ``mpmath.mp.dps`` first).
+``state``. ``jacobian_function`` returns the ``(3, 3, ...)`` Jacobian, and
+``loss_hessian_function`` the Hessian of the loss: by forward-mode differentiation of the
+lambdified right-hand side and loss (:mod:`symdyn.autodiff`) when they are rational in the
+state, from the lambdified symbolic derivative otherwise. With ``backend="mpmath"``,
+``rhs_function``, ``jacobian_function`` and ``loss_function`` take and return mpmath
+numbers, for checks at high precision (set ``mpmath.mp.dps`` first).
 """
 
 from __future__ import annotations
@@ -123,8 +126,8 @@ def _rhs_numpy(compiled: Callable, state, values: list, shape: tuple | None = No
     if shape == () and isinstance(state, np.ndarray) and state.shape == (3,):
         try:  # one point (an ODE solver's step): Python floats, ten times faster
             return np.array(compiled(*state.tolist(), *values), dtype=float)
-        except (ZeroDivisionError, OverflowError):
-            pass  # at a pole: NumPy's inf and nan, as for arrays
+        except (ZeroDivisionError, OverflowError, TypeError):
+            pass  # at a pole (or a complex power): NumPy's inf and nan, as for arrays
     a, b, c = _state(state)
     return _stack(compiled(a, b, c, *values), np.broadcast_shapes(a.shape, shape))
 
