@@ -4,9 +4,12 @@
 ``(3, ...)`` holding (a, b, c) and ``params`` a mapping from parameter names (``a_star``,
 ``b_star``, ``c_star``, ``beta``, ``alpha`` when symbolic) to numbers or arrays that
 broadcast against ``state[0]``; it returns ``d(a, b, c)/dtau`` with the shape of
-``state``. ``jacobian_function`` returns the ``(3, 3, ...)`` Jacobian. With
-``backend="mpmath"`` the same callables take and return mpmath numbers, for checks at
-high precision (set ``mpmath.mp.dps`` first).
+``state``. ``jacobian_function`` returns the ``(3, 3, ...)`` Jacobian, and
+``loss_hessian_function`` the Hessian of the loss: by forward-mode differentiation of the
+lambdified right-hand side and loss (:mod:`symdyn.autodiff`) when they are rational in the
+state, from the lambdified symbolic derivative otherwise. With ``backend="mpmath"``,
+``rhs_function``, ``jacobian_function`` and ``loss_function`` take and return mpmath
+numbers, for checks at high precision (set ``mpmath.mp.dps`` first).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
+from . import autodiff
 from . import symbols as S
 from .errors import UnknownSymbolError, UnstableError
 from .model import lam_numeric
@@ -33,13 +37,23 @@ def _arguments(ode: LearningODE) -> tuple[sp.Symbol, ...]:
 
 @lru_cache(maxsize=128)
 def _compiled(ode: LearningODE, what: str, backend: Backend) -> Callable:
+    """The lambdified right-hand side (a list of 3), loss, or flattened Jacobian or loss
+    Hessian (lists of 9, row by row) of ``ode``; common subexpressions are computed once."""
     if backend not in ("numpy", "mpmath"):
         raise ValueError(f"unknown backend {backend!r}; use 'numpy' or 'mpmath'")
     # The numeric Jacobian differentiates the factored right-hand side as it stands: the
     # cancelled form of ``ode.jacobian`` (for printing) costs seconds and evaluates no better.
-    exprs = (list(ode.rhs) if what == "rhs"
-             else [[sp.diff(r, s) for s in ode.state] for r in ode.rhs])
+    exprs = {"rhs": lambda: list(ode.rhs), "loss": lambda: ode.loss,
+             "jacobian": lambda: [sp.diff(r, s) for r in ode.rhs for s in ode.state],
+             "hessian": lambda: list(sp.hessian(ode.loss, ode.state))}[what]()
     return sp.lambdify(_arguments(ode), exprs, modules=backend, cse=True)
+
+
+@lru_cache(maxsize=128)
+def _rational(ode: LearningODE) -> bool:
+    """Whether the right-hand side and the loss are rational in the state, so that
+    :mod:`symdyn.autodiff` can differentiate their lambdified code."""
+    return autodiff.rational_in([*ode.rhs, ode.loss], ode.state)
 
 
 def _parameter_values(ode: LearningODE, params: Mapping, backend: Backend = "numpy") -> list:
@@ -89,19 +103,50 @@ def _state(state) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return a, b, c
 
 
-def _rhs_numpy(compiled: Callable, state, values: list) -> np.ndarray:
-    a, b, c = _state(state)
-    out = compiled(a, b, c, *values)
-    shape = np.broadcast_shapes(a.shape, *(np.shape(v) for v in values))
-    return np.stack([np.broadcast_to(np.asarray(o, dtype=float), shape) for o in out])
+def _stack(outputs: list, shape: tuple) -> np.ndarray:
+    """The outputs as one float array of shape ``(len(outputs),) + shape`` (a constant
+    output, such as a zero entry of a Jacobian, is broadcast)."""
+    try:
+        out = np.array(outputs, dtype=float)
+    except ValueError:  # outputs of different shapes
+        out = None
+    if out is not None and out.shape[1:] == shape:
+        return out
+    return np.stack([np.broadcast_to(np.asarray(o, dtype=float), shape) for o in outputs])
 
 
-def _jacobian_numpy(compiled: Callable, state, values: list) -> np.ndarray:
+def _shape(values: list) -> tuple:
+    return np.broadcast_shapes(*(np.shape(v) for v in values))
+
+
+def _rhs_numpy(compiled: Callable, state, values: list, shape: tuple | None = None
+               ) -> np.ndarray:
+    """``compiled`` at ``state``; ``shape``: that of ``values`` broadcast, if known."""
+    shape = _shape(values) if shape is None else shape
+    if shape == () and isinstance(state, np.ndarray) and state.shape == (3,):
+        try:  # one point (an ODE solver's step): Python floats, ten times faster
+            return np.array(compiled(*state.tolist(), *values), dtype=float)
+        except (ZeroDivisionError, OverflowError, TypeError):
+            pass  # at a pole (or a complex power): NumPy's inf and nan, as for arrays
     a, b, c = _state(state)
-    rows = compiled(a, b, c, *values)
-    shape = np.broadcast_shapes(a.shape, *(np.shape(v) for v in values))
-    return np.array([[np.broadcast_to(np.asarray(e, dtype=float), shape) for e in row]
-                     for row in rows])
+    return _stack(compiled(a, b, c, *values), np.broadcast_shapes(a.shape, shape))
+
+
+def _jacobian_compiled(ode: LearningODE, state, values: list) -> np.ndarray:
+    """The ``(3, 3, ...)`` Jacobian from the lambdified symbolic derivative."""
+    a, b, c = _state(state)
+    shape = np.broadcast_shapes(a.shape, _shape(values))
+    flat = _stack(_compiled(ode, "jacobian", "numpy")(a, b, c, *values), shape)
+    return flat.reshape((3, 3) + shape)
+
+
+def _jacobian_numpy(ode: LearningODE, state, values: list) -> np.ndarray:
+    """The ``(3, 3, ...)`` Jacobian at a few points: forward-mode differentiation of the
+    lambdified right-hand side (:mod:`symdyn.autodiff`), which needs no symbolic
+    derivative to be derived and compiled (0.1-1 s per ODE and process)."""
+    if not _rational(ode):
+        return _jacobian_compiled(ode, state, values)
+    return autodiff.jacobian(_compiled(ode, "rhs", "numpy"), _state(state), values)
 
 
 def rhs_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
@@ -120,13 +165,13 @@ def rhs_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
 
 def jacobian_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
     """``J(state, params) -> d rhs / d(a, b, c)`` of shape ``(3, 3, ...)``."""
-    compiled = _compiled(ode, "jacobian", backend)
 
     def jacobian(state, params: Mapping):
         values = _parameter_values(ode, params, backend)
         if backend == "mpmath":
-            return mpmath.matrix(compiled(*state, *values))
-        return _jacobian_numpy(compiled, state, values)
+            flat = _compiled(ode, "jacobian", backend)(*state, *values)
+            return mpmath.matrix([flat[3 * i:3 * i + 3] for i in range(3)])
+        return _jacobian_numpy(ode, state, values)
 
     jacobian.__doc__ = f"Jacobian of {ode.title}."
     return jacobian
@@ -135,17 +180,35 @@ def jacobian_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
 def bound_functions(ode: LearningODE, params: Mapping) -> tuple[Callable, Callable]:
     """``(f(state), J(state))`` with ``params`` checked and converted once: for
     integrators, which call them thousands of times with the same parameters."""
-    rhs, jac = _compiled(ode, "rhs", "numpy"), _compiled(ode, "jacobian", "numpy")
+    rhs = _compiled(ode, "rhs", "numpy")
     values = _parameter_values(ode, params)
-    return (lambda state: _rhs_numpy(rhs, state, values),
-            lambda state: _jacobian_numpy(jac, state, values))
+    shape = _shape(values)
+    return (lambda state: _rhs_numpy(rhs, state, values, shape),
+            lambda state: _jacobian_numpy(ode, state, values))
 
 
 def loss_function(ode: LearningODE, backend: Backend = "numpy") -> Callable:
     """``L(state, params)``: the stationary loss of the mode."""
-    compiled = sp.lambdify(_arguments(ode), ode.loss, modules=backend, cse=True)
+    compiled = _compiled(ode, "loss", backend)
 
     def loss(state, params: Mapping):
         return compiled(*state, *_parameter_values(ode, params, backend))
 
     return loss
+
+
+def loss_hessian_function(ode: LearningODE) -> Callable:
+    """``H(state, params) -> d^2 L / d(a, b, c)^2`` of shape ``(3, 3, ...)`` (NumPy), by
+    forward-mode differentiation of the lambdified loss when it is rational."""
+
+    def hessian(state, params: Mapping):
+        values = _parameter_values(ode, params)
+        a, b, c = _state(state)
+        if _rational(ode):
+            return autodiff.hessian(_compiled(ode, "loss", "numpy"), (a, b, c), values)
+        shape = np.broadcast_shapes(a.shape, _shape(values))
+        flat = _stack(_compiled(ode, "hessian", "numpy")(a, b, c, *values), shape)
+        return flat.reshape((3, 3) + shape)
+
+    hessian.__doc__ = f"Hessian of the loss of {ode.title}."
+    return hessian

@@ -56,6 +56,8 @@ def _as_triple(x, who: str) -> Matrices:
 
 def jacobian_matrix(W: np.ndarray, leak: float) -> np.ndarray:
     """``J = (1 - alpha) I + alpha W``: the matrix form of the leak map of symdyn.model."""
+    if leak == 1.0:  # the same numbers without building I (once per field evaluation)
+        return np.array(W, dtype=float)
     return (1.0 - leak) * np.eye(W.shape[0]) + leak * W
 
 
@@ -203,7 +205,9 @@ def _modal_field(rule: MatrixRule, student: Matrices, t: TeacherField, F: np.nda
         return None
     _check_radius(s.radius, "student")
     if rule.truncation is None:
-        kappa = np.polyval(rule.decay[::-1], s.lam)
+        kappa = np.zeros_like(s.lam)
+        for coefficient in rule.decay[::-1]:  # Horner, as np.polyval, without its overhead
+            kappa = kappa * s.lam + coefficient
         _check_trace(rule, float(np.max(np.abs(kappa))))
         return modal.unbounded(s, t.modal, kappa, F, V, t.V, U, t.U, t.leak)
     _, _, Ch, Chx = modal.covariances(s, t.modal, U, t.U, t.leak)

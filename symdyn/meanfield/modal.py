@@ -52,12 +52,17 @@ class Modal:
             Pinv = np.linalg.inv(P)
         except np.linalg.LinAlgError:  # no convergence, or singular P: the Schur route
             return None
-        cond = np.linalg.norm(P, 1) * np.linalg.norm(Pinv, 1)
+        cond = _norm1(P) * _norm1(Pinv)
         return cls(lam, P, Pinv) if np.isfinite(cond) and cond <= MAX_CONDITION else None
 
     @property
     def radius(self) -> float:
         return float(np.max(np.abs(self.lam)))
+
+
+def _norm1(M: np.ndarray) -> float:
+    """The 1-norm (largest column sum of moduli), as ``np.linalg.norm(M, 1)`` computes it."""
+    return float(np.abs(M).sum(axis=0).max())
 
 
 def _geometric(a: np.ndarray, b: np.ndarray) -> np.ndarray:

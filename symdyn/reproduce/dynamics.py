@@ -14,7 +14,8 @@ import numpy as np
 import sympy as sp
 from scipy.integrate import solve_ivp
 
-from .. import integrate, jacobian_function, loss_function, rhs_function
+from .. import integrate, loss_function, rhs_function
+from ..codegen import bound_functions
 from ..plots import LABELS
 from ..validation import Case, simulate_modes
 from .common import RULES, TEACHER, FigureData, Section, analysed
@@ -37,17 +38,18 @@ def trajectory(ode, start, params: dict, tau_end: float, edge: float = 2.5) -> n
 
     ``symdyn.integrate`` has no exit event, and under RFLO trajectories near the unstable
     branch (``beta c < 0``) blow up in finite time, where a stiff solver stalls; so the
-    lambdified field (``symdyn.rhs_function``) is integrated here with a terminal event at
-    the plot's edge or near ``|a| = 1`` (the end of the stationary region).
+    lambdified field (``symdyn.codegen.bound_functions``) is integrated here with a
+    terminal event at the plot's edge or near ``|a| = 1`` (the end of the stationary
+    region).
     """
-    rhs, jac = rhs_function(ode), jacobian_function(ode)
+    rhs, jac = bound_functions(ode, params)  # parameters checked once, not per step
 
     def leave(_tau, y):
-        return min(edge - np.max(np.abs(y[1:])), 0.95 - abs(y[0]))
+        return min(edge - max(abs(y[1]), abs(y[2])), 0.95 - abs(y[0]))
 
     leave.terminal = True
-    solution = solve_ivp(lambda _t, y: rhs(y, params), (0.0, tau_end), np.asarray(start, float),
-                         method="LSODA", jac=lambda _t, y: jac(y, params), events=leave,
+    solution = solve_ivp(lambda _t, y: rhs(y), (0.0, tau_end), np.asarray(start, float),
+                         method="LSODA", jac=lambda _t, y: jac(y), events=leave,
                          t_eval=np.linspace(0.0, tau_end, 400), rtol=1e-8, atol=1e-10)
     return solution.y.T
 
