@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
     paper.add_argument("--out", default="symdyn-paper", metavar="DIR",
                        help="output directory (default symdyn-paper)")
     paper.add_argument("--quick", action="store_true",
-                       help="smaller simulations, same derivations")
+                       help="smaller simulations, same derivations, PNG figures only")
     _no_cache(paper)
     _timeout(paper, "paper")
     for add, name in ((add_rates_parser, "rates"), (add_invariants_parser, "invariants")):

@@ -104,21 +104,26 @@ def steps() -> dict[str, Callable[[bool], object]]:
     return out
 
 
+#: The figures' formats: PNG for report.md and PDF for the paper; a quick run includes the
+#: PNG in the paper instead, since writing the PDF took two fifths of drawing a figure.
+FORMATS = {False: ("png", "pdf"), True: ("png",)}
+
+
 def _run_step(name: str, quick: bool, figures: Path | None) -> tuple[object, float]:
     """Compute the step ``name`` and draw its figures into ``figures``: the unit of work
     of a pool worker. Returns the result and the seconds it took."""
     start = time.perf_counter()
     result = steps()[name](quick)
     if figures is not None and isinstance(result, Section):
-        _draw(result, figures)
+        _draw(result, figures, quick)
     return result, time.perf_counter() - start
 
 
-def _draw(section: Section, figures: Path) -> None:
+def _draw(section: Section, figures: Path, quick: bool) -> None:
     from .plots import save_figure
 
     for figure in section.figures:
-        save_figure(figure, figures)
+        save_figure(figure, figures, FORMATS[quick])
 
 
 #: The ODEs most steps analyse, ``(rule, leak, a_star)``: analysed first, once, so that the
@@ -149,18 +154,20 @@ def default_workers() -> int:
     return max(1, min(4, cores))
 
 
-def _figure_tex(figure) -> str:
+def _figure_tex(figure, extension: str = "pdf") -> str:
     return ("\\begin{figure}[h!]\\centering\n"
             f"\\includegraphics[width=0.95\\linewidth,height=0.38\\textheight,"
-            f"keepaspectratio]{{{figure.name}.pdf}}\n"
+            f"keepaspectratio]{{{figure.name}.{extension}}}\n"
             f"\\caption{{{tex_mixed(figure.caption)}}}\n\\end{{figure}}")
 
 
-def paper_tex(sections: list[Section], figures_dir: str = "figures/") -> str:
-    """A standalone article, one section per result, figures from ``figures_dir``."""
+def paper_tex(sections: list[Section], figures_dir: str = "figures/",
+              extension: str = "pdf") -> str:
+    """A standalone article, one section per result, figures ``NAME.extension`` from
+    ``figures_dir``."""
     parts = []
     for i, s in enumerate(sections):
-        body = s.latex + "".join("\n\n" + _figure_tex(f) for f in s.figures)
+        body = s.latex + "".join("\n\n" + _figure_tex(f, extension) for f in s.figures)
         if i == 0:
             body = f"\\graphicspath{{{{{figures_dir}}}}}\n" + body
         parts.append((s.title, body + "\n\\clearpage"))
@@ -211,7 +218,7 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     checks = {f"{s.key}: {k}": v for s in sections for k, v in s.checks.items()}
     # The PDF first, so that results.json carries its errors and the times of every step.
     t0, pdf_files = time.perf_counter(), {}
-    notes = _pdf(out, sections, pdf_files, errors, report)
+    notes = _pdf(out, sections, pdf_files, errors, report, FORMATS[quick][-1])
     seconds["pdflatex"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
     files = write_outputs(out, sections, checks, quick, errors, seconds) | pdf_files
@@ -232,7 +239,7 @@ def _run_here(pending, cached, quick, figures, workers, report, errors):
     """Every step in this process, in the paper's order (``workers == 1``)."""
     for value in cached.values():
         if isinstance(value, Section):
-            _draw(value, figures)
+            _draw(value, figures, quick)
     for i, name in enumerate(pending):
         report(name, i / (len(pending) + 1))
         try:
@@ -261,7 +268,7 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
                 pool.submit(_warm, *job)
         futures = {pool.submit(_run_step, name, quick, figures): name for name in
                    sorted(pending, key=lambda n: COST.get(n, 1.0), reverse=True)}
-        futures.update({pool.submit(_draw, value, figures): f"figures of {name}"
+        futures.update({pool.submit(_draw, value, figures, quick): f"figures of {name}"
                         for name, value in cached.items() if isinstance(value, Section)})
         done = 0
         for future in as_completed(futures):
@@ -309,7 +316,7 @@ def _sections(results: dict[str, object], names: list[str], quick: bool) -> list
 
 
 def _pdf(out: Path, sections: list[Section], files: dict[str, Path], errors: dict[str, str],
-         report: Progress) -> list[str]:
+         report: Progress, extension: str = "pdf") -> list[str]:
     """Compile ``paper.pdf`` where pdflatex exists; the notes to show the user."""
     report("pdflatex", 0.97)
     # A paper.pdf from an earlier run would sit beside the new paper.tex as if current.
@@ -318,7 +325,7 @@ def _pdf(out: Path, sections: list[Section], files: dict[str, Path], errors: dic
         return ["pdflatex is not installed, so paper.pdf was not written "
                 "(compile paper.tex with any LaTeX installation)"]
     try:
-        source = paper_tex(sections, f"{out.resolve().as_posix()}/figures/")
+        source = paper_tex(sections, f"{out.resolve().as_posix()}/figures/", extension)
         files["pdf"] = compile_pdf(source, out / "paper.pdf")
     except RuntimeError as error:
         errors["pdflatex"] = str(error)[-500:]
@@ -342,7 +349,7 @@ def write_outputs(out: Path, sections: list[Section], checks: dict[str, bool], q
     """``paper.tex``, ``report.md`` and ``results.json`` (every expression and number)."""
     files = {"tex": out / "paper.tex", "markdown": out / "report.md",
              "json": out / "results.json", "figures": out / "figures"}
-    files["tex"].write_text(paper_tex(sections))
+    files["tex"].write_text(paper_tex(sections, extension=FORMATS[quick][-1]))
     files["markdown"].write_text(report_md(sections, checks))
     results = {"symdyn_version": __version__, "quick": quick,
                "ok": all(checks.values()) and not errors, "checks": checks, "errors": errors,

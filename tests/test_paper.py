@@ -30,9 +30,10 @@ def test_outputs_exist(paper):
     result, out, steps = paper
     for name in ("paper.tex", "report.md", "results.json"):
         assert (out / name).stat().st_size > 0
-    for name in FIGURES:
-        for ext in ("png", "pdf"):
-            assert (out / "figures" / f"{name}.{ext}").stat().st_size > 1000
+    for name in FIGURES:  # a quick run writes PNG only, and its paper includes them
+        assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+        assert not (out / "figures" / f"{name}.pdf").exists()
+        assert f"{{{name}.png}}" in (out / "paper.tex").read_text()
     assert str(out / "report.md") in result.summary()
     assert steps[-1] == ("done", 1.0)
     assert all(0 <= f <= 1 for _, f in steps)
@@ -134,3 +135,17 @@ def test_second_run_uses_the_cache(paper):
     assert set(again.cached) == {k for k in result.seconds if k not in
                                  ("figures", "pdflatex", "total")}
     assert again.ok
+
+
+def test_full_run_draws_vector_figures_for_the_paper(paper, tmp_path):
+    """Outside quick mode each figure is written as PNG and PDF, and the paper includes
+    the PDF."""
+    from symdyn import cache
+    from symdyn.paper import _draw, paper_tex, source_key
+
+    _, out, _ = paper
+    section = cache.read(out / ".cache" / source_key(True) / "low_rank.pkl")
+    _draw(section, tmp_path, quick=False)
+    name = section.figures[0].name
+    assert all((tmp_path / f"{name}.{ext}").stat().st_size > 1000 for ext in ("png", "pdf"))
+    assert f"{{{name}.pdf}}" in paper_tex([section])

@@ -25,6 +25,6 @@ def draw(figure) -> Figure:
     return DRAW[figure.kind](figure.data)
 
 
-def save_figure(figure, out: Path) -> list[Path]:
-    """Draw ``figure`` and write ``NAME.png`` and ``NAME.pdf`` into ``out``."""
-    return save(draw(figure), Path(out), figure.name)
+def save_figure(figure, out: Path, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
+    """Draw ``figure`` and write ``NAME.png`` and ``NAME.pdf`` (or ``formats``) into ``out``."""
+    return save(draw(figure), Path(out), figure.name, formats=formats)

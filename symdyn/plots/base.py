@@ -20,9 +20,11 @@ COLORS = {"bptt": "C0", "tbptt": "C1", "rflo": "C2", "tbptt_k2": "C3"}
 
 
 def subplots(nrows: int = 1, ncols: int = 1, **kwargs) -> tuple[Figure, object]:
-    """A figure on its own Agg canvas and its axes (``pyplot.subplots`` without pyplot)."""
+    """A figure on its own Agg canvas and its axes (``pyplot.subplots`` without pyplot).
+    Its dpi is the PNG's, so that the layout pass and the PNG share matplotlib's cache of
+    parsed mathtext."""
     figsize = kwargs.pop("figsize", None)
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, dpi=130)
     FigureCanvasAgg(fig)
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
@@ -43,11 +45,12 @@ def legend_below(fig: Figure, axes, handles=None, ncol: int = 4) -> None:
                frameon=False)
 
 
-def save(fig: Figure, out: Path, stem: str, dpi: int = 130) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` into ``out``."""
+def save(fig: Figure, out: Path, stem: str, dpi: int = 130,
+         formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf`` (or the given ``formats``) into ``out``."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [out / f"{stem}.png", out / f"{stem}.pdf"]
-    fig.savefig(paths[0], dpi=dpi)
-    fig.savefig(paths[1])
+    paths = [out / f"{stem}.{ext}" for ext in formats]
+    for path in paths:
+        fig.savefig(path, dpi=dpi)
     return paths
