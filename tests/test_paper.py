@@ -7,6 +7,7 @@ import os
 import re
 
 import pytest
+from PIL import Image
 from test_readme import documented_shapes
 
 from symdyn import symbols
@@ -32,6 +33,8 @@ def test_outputs_exist(paper):
         assert (out / name).stat().st_size > 0
     for name in FIGURES:  # a quick run writes PNG only, and its paper includes them
         assert (out / "figures" / f"{name}.png").stat().st_size > 1000
+        with Image.open(out / "figures" / f"{name}.png") as image:
+            assert image.mode == "RGB"  # no alpha: pdflatex copies it as it is
         assert not (out / "figures" / f"{name}.pdf").exists()
         assert f"{{{name}.png}}" in (out / "paper.tex").read_text()
     assert str(out / "report.md") in result.summary()
