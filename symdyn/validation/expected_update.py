@@ -4,7 +4,6 @@ the rule's update at frozen random stable points."""
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from ..codegen import rhs_function
 from ..ode import LearningODE
@@ -61,6 +60,8 @@ def check_expected_update(case: Case, ode: LearningODE | None = None) -> Check:
     points = random_points(case, batch, n)
     out = mc_z_scores(case, points, ode, n_steps=steps, n_blocks=blocks)
     z = out["z"]
+    from scipy import stats  # here: importing scipy.stats takes 0.5 s
+
     false_alarm = min(1.0, z.size * 2 * stats.t.sf(4.0, blocks - 1))
     return make_check("expected_update", np.max(np.abs(z)), 4.0, z=z, mc=out["mc"],
                       sem=out["sem"], rhs=out["rhs"], n_steps=steps, n_blocks=blocks,
