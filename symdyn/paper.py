@@ -81,12 +81,17 @@ def source_key(quick: bool) -> str:
     return digest.hexdigest()[:16]
 
 
-#: Seconds of each step of a quick cold run, measured (benchmarks/paper.py, load 2.5 on 2
-#: cores): the pool starts the longest first so that the cores finish together. Unlisted
-#: steps count 1 s.
-COST = {"noise": 26, "beyond": 22, "validation bptt": 17, "validation rflo": 10,
-        "validation tbptt": 10, "truncation": 9, "dynamics": 8, "fixed_points": 4,
-        "invariants": 3, "validation bptt (leak 0.3)": 3, "odes": 3, "rates": 2}
+#: Seconds of each step of a cold run, quick and full, measured (benchmarks/paper.py, quiet
+#: 2-core machine): the pool starts the longest first so that the cores finish together.
+#: Unlisted steps count 1 s.
+COST = {True: {"beyond": 7, "noise": 5.3, "truncation": 5, "invariants": 2.6, "rates": 2.4,
+               "validation rflo": 2.4, "low_rank": 2.3, "validation bptt": 2.2,
+               "dynamics": 2.1, "validation tbptt": 2, "stability": 1.9, "odes": 1.5,
+               "fixed_points": 1.5},
+        False: {"noise": 18, "truncation": 15, "validation bptt": 13, "beyond": 11,
+                "validation tbptt": 7.5, "validation rflo": 6.4, "low_rank": 4.2,
+                "dynamics": 3.2, "invariants": 2.6, "rates": 2.4, "stability": 1.9,
+                "odes": 1.5, "fixed_points": 1.5}}
 
 
 def _part_name(rule: str, leak: float) -> str:
@@ -266,8 +271,9 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
         if pending and disk.enabled():
             for job in SHARED:
                 pool.submit(_warm, *job)
-        futures = {pool.submit(_run_step, name, quick, figures): name for name in
-                   sorted(pending, key=lambda n: COST.get(n, 1.0), reverse=True)}
+        longest_first = sorted(pending, key=lambda n: COST[quick].get(n, 1.0), reverse=True)
+        futures = {pool.submit(_run_step, name, quick, figures): name
+                   for name in longest_first}
         futures.update({pool.submit(_draw, value, figures, quick): f"figures of {name}"
                         for name, value in cached.items() if isinstance(value, Section)})
         done = 0
