@@ -13,13 +13,12 @@ the numbers of T successive (B, M) draws.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import numpy as np
 
 from . import kernels
-from .engine import CHECK_EVERY, Runner, SimulationTimeout, _check_running, _Inputs, _Recorder
+from .engine import CHECK_EVERY, Between, Runner, _Inputs, _Recorder
 from .networks import Network, Teacher
 from .rules import RFLO, RTRL, TBPTT
 
@@ -74,9 +73,8 @@ def train_loop(net: Network, runner: Runner, inputs: _Inputs, rec: _Recorder, et
                n_steps: int, record_every: int, progress: Callable[[int, int], None] | None,
                leak: float, rule: str, max_seconds: float | None) -> None:
     """engine._train_loop, in compiled chunks (same arguments, same effects)."""
-    every_progress = max(1, n_steps // 20)
-    periods = (CHECK_EVERY, record_every) + ((every_progress,) if progress else ())
-    end = None if max_seconds is None else time.perf_counter() + max_seconds
+    between = Between(n_steps, record_every, progress, leak, rule, max_seconds)
+    periods = (CHECK_EVERY, record_every) + ((between.every_progress,) if progress else ())
     loss_acc = np.zeros(runner.h.shape[0])
     t = 0
     while t < n_steps:
@@ -84,16 +82,8 @@ def train_loop(net: Network, runner: Runner, inputs: _Inputs, rec: _Recorder, et
         _chunk(runner, eta, xs, loss_acc)
         t += xs.shape[0]
         rec.acc, rec.count = loss_acc, rec.count + xs.shape[0]
-        if t % CHECK_EVERY == 0 or t == n_steps:
-            _check_running(net, runner, leak, rule, t)
-            if end is not None and time.perf_counter() > end:
-                raise SimulationTimeout(f"train(rule={rule!r}) did not finish its {n_steps} "
-                                        f"steps within {max_seconds:g} s (stopped at {t})")
-        if t % record_every == 0 or t == n_steps:
-            rec.flush(t, net)
+        if between.act(t, net, runner, rec):
             loss_acc = np.zeros_like(loss_acc)
-        if progress is not None and (t % every_progress == 0 or t == n_steps):
-            progress(t, n_steps)
 
 
 def mc_blocks(runner: Runner, inputs: _Inputs, burn_in: int, n_blocks: int, block_len: int

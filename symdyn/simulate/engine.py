@@ -270,23 +270,44 @@ def _train_loop(net: Network, runner: Runner, inputs: _Inputs, rec: _Recorder, e
                 n_steps: int, record_every: int, progress: Callable[[int, int], None] | None,
                 leak: float, rule: str, max_seconds: float | None) -> None:
     """The per-step updates of :func:`train` (in place on ``net`` and ``rec``)."""
-    every_progress = max(1, n_steps // 20)
-    end = None if max_seconds is None else time.perf_counter() + max_seconds
+    between = Between(n_steps, record_every, progress, leak, rule, max_seconds)
     for t in range(1, n_steps + 1):
         dW, dU, dV, loss = runner.step(inputs.next())
         net.W += eta * dW  # in place: the runner and rule see the updated weights next step
         net.U += eta * dU
         net.V += eta * dV
         rec.add_loss(loss)
-        if t % CHECK_EVERY == 0 or t == n_steps:
-            _check_running(net, runner, leak, rule, t)
-            if end is not None and time.perf_counter() > end:
-                raise SimulationTimeout(f"train(rule={rule!r}) did not finish its {n_steps} "
-                                        f"steps within {max_seconds:g} s (stopped at {t})")
-        if t % record_every == 0 or t == n_steps:
+        between.act(t, net, runner, rec)
+
+
+class Between:
+    """What the training loop does between two steps (both paths, after step ``t``): the
+    stability and time check every CHECK_EVERY steps, a record flush every
+    ``record_every`` steps and a progress call every 5 % of the run, each also at the end."""
+
+    def __init__(self, n_steps: int, record_every: int,
+                 progress: Callable[[int, int], None] | None, leak: float, rule: str,
+                 max_seconds: float | None) -> None:
+        self.n_steps, self.record_every, self.progress = n_steps, record_every, progress
+        self.leak, self.rule, self.max_seconds = leak, rule, max_seconds
+        self.every_progress = max(1, n_steps // 20)
+        self.end = None if max_seconds is None else time.perf_counter() + max_seconds
+
+    def act(self, t: int, net: Network, runner: Runner, rec: _Recorder) -> bool:
+        """Act after step ``t``; True if the recorder was flushed."""
+        last = t == self.n_steps
+        if t % CHECK_EVERY == 0 or last:
+            _check_running(net, runner, self.leak, self.rule, t)
+            if self.end is not None and time.perf_counter() > self.end:
+                raise SimulationTimeout(
+                    f"train(rule={self.rule!r}) did not finish its {self.n_steps} steps "
+                    f"within {self.max_seconds:g} s (stopped at {t})")
+        flushed = t % self.record_every == 0 or last
+        if flushed:
             rec.flush(t, net)
-        if progress is not None and (t % every_progress == 0 or t == n_steps):
-            progress(t, n_steps)
+        if self.progress is not None and (t % self.every_progress == 0 or last):
+            self.progress(t, self.n_steps)
+        return flushed
 
 
 def _check_running(net: Network, runner: Runner, leak: float, rule: str, t: int) -> None:
