@@ -7,7 +7,8 @@ against simulation (:mod:`symdyn.reproduce.validation`), then writes into ``out`
 ``paper.tex`` (and ``paper.pdf`` where pdflatex exists), ``report.md``, ``results.json``
 and ``figures/*.png|pdf``. Computed sections are pure data and are cached under
 ``out/.cache/KEY`` with ``KEY`` a hash of the symdyn version, every source file of the
-package and the ``quick`` flag, so a second run only re-draws and re-writes. The steps
+package and the ``quick`` flag, so a second run only re-writes (a figure is drawn again
+only if its data, symdyn's code or its files changed). The steps
 are independent and run side by side on one worker process per core.
 
 The reusable logic lives in the package (:mod:`symdyn.reproduce`) because ``pip install .``
@@ -21,6 +22,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import pickle
 import threading
 import time
 from collections.abc import Callable
@@ -125,10 +127,48 @@ def _run_step(name: str, quick: bool, figures: Path | None) -> tuple[object, flo
 
 
 def _draw(section: Section, figures: Path, quick: bool) -> None:
+    """Draw each figure of ``section`` into ``figures``, unless the files there are the ones
+    an earlier run drew from the same data with the same code (:func:`_figure_key`)."""
     from .plots import save_figure
 
     for figure in section.figures:
-        save_figure(figure, figures, FORMATS[quick])
+        key = _figure_key(figure, quick)
+        if _drawn(figures, figure.name) != key:
+            paths = save_figure(figure, figures, FORMATS[quick])
+            _mark_drawn(figures, figure.name, key, paths)
+
+
+def _figure_key(figure, quick: bool) -> str:
+    """Hash of what a figure's files depend on: symdyn's code (:func:`source_key`), the
+    formats, and the figure's data and caption."""
+    content = pickle.dumps((figure.kind, figure.data, figure.caption, FORMATS[quick]))
+    return hashlib.sha256(source_key(quick).encode() + content).hexdigest()[:24]
+
+
+def _stamp_path(figures: Path, name: str) -> Path:
+    return figures / ".drawn" / f"{name}.json"
+
+
+def _files_state(paths: list[Path]) -> dict[str, list[int]]:
+    return {p.name: [p.stat().st_size, p.stat().st_mtime_ns] for p in paths}
+
+
+def _mark_drawn(figures: Path, name: str, key: str, paths: list[Path]) -> None:
+    """Record that ``paths`` were drawn for ``key``, with their sizes and times, so that a
+    file overwritten since (by a run of the other size, say) is drawn again."""
+    stamp = _stamp_path(figures, name)
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(json.dumps({"key": key, "files": _files_state(paths)}))
+
+
+def _drawn(figures: Path, name: str) -> str | None:
+    """The key a figure's files were drawn for, if they are still those files."""
+    try:
+        stamp = json.loads(_stamp_path(figures, name).read_text())
+        paths = [figures / file for file in stamp["files"]]
+        return stamp["key"] if _files_state(paths) == stamp["files"] else None
+    except (OSError, ValueError, KeyError, TypeError):  # no stamp, or a file is gone
+        return None
 
 
 #: The ODEs most steps analyse, ``(rule, leak, a_star)``: analysed first, once, so that the

@@ -133,11 +133,19 @@ def test_paper_tex_compiles(paper, tmp_path):
 
 
 def test_second_run_uses_the_cache(paper):
+    """A second run computes nothing and keeps the figures it finds as drawn (same data,
+    same code); a figure file that went missing is drawn again."""
     result, out, _ = paper
+    pngs = sorted((out / "figures").glob("*.png"))
+    before = {p.name: p.stat().st_mtime_ns for p in pngs}
+    (out / "figures" / "rate_vs_beta.png").unlink()
     again = run_paper(out, quick=True)
     assert set(again.cached) == {k for k in result.seconds if k not in
                                  ("figures", "pdflatex", "total")}
     assert again.ok
+    after = {p.name: p.stat().st_mtime_ns for p in pngs}
+    assert after.pop("rate_vs_beta.png") and before.pop("rate_vs_beta.png")
+    assert after == before and len(after) >= len(FIGURES) - 1
 
 
 def test_full_run_draws_vector_figures_for_the_paper(paper, tmp_path):
