@@ -241,7 +241,8 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     The steps (:func:`steps`) are independent: they run side by side on ``workers``
     processes (default :func:`default_workers`; ``1`` runs them in this process), the
     longest first, each drawing its own figures. A step found in the cache
-    (``out/.cache/KEY/NAME.pkl``) is only re-drawn.
+    (``out/.cache/KEY/NAME.pkl``) is only drawn again where its figures changed
+    (:func:`_draw`).
     """
     start = time.perf_counter()
     out = Path(out)
@@ -294,8 +295,9 @@ def _run_here(pending, cached, quick, figures, workers, report, errors):
 
 
 def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
-    """The steps on ``workers`` processes, longest first (:data:`COST`); cached
-    sections are only re-drawn there. Yields each result as it completes."""
+    """The steps on ``workers`` processes, longest first (:data:`COST`); cached sections
+    are only drawn there (where their figures changed). Yields each result as it
+    completes."""
     context = _context()
     if context.get_start_method() == "fork" and pending:
         from .simulate import warm_up
