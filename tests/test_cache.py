@@ -179,3 +179,24 @@ def test_fixed_point_reports_are_stored_and_come_back_whole(cache_dir):
     point = {"a": 0.5, "b": 1.0, "c": 1.0, "a_star": 0.5, "b_star": 1.0, "c_star": 1.0}
     assert again["optimal"].classification == "stable"
     assert sd.stability_at(ode, point).classification == "stable"
+
+
+def test_eigenvalues_built_before_caching_come_back_with_the_report(cache_dir):
+    """``eigenvalues=True`` stores each set's eigenvalue expressions with the report (the
+    paper's workers read them instead of building them again); they equal the ones a
+    report builds when first read, and they match the numeric spectrum at a point."""
+    import numpy as np
+
+    ode = sd.derive("tbptt", 1)
+    lazy = sd.fixed_points(ode, cache=False)
+    eager = sd.fixed_points(ode, eigenvalues=True)
+    stored = pickle.loads(next(cache_dir.glob("fixed_points-*.pickle")).read_bytes())
+    for s_lazy, s_stored in zip(lazy.sets, stored.sets, strict=True):
+        assert all("expr" in vars(root) for root in s_stored.roots)  # built, then pickled
+        assert s_stored.eigenvalues == s_lazy.eigenvalues
+    point = {S.PUBLIC[k]: v for k, v in {"a": 0.5, "b": 1.0, "c": 1.0, "a_star": 0.5,
+                                          "b_star": 1.0, "c_star": 1.0}.items()}
+    numeric = sorted(complex(sp.N(e.subs(point))).real for e in eager["optimal"].eigenvalues)
+    jac = np.array(sd.stability_at(ode, {k.name: v for k, v in point.items()}).eigenvalues,
+                   dtype=complex)
+    assert np.allclose(numeric, sorted(jac.real), atol=1e-9)

@@ -173,23 +173,27 @@ class FixedPointReport:
 
 
 def fixed_points(ode: LearningODE, timeout: float | None = 60, samples: int = 200,
-                 seed: int = 0, cache: bool = True) -> FixedPointReport:
+                 seed: int = 0, cache: bool = True, eigenvalues: bool = False,
+                 ) -> FixedPointReport:
     """Find, parametrise and classify every fixed-point set of ``ode`` (see module doc).
 
     ``samples`` seeded random points per set decide signs that SymPy cannot prove and
     cross-check the symbolic conditions against numeric eigenvalues. ``timeout`` (seconds)
     bounds the whole analysis; past it a :class:`~symdyn.errors.SolveTimeout` is raised.
-    The report is kept on disk (:mod:`symdyn.cache`) unless ``cache=False``.
+    The report is kept on disk (:mod:`symdyn.cache`) unless ``cache=False``; with
+    ``eigenvalues=True`` each set's eigenvalue expressions (otherwise built when first
+    read: square roots of long discriminants) are built first and kept with it.
     """
     from .. import cache as disk
 
     report = disk.cached("fixed_points", (*ode.cache_key(), samples, seed),
-                         lambda: _fixed_points(ode, timeout, samples, seed), cache)
+                         lambda: _fixed_points(ode, timeout, samples, seed, eigenvalues),
+                         cache)
     return report if report.ode is ode else FixedPointReport(ode, report.sets)
 
 
 def _fixed_points(ode: LearningODE, timeout: float | None, samples: int, seed: int,
-                  ) -> FixedPointReport:
+                  eigenvalues: bool = False) -> FixedPointReport:
     deadline = Deadline(timeout, f"the fixed-point analysis of {ode.title}",
                         symbolic_leak=not ode.leak.is_number)
     sets = []
@@ -199,6 +203,9 @@ def _fixed_points(ode: LearningODE, timeout: float | None, samples: int, seed: i
     deadline.check()
     order = {"optimal": 0, "saddle": 1}
     sets.sort(key=lambda s: (order.get(s.name.split()[0], 2), -s.dimension))
+    if eigenvalues:
+        for found in sets:
+            _ = found.eigenvalues  # Root.expr keeps each expression it builds
     return FixedPointReport(ode, sets)
 
 
@@ -216,8 +223,6 @@ def _analyse(ode: LearningODE, comp: WorkingComponent, samples: int, seed: int,
     working_conditions = [collect_in_state(g) for g in working_conditions]
     zeros = [Root(sp.Integer(0))] * (3 - spec.reduced.degree())
     roots = zeros + _public_roots(ode, spec.roots, relations) if spec.roots else []
-    for root in roots:  # every reader prints the eigenvalues: built once, cached with the set
-        _ = root.expr
     optimal = vanishes_on(ode.working_loss, comp.solved)  # exact, in a field
     return FixedPointSet(
         name=_name(optimal, classification, len(comp.free)),

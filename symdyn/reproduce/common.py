@@ -66,7 +66,10 @@ def analysed(rule: str, leak: object = 1, a_star: float | None = None,
     ode = derive(rule, leak)
     if a_star is not None:
         ode = ode.specialize({"a_star": a_star})
-    return ode, fixed_points(ode)
+    # The eigenvalues' expressions are built before the report is cached, so that the
+    # sections printing them (in other worker processes) read them instead of each
+    # building them again.
+    return ode, fixed_points(ode, eigenvalues=True)
 
 
 def align(rows: list[str]) -> str:
