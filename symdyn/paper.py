@@ -131,18 +131,19 @@ def _draw(section: Section, figures: Path, quick: bool) -> None:
     an earlier run drew from the same data with the same code (:func:`_figure_key`)."""
     from .plots import save_figure
 
+    code = source_key(quick)
     for figure in section.figures:
-        key = _figure_key(figure, quick)
+        key = _figure_key(figure, quick, code)
         if _drawn(figures, figure.name) != key:
             paths = save_figure(figure, figures, FORMATS[quick])
             _mark_drawn(figures, figure.name, key, paths)
 
 
-def _figure_key(figure, quick: bool) -> str:
-    """Hash of what a figure's files depend on: symdyn's code (:func:`source_key`), the
-    formats, and the figure's data and caption."""
+def _figure_key(figure, quick: bool, code: str) -> str:
+    """Hash of what a figure's files depend on: symdyn's code (``code``, the
+    :func:`source_key`), the formats, and the figure's data and caption."""
     content = pickle.dumps((figure.kind, figure.data, figure.caption, FORMATS[quick]))
-    return hashlib.sha256(source_key(quick).encode() + content).hexdigest()[:24]
+    return hashlib.sha256(code.encode() + content).hexdigest()[:24]
 
 
 def _stamp_path(figures: Path, name: str) -> Path:
