@@ -183,25 +183,10 @@ def initial(modes: dict) -> np.ndarray:
     return np.stack([np.asarray(modes[k], dtype=float) for k in STATE_NAMES], axis=-1)
 
 
-#: ODE runs by content: one validation part integrates the same modes on the same grid
-#: for each of its learning rates (``trajectory``), so each run is integrated once.
-_ODE_RUNS: dict[tuple, np.ndarray] = {}
-
-
 def ode_run(case: Case, modes: dict, tau: np.ndarray) -> np.ndarray:
     """ODE states (len(tau), n, 3) at the sample times ``tau`` (uniform, from 0)."""
-    start, params = initial(modes), case.params(modes)
-    key = (case.ode, start.tobytes(), start.shape, float(tau[-1]), len(tau),
-           tuple((k, np.shape(v), np.asarray(v, dtype=float).tobytes())
-                 for k, v in sorted(params.items())))
-    if key not in _ODE_RUNS:
-        if len(_ODE_RUNS) >= 32:
-            _ODE_RUNS.clear()
-        states = integrate(case.ode, start, params, float(tau[-1]),
-                           n_eval=len(tau)).require_completed().states
-        states.flags.writeable = False  # shared by every caller with this key
-        _ODE_RUNS[key] = states
-    return _ODE_RUNS[key]
+    return integrate(case.ode, initial(modes), case.params(modes), float(tau[-1]),
+                     n_eval=len(tau)).require_completed().states
 
 
 def subset(modes: dict, idx: list[int]) -> dict:
