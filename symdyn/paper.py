@@ -116,6 +116,11 @@ def steps() -> dict[str, Callable[[bool], object]]:
 FORMATS = {False: ("png", "pdf"), True: ("png",)}
 
 
+def _included(quick: bool) -> str:
+    """The figure format the paper includes: PDF (vector) where it is written, else PNG."""
+    return "pdf" if "pdf" in FORMATS[quick] else "png"
+
+
 def _run_step(name: str, quick: bool, figures: Path | None) -> tuple[object, float]:
     """Compute the step ``name`` and draw its figures into ``figures``: the unit of work
     of a pool worker. Returns the result and the seconds it took."""
@@ -265,7 +270,7 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     checks = {f"{s.key}: {k}": v for s in sections for k, v in s.checks.items()}
     # The PDF first, so that results.json carries its errors and the times of every step.
     t0, pdf_files = time.perf_counter(), {}
-    notes = _pdf(out, sections, pdf_files, errors, report, FORMATS[quick][-1])
+    notes = _pdf(out, sections, pdf_files, errors, report, _included(quick))
     seconds["pdflatex"] = time.perf_counter() - t0
     seconds["total"] = time.perf_counter() - start
     files = write_outputs(out, sections, checks, quick, errors, seconds) | pdf_files
@@ -398,7 +403,7 @@ def write_outputs(out: Path, sections: list[Section], checks: dict[str, bool], q
     """``paper.tex``, ``report.md`` and ``results.json`` (every expression and number)."""
     files = {"tex": out / "paper.tex", "markdown": out / "report.md",
              "json": out / "results.json", "figures": out / "figures"}
-    files["tex"].write_text(paper_tex(sections, extension=FORMATS[quick][-1]))
+    files["tex"].write_text(paper_tex(sections, extension=_included(quick)))
     files["markdown"].write_text(report_md(sections, checks))
     results = {"symdyn_version": __version__, "quick": quick,
                "ok": all(checks.values()) and not errors, "checks": checks, "errors": errors,
