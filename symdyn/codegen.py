@@ -132,11 +132,12 @@ def _rhs_numpy(compiled: Callable, state, values: list, shape: tuple | None = No
     return _stack(compiled(a, b, c, *values), np.broadcast_shapes(a.shape, shape))
 
 
-def _jacobian_compiled(ode: LearningODE, state, values: list) -> np.ndarray:
-    """The ``(3, 3, ...)`` Jacobian from the lambdified symbolic derivative."""
+def _matrix_compiled(ode: LearningODE, what: str, state, values: list) -> np.ndarray:
+    """The ``(3, 3, ...)`` Jacobian (``what="jacobian"``) or loss Hessian (``"hessian"``)
+    from its lambdified symbolic derivative."""
     a, b, c = _state(state)
     shape = np.broadcast_shapes(a.shape, _shape(values))
-    flat = _stack(_compiled(ode, "jacobian", "numpy")(a, b, c, *values), shape)
+    flat = _stack(_compiled(ode, what, "numpy")(a, b, c, *values), shape)
     return flat.reshape((3, 3) + shape)
 
 
@@ -145,7 +146,7 @@ def _jacobian_numpy(ode: LearningODE, state, values: list) -> np.ndarray:
     lambdified right-hand side (:mod:`symdyn.autodiff`), which needs no symbolic
     derivative to be derived and compiled (0.1-1 s per ODE and process)."""
     if not _rational(ode):
-        return _jacobian_compiled(ode, state, values)
+        return _matrix_compiled(ode, "jacobian", state, values)
     return autodiff.jacobian(_compiled(ode, "rhs", "numpy"), _state(state), values)
 
 
@@ -203,12 +204,9 @@ def loss_hessian_function(ode: LearningODE) -> Callable:
 
     def hessian(state, params: Mapping):
         values = _parameter_values(ode, params)
-        a, b, c = _state(state)
         if _rational(ode):
-            return autodiff.hessian(_compiled(ode, "loss", "numpy"), (a, b, c), values)
-        shape = np.broadcast_shapes(a.shape, _shape(values))
-        flat = _stack(_compiled(ode, "hessian", "numpy")(a, b, c, *values), shape)
-        return flat.reshape((3, 3) + shape)
+            return autodiff.hessian(_compiled(ode, "loss", "numpy"), _state(state), values)
+        return _matrix_compiled(ode, "hessian", state, values)
 
     hessian.__doc__ = f"Hessian of the loss of {ode.title}."
     return hessian

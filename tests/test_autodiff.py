@@ -11,7 +11,12 @@ import sympy as sp
 import symdyn as sd
 from symdyn import autodiff
 from symdyn import symbols as S
-from symdyn.codegen import jacobian_function, loss_hessian_function, rhs_function
+from symdyn.codegen import (
+    jacobian_function,
+    loss_function,
+    loss_hessian_function,
+    rhs_function,
+)
 
 
 def test_jets_against_hand_derivatives():
@@ -71,6 +76,10 @@ def test_a_non_rational_rule_keeps_the_symbolic_derivative():
     x = np.array([0.3, 0.5, 0.7])
     jac = jacobian_function(ode)(x, params)
     assert np.allclose(jac, _central(lambda y: rhs_function(ode)(y, params), x), rtol=1e-6)
+    loss = loss_function(ode)
+    gradient = lambda y: _central(lambda z: np.atleast_1d(loss(z, params)), y)[0]  # noqa: E731
+    hess = loss_hessian_function(ode)(x, params)
+    assert np.allclose(hess, _central(gradient, x, 1e-4), rtol=1e-4, atol=1e-8)
 
 
 def test_rhs_at_a_pole_is_not_an_exception():
