@@ -245,6 +245,11 @@ def has_pdflatex() -> bool:
     return shutil.which("pdflatex") is not None
 
 
+#: What LaTeX (and hyperref, rerunfilecheck) print when a second pass would change the
+#: output: cross-references, labels or outlines read from the previous pass's files.
+RERUN = re.compile(r"Rerun to get|Label\(s\) may have changed|Rerun LaTeX")
+
+
 def compile_pdf(tex_source: str, out_pdf: Path, timeout: float = 120) -> Path:
     """Compile ``tex_source`` with pdflatex into ``out_pdf``; raise with the log on failure."""
     if not has_pdflatex():
@@ -253,12 +258,14 @@ def compile_pdf(tex_source: str, out_pdf: Path, timeout: float = 120) -> Path:
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "doc.tex"
         src.write_text(tex_source)
-        for _ in range(2):  # twice, for references
+        for _ in range(3):  # again only while LaTeX asks for it (references, outlines)
             result = subprocess.run(
                 ["pdflatex", "-interaction=nonstopmode", "-halt-on-error", src.name],
                 cwd=tmp, capture_output=True, text=True, timeout=timeout)
             if result.returncode != 0:
                 raise RuntimeError("pdflatex failed:\n" + result.stdout[-3000:])
+            if not RERUN.search(result.stdout):
+                break
         out_pdf.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(Path(tmp) / "doc.pdf", out_pdf)
         log = out_pdf.with_suffix(".log")

@@ -134,6 +134,21 @@ def test_standalone_document_compiles(rule, leak, tmp_path):
     assert pdf.stat().st_size > 1000
 
 
+def test_pdflatex_runs_again_only_when_references_need_it(tmp_path, monkeypatch):
+    """One pass for a document without references; a second one (and no warning left in
+    the log) when a reference is read back from the first pass's .aux file."""
+    _needs_pdflatex()
+    passes = []
+    run = latex.subprocess.run
+    monkeypatch.setattr(latex.subprocess, "run",
+                        lambda *a, **k: passes.append(1) or run(*a, **k))
+    body = "\\documentclass{article}\\begin{document}\\section{A}%s\\end{document}\n"
+    latex.compile_pdf(body % "Plain text.", tmp_path / "plain.pdf")
+    assert len(passes) == 1
+    latex.compile_pdf(body % "\\label{s:a}See Section~\\ref{s:a}.", tmp_path / "ref.pdf")
+    assert len(passes) == 3 and not (tmp_path / "ref.log").exists()
+
+
 def test_long_expressions_are_broken_into_lines():
     ode = sd.derive("bptt", "alpha")
     rows = latex.rows_for("x", ode.rhs[0], width=120)
