@@ -41,8 +41,9 @@ def compute(quick: bool = False) -> Section:
     """The rank argument as text, and the simulated singular-value spectra."""
     checks_by_rule = low_rank_checks(quick)
     runs = next(iter(checks_by_rule.values())).details["runs"]
-    M = LOW_RANK_SIZES["n_output"]
-    sim = {"N": LOW_RANK_SIZES["n_hidden"], "D": LOW_RANK_SIZES["n_input"], "M": M,
+    sizes = LOW_RANK_SIZES[quick]
+    M = sizes["n_output"]
+    sim = {"N": sizes["n_hidden"], "D": sizes["n_input"], "M": M,
            "leak": 1.0, "steps": int(runs["bptt"]["steps"][-1]),
            "rules": {r: runs[r]["sv"] for r in RULES}}
     ratios = {r: runs[r]["ratio"] for r in RULES}
