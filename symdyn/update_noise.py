@@ -40,7 +40,7 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 import sympy as sp
-from scipy.linalg import solve_discrete_lyapunov
+from scipy.linalg import lu_factor, lu_solve, solve_discrete_lyapunov
 
 from . import symbols as S
 from .averaging import joint_state, solve_stein
@@ -219,6 +219,40 @@ def _dlyap(A: np.ndarray, R: np.ndarray) -> np.ndarray:
     return solve_discrete_lyapunov(A, R)
 
 
+#: Below this state size the four Stein equations of one point share one LU factorization
+#: (SciPy's "direct" method, which it too uses below 10, factors its matrix per call).
+DIRECT_MAX = 10
+
+
+class _SharedStein:
+    """``X = A X A^T + R`` for ``A = F`` and ``A = F^T`` on one LU factorization.
+
+    In row-major ``vec``, ``vec(F X F^T) = (F kron F) vec(X)`` and
+    ``vec(F^T X F) = (F kron F)^T vec(X)``: both equations are solves with
+    ``K = I - F kron F``, directly (``A = F``) or transposed (``A = F^T``), as
+    :func:`scipy.linalg.solve_discrete_lyapunov`'s direct method solves each with its own
+    factorization.  One factorization serves P and the three ``X_j`` of a point (measured:
+    the four solves took 0.8 of numeric_moments' 1.3 ms).  Any other ``A`` goes to SciPy.
+    """
+
+    def __init__(self, F: np.ndarray) -> None:
+        n = F.shape[0]
+        self.F = F
+        self.lu = lu_factor(np.eye(n * n) - np.kron(F, F), check_finite=False)
+
+    def __call__(self, A: np.ndarray, R: np.ndarray) -> np.ndarray:
+        for trans, M in ((0, self.F), (1, self.F.T)):
+            if A.shape == M.shape and np.array_equal(A, M):
+                x = lu_solve(self.lu, np.ravel(R), trans=trans, check_finite=False)
+                return x.reshape(R.shape)
+        return _dlyap(A, R)
+
+
+def _stein_solver(F: np.ndarray):
+    """The Stein solver of :func:`numeric_moments` for ``F``: shared LU when small."""
+    return _SharedStein(F) if F.shape[0] < DIRECT_MAX else _dlyap
+
+
 @dataclass(frozen=True)
 class NumericMoments:
     """Numeric ``D`` (long-run covariance), mean update, lag-0 covariance and the on-manifold
@@ -235,8 +269,9 @@ def numeric_moments(ode: LearningODE, point: dict, sigma: float = 0.0) -> Numeri
     args = numeric_arguments(ode, point, sigma)
     F, G, *rest = (np.array(m, dtype=float) for m in _numeric_matrices(ode)(*args))
     Q, V = rest[:3], rest[3]
-    P = _dlyap(F, G @ G.T)
-    D = np.array(long_run_covariance(F, P, Q, _dlyap), dtype=float)
+    stein = _stein_solver(F)
+    P = stein(F, G @ G.T)
+    D = np.array(long_run_covariance(F, P, Q, stein), dtype=float)
     lag0 = np.array([[2 * np.trace(qi @ P @ qj @ P) for qj in Q] for qi in Q])
     mean = np.array([np.trace(q @ P) for q in Q])
     return NumericMoments(D, mean, lag0, args[-1] ** 2 * V @ P @ V.T)
