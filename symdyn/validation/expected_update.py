@@ -4,6 +4,7 @@ the rule's update at frozen random stable points."""
 from __future__ import annotations
 
 import numpy as np
+from scipy.special import stdtr
 
 from ..codegen import rhs_function
 from ..ode import LearningODE
@@ -60,9 +61,9 @@ def check_expected_update(case: Case, ode: LearningODE | None = None) -> Check:
     points = random_points(case, batch, n)
     out = mc_z_scores(case, points, ode, n_steps=steps, n_blocks=blocks)
     z = out["z"]
-    from scipy import stats  # here: importing scipy.stats takes 0.5 s
-
-    false_alarm = min(1.0, z.size * 2 * stats.t.sf(4.0, blocks - 1))
+    # P(|t| > 4) = 2 stdtr(df, -4), as scipy.stats.t.sf computes it, without importing
+    # scipy.stats (0.5-0.7 s in every worker process that runs this check)
+    false_alarm = min(1.0, z.size * 2 * stdtr(blocks - 1, -4.0))
     return make_check("expected_update", np.max(np.abs(z)), 4.0, z=z, mc=out["mc"],
                       sem=out["sem"], rhs=out["rhs"], n_steps=steps, n_blocks=blocks,
                       n_scores=z.size, false_alarm_bound=false_alarm)
