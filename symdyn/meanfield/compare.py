@@ -46,14 +46,19 @@ def compare_with_simulation(rule: str, leak: float, *, n_hidden: int = 32, n_inp
     rho_max = float(max(np.max(np.abs(np.linalg.eigvals((1 - leak) * np.eye(n_hidden)
                                                          + leak * W))) for W in traj.W))
     n_steps = int(round(tau_end / eta))
+    def unmatched(why: str) -> dict:  # nothing to compare: say why beside the ODE's status
+        return {"rule": rule, "leak": leak, "eta": eta, "status": traj.status,
+                "sim_status": why, "ode_tau_reached": float(traj.tau[-1]),
+                "rho_max": rho_max, "ode_loss": traj.loss}
+
+    if len(traj.tau) <= sub:  # the ODE stopped before the first record time
+        return unmatched(f"not run: the ODE stopped ({traj.status}) before tau = "
+                         f"{tau_end / n_points:g}")
     try:
         sim = train(net, teacher, rule=rule, eta=eta, n_steps=n_steps, leak=leak,
                     truncation=k or 1, seed=seed + 1, record_every=n_steps // n_points)
-    except UnstableNetworkError as error:  # SGD diverged: report it beside the ODE's status
-        return {"rule": rule, "leak": leak, "eta": eta, "status": traj.status,
-                "sim_status": f"diverged: {error}", "ode_tau_reached": float(traj.tau[-1]),
-                "rho_max": rho_max,
-                "ode_loss": traj.loss}
+    except UnstableNetworkError as error:  # SGD diverged
+        return unmatched(f"diverged: {error}")
     start = _flat(traj.W[0], traj.U[0], traj.V[0])
     rows = []
     for j in range(min(n_points, (len(traj.tau) - 1) // sub)):
