@@ -20,6 +20,7 @@ from symdyn.simulate import (
     project_modes,
     random_network,
     spectral_radius,
+    summed_updates,
     train,
 )
 from symdyn.simulate.engine import (
@@ -393,6 +394,24 @@ def test_compiled_expected_update_equals_reference(monkeypatch, rule, k, leak, s
     assert sorted(fast) == sorted(ref)
     for key, val in ref.items():
         _close(val, fast[key], key)
+
+
+@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 2), ("rflo", 1)])
+@pytest.mark.parametrize("leak,sigma", [(1.0, 0.0), (0.5, 0.4)])
+def test_compiled_summed_updates_equal_reference(monkeypatch, rule, k, leak, sigma):
+    """Sums over 1400 steps after a burn-in of 300 that ends inside an input chunk."""
+    p = dict(a=[0.2, -0.1], b=[0.5, 0.3], c=[0.4, 0.6], a_star=[0.5, -0.3],
+             b_star=[1.0, 0.8], c_star=[1.0, 0.7])
+    net, teacher, _ = aligned_network(3, 2, 2, **p, beta=0.5, leak=leak, batch=3, seed=1)
+
+    def run():
+        runner = Runner(net.copy(), teacher.copy(), rule, leak, k, sigma, 3)
+        return summed_updates(runner, np.random.default_rng(5), 1400, 300)
+
+    ref, fast = _both_paths(monkeypatch, run)
+    for name, a, b in zip("WUV", ref, fast, strict=True):
+        _close(a, b, name)
+    assert min(np.abs(a).max() for a in ref) > 1.0  # 1400 steps' worth, not zeros
 
 
 def test_simulator_choice(monkeypatch):

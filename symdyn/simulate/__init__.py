@@ -11,6 +11,7 @@ from .engine import (
     SimulationTimeout,
     TrainResult,
     expected_update_mc,
+    summed_updates,
     train,
     warm_up,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "project_modes",
     "random_network",
     "spectral_radius",
+    "summed_updates",
     "train",
     "warm_up",
 ]

@@ -22,7 +22,8 @@ from .engine import CHECK_EVERY, Between, Runner, _Inputs, _Recorder
 from .networks import Network, Teacher
 from .rules import RFLO, RTRL, TBPTT
 
-__all__ = ["mc_blocks", "train_loop", "warm"]
+__all__ = ["mc_blocks", "summed_updates_chunk", "summed_updates_setup", "train_loop",
+           "warm"]
 
 _NO_BLOCKS = np.zeros((0, 0))  # training: no Monte Carlo blocks (the kernel's types kept)
 _NO_MC = ((np.zeros((0, 0, 0, 0)),) * 3, _NO_BLOCKS, (np.zeros((0, 0, 0)),) * 3)
@@ -103,6 +104,23 @@ def mc_blocks(runner: Runner, inputs: _Inputs, burn_in: int, n_blocks: int, bloc
     names = ("dW", "dU", "dV", "loss")
     means = {k: a / block_len for k, a in zip(names, blocks + (block_loss,), strict=True)}
     return means, dict(zip(names[:3], squares, strict=True))
+
+
+def summed_updates_setup(runner: Runner) -> tuple:
+    """The accumulators of engine.summed_updates: one Monte Carlo block per direction,
+    (1, B, ...), its loss (1, B) and no squares."""
+    shapes = [m.shape for m in (runner.net.W, runner.net.U, runner.net.V)]
+    return (tuple(np.zeros((1,) + s) for s in shapes), np.zeros((1, shapes[0][0])),
+            (np.zeros((0, 0, 0)),) * 3)
+
+
+def summed_updates_chunk(runner: Runner, xs: np.ndarray, start: int, burn_in: int,
+                         n_steps: int, sums: tuple) -> None:
+    """Steps ``start`` to ``start + len(xs)`` of engine.summed_updates: the directions of
+    the steps past ``burn_in`` summed into the single block of ``sums``."""
+    blocks, block_loss, squares = sums
+    _chunk(runner, 0.0, xs, block_loss[0],
+           (start, burn_in, n_steps, blocks, block_loss, squares))
 
 
 def warm() -> None:

@@ -31,8 +31,8 @@ from .networks import (
 )
 from .rules import MatrixRule, make_rule
 
-__all__ = ["Runner", "SimulationTimeout", "TrainResult", "expected_update_mc", "train",
-           "warm_up"]
+__all__ = ["Runner", "SimulationTimeout", "TrainResult", "expected_update_mc",
+           "summed_updates", "train", "warm_up"]
 
 RECORDABLE = ("loss", "W", "U", "V")
 CHECK_EVERY = 250  # steps between stability checks (one batched eigvals: ~1 ms at N=32, B=16)
@@ -372,6 +372,38 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
         for k in ("a", "b", "c"):
             out["d" + k], out["d" + k + "_sem"] = _block_stats(proj[k])
     return out
+
+
+def summed_updates(runner: Runner, rng: np.random.Generator, n_steps: int, burn_in: int
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sums of the directions (dW, dU, dV) of ``runner`` over ``n_steps`` steps after
+    ``burn_in`` steps, at frozen weights (``runner``'s networks are not updated).
+
+    The inputs are ``rng``'s standard normals, one (B, D) draw per step (drawn in chunks
+    of up to INPUT_CHUNK steps: the same numbers); label noise, if any, comes from the
+    runner.  The loop runs compiled when numba is installed (module docstring; same
+    results), else step by step through ``runner.step``.
+    """
+    if n_steps < 1 or burn_in < 0:
+        raise ValueError("need n_steps >= 1 and burn_in >= 0")
+    b, n, d, _ = runner.net.shape
+    fast = _compiled_path(runner.rule.name, n)
+    total, t = burn_in + n_steps, 0
+    if fast is not None:
+        sums = fast.summed_updates_setup(runner)
+        while t < total:
+            xs = rng.standard_normal((min(INPUT_CHUNK, total - t), b, d))
+            fast.summed_updates_chunk(runner, xs, t, burn_in, n_steps, sums)
+            t += xs.shape[0]
+        return sums[0][0][0], sums[0][1][0], sums[0][2][0]
+    out = [np.zeros_like(m) for m in (runner.net.W, runner.net.U, runner.net.V)]
+    with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
+        for t in range(total):
+            directions = runner.step(rng.standard_normal((b, d)))[:3]
+            if t >= burn_in:
+                for acc, step in zip(out, directions, strict=True):
+                    acc += step
+    return out[0], out[1], out[2]
 
 
 def _run_blocks(runner: Runner, inputs: _Inputs, n_blocks: int, block_len: int

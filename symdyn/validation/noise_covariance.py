@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..simulate import Runner, aligned_network, project_matrices
+from ..simulate import Runner, aligned_network, project_matrices, summed_updates
 from ..update_noise import noise_covariance
 from .case import Case
 from .expected_update import random_points
@@ -26,13 +26,7 @@ def long_run_covariance_sim(case: Case, points: dict, *, chains: int, steps: int
     net, teacher, bases = aligned_network(n, n, n, leak=case.leak, batch=chains,
                                           seed=case.seed, **tiled)
     runner = Runner(net, teacher, case.rule, case.leak, case.k, sigma, case.seed + 5)
-    rng = np.random.default_rng([case.seed, 21])
-    sums = [np.zeros_like(m) for m in (net.W, net.U, net.V)]
-    for t in range(burn_in + steps):
-        dW, dU, dV, _ = runner.step(rng.standard_normal((chains, n)))
-        if t >= burn_in:
-            for acc, d in zip(sums, (dW, dU, dV), strict=True):
-                acc += d
+    sums = summed_updates(runner, np.random.default_rng([case.seed, 21]), steps, burn_in)
     proj = project_matrices(*sums, bases)
     g = np.stack([proj["a"], proj["b"], proj["c"]])           # (3, chains, n)
     g = g - g.mean(axis=1, keepdims=True)
