@@ -358,6 +358,10 @@ def test_chunked_label_noise_draws_equal_per_step_draws():
     chunks = [inputs.take(700), inputs.take(700), inputs.take(700)]  # stops at 1024
     assert [len(c) for c in chunks] == [700, 324, 700]
     np.testing.assert_array_equal(np.concatenate(chunks), [again.next() for _ in range(1724)])
+    cut, again = _Inputs(3, 2, 5, total=1100), _Inputs(3, 2, 5)  # a last chunk of 76
+    chunks = [cut.take(700), cut.take(700), cut.take(700)]
+    assert [len(c) for c in chunks] == [700, 324, 76]
+    np.testing.assert_array_equal(np.concatenate(chunks), [again.next() for _ in range(1100)])
 
 
 @pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 1), ("tbptt", 2), ("rflo", 1)])

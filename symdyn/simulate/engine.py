@@ -67,23 +67,35 @@ class SimulationTimeout(RuntimeError):
 
 
 class _Inputs:
-    """White Gaussian inputs x_t ~ N(0, I_D), shape (B, D) per step, reproducible from seed."""
+    """White Gaussian inputs x_t ~ N(0, I_D), shape (B, D) per step, reproducible from seed.
 
-    def __init__(self, batch: int, d: int, seed: int) -> None:
+    Drawn in chunks of INPUT_CHUNK steps, the last one cut to the ``total`` steps the run
+    needs when it is given (a 400-step Monte Carlo run drew 1024 steps of inputs, and the
+    large-batch runs of the noise checks make hundreds of them): successive draws of one
+    generator, so the inputs are the same numbers whatever the chunks.
+    """
+
+    def __init__(self, batch: int, d: int, seed: int, total: int | None = None) -> None:
         self.rng = np.random.default_rng(seed)
-        self.shape = (INPUT_CHUNK, batch, d)
-        self.buf = self.rng.standard_normal(self.shape)
+        self.batch, self.d, self.left = batch, d, total
+        self.buf = self._draw()
         self.i = 0
+
+    def _draw(self) -> np.ndarray:
+        rows = INPUT_CHUNK if self.left is None else max(1, min(INPUT_CHUNK, self.left))
+        if self.left is not None:
+            self.left -= rows
+        return self.rng.standard_normal((rows, self.batch, self.d))
 
     def next(self) -> np.ndarray:
         return self.take(1)[0]
 
     def take(self, n: int) -> np.ndarray:
         """The next min(n, rest of the current chunk) inputs, shape (<= n, B, D)."""
-        if self.i == INPUT_CHUNK:
-            self.buf = self.rng.standard_normal(self.shape)
+        if self.i == self.buf.shape[0]:
+            self.buf = self._draw()
             self.i = 0
-        m = min(n, INPUT_CHUNK - self.i)
+        m = min(n, self.buf.shape[0] - self.i)
         self.i += m
         return self.buf[self.i - m:self.i]
 
@@ -250,7 +262,7 @@ def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int
     check_stable(teacher.W, leak, f"train(rule={rule!r}) teacher at step 0")
     check_stable(net.W, leak, f"train(rule={rule!r}) student at step 0")
     runner = Runner(net, teacher, rule, leak, truncation, label_noise, seed)
-    inputs = _Inputs(net.shape[0], net.shape[2], seed)
+    inputs = _Inputs(net.shape[0], net.shape[2], seed, n_steps)
     rec = _Recorder(record)
     args = (net, runner, inputs, rec, eta, n_steps, record_every, progress, leak, rule,
             max_seconds)
@@ -348,8 +360,8 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
     for who, W in (("teacher", teacher.W), ("student", net.W)):
         check_stable(W, leak, f"expected_update_mc(rule={rule!r}) {who}")
     runner = Runner(net.copy(), teacher.copy(), rule, leak, truncation, label_noise, seed)
-    inputs = _Inputs(net.shape[0], net.shape[2], seed)
     block_len = n_steps // n_blocks
+    inputs = _Inputs(net.shape[0], net.shape[2], seed, burn_in + n_blocks * block_len)
     fast = _compiled_path(rule, net.shape[1])
     if fast is not None:
         blocks, sumsq = fast.mc_blocks(runner, inputs, burn_in, n_blocks, block_len)
