@@ -192,6 +192,9 @@ def test_spectral_radius_and_instability():
     W = np.diag([0.5, -2.9])[None]  # eig J = 1 - alpha + alpha eig W = 0.75, -0.95
     assert spectral_radius(W, 0.5)[0] == pytest.approx(0.95)
     assert spectral_radius(W, 1.0)[0] == pytest.approx(2.9)
+    one = np.array([[[0.5]], [[-2.9]], [[1.2]]])  # N = 1 takes no eigvals: same values
+    assert spectral_radius(one, 0.5).tolist() == [0.75, 0.95, 1.1]
+    assert spectral_radius(one[0], 1.0) == 0.5
     assert issubclass(UnstableNetworkError, ValueError)
     with pytest.raises(UnstableNetworkError, match="student"):
         aligned_network(2, 2, 2, **{**SCALAR, "a": 1.2}, beta=1.0, leak=1.0)
