@@ -87,18 +87,20 @@ class RTRL(MatrixRule):
         # each so the matmul can write into preallocated memory (out= may not alias inputs).
         self.SW, self._SW = np.zeros((batch, n, n * n)), np.zeros((batch, n, n * n))
         self.SU, self._SU = np.zeros((batch, n, n * d)), np.zeros((batch, n, n * d))
-        self._idx = np.arange(n)
+        # Views of the entries S[:, k, k, :] of each buffer, which the immediate term
+        # changes (a strided view: fancy indexing cost a tenth of a step at N = 32).
+        self.dW, self._dW = _diagonal(self.SW, n), _diagonal(self._SW, n)
+        self.dU, self._dU = _diagonal(self.SU, d), _diagonal(self._SU, d)
 
     def advance(self, W: np.ndarray, h_prev: np.ndarray, x: np.ndarray) -> None:
         J = jacobian(W, self.leak)
         np.matmul(J, self.SW, out=self._SW)
         np.matmul(J, self.SU, out=self._SU)
-        self.SW, self._SW = self._SW, self.SW
-        self.SU, self._SU = self._SU, self.SU
-        b, n, d, i = self.batch, self.n, self.d, self._idx
+        self.SW, self._SW, self.dW, self._dW = self._SW, self.SW, self._dW, self.dW
+        self.SU, self._SU, self.dU, self._dU = self._SU, self.SU, self._dU, self.dU
         # Immediate term: dh_t[k]/dW[k, j] gains alpha h_{t-1}[j] (and alpha x_t[j] for U).
-        self.SW.reshape(b, n, n, n)[:, i, i, :] += self.leak * h_prev[:, None, :]
-        self.SU.reshape(b, n, n, d)[:, i, i, :] += self.leak * x[:, None, :]
+        self.dW += self.leak * h_prev[:, None, :]
+        self.dU += self.leak * x[:, None, :]
 
     def directions(self, V: np.ndarray, B_fb: np.ndarray, e: np.ndarray
                    ) -> tuple[np.ndarray, np.ndarray]:
@@ -106,6 +108,14 @@ class RTRL(MatrixRule):
         dW = np.matmul(g, self.SW).reshape(self.batch, self.n, self.n)
         dU = np.matmul(g, self.SU).reshape(self.batch, self.n, self.d)
         return dW, dU
+
+
+def _diagonal(S: np.ndarray, m: int) -> np.ndarray:
+    """The view ``S.reshape(B, N, N, m)[:, k, k, :]`` (shape (B, N, m)) of a C-contiguous
+    sensitivity buffer S (B, N, N m): entries (k, k, j), writeable."""
+    b, n = S.shape[:2]
+    s4 = S.reshape(b, n, n, m).strides
+    return np.lib.stride_tricks.as_strided(S, (b, n, m), (s4[0], s4[1] + s4[2], s4[3]))
 
 
 class TBPTT(MatrixRule):
