@@ -86,12 +86,12 @@ def source_key(quick: bool) -> str:
 #: Seconds of each step of a cold run, quick and full, measured (benchmarks/paper.py, quiet
 #: 2-core machine): the pool starts the longest first so that the cores finish together.
 #: Unlisted steps count 1 s.
-COST = {True: {"beyond": 7, "noise": 5.3, "truncation": 5, "invariants": 2.6, "rates": 2.4,
-               "validation rflo": 2.4, "low_rank": 2.3, "validation bptt": 2.2,
-               "dynamics": 2.1, "validation tbptt": 2, "stability": 1.9, "odes": 1.5,
+COST = {True: {"beyond": 5, "noise": 4.5, "truncation": 5, "invariants": 2.6, "rates": 2.4,
+               "validation rflo": 1.6, "low_rank": 1.2, "validation bptt": 1.3,
+               "dynamics": 2.1, "validation tbptt": 1.4, "stability": 1.9, "odes": 1.5,
                "fixed_points": 1.5},
-        False: {"noise": 18, "truncation": 15, "validation bptt": 13, "beyond": 11,
-                "validation tbptt": 7.5, "validation rflo": 6.4, "low_rank": 4.2,
+        False: {"noise": 12, "truncation": 15, "validation bptt": 10, "beyond": 11,
+                "validation tbptt": 6, "validation rflo": 5.5, "low_rank": 4.2,
                 "dynamics": 3.2, "invariants": 2.6, "rates": 2.4, "stability": 1.9,
                 "odes": 1.5, "fixed_points": 1.5}}
 
