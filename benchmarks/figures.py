@@ -1,0 +1,100 @@
+"""CPU seconds of drawing the figures of ``symdyn paper`` (issue #12), quick or full.
+
+Computes the paper's sections once (every section of :data:`symdyn.reproduce.SECTIONS`;
+the validation has no figures), then draws each figure as the paper does
+(:func:`symdyn.plots.save_figure`), in each format of that run (quick: PNG; full: PNG and
+PDF, see ``symdyn.paper.FORMATS``), and prints per figure the CPU seconds
+(``time.process_time``) of building it (the plotting code, layout included) and of
+writing each format, best of ``--repeat``, and the totals.
+
+One figure is drawn and thrown away first: the one-off cost of a process's first figure
+(fonts, mathtext parser; printed as "first figure") is not charged to whichever figure
+comes first.  Every worker of ``symdyn paper`` pays that cost once.
+
+``--sections FILE`` keeps the computed sections in a pickle (written when missing, read
+when present), so that a change to the plotting code is measured without recomputing.
+
+Usage (from the repo root):
+    PYTHONPATH=. python benchmarks/figures.py [--full] [--repeat N] [--sections FILE]
+                                               [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import pickle
+import tempfile
+import time
+from pathlib import Path
+
+from symdyn.paper import FORMATS
+from symdyn.reproduce import SECTIONS
+from symdyn.reproduce.common import Section
+
+
+def sections(quick: bool, keep: Path | None) -> list[Section]:
+    """The sections with figures, computed (or read from ``keep``, a pickle)."""
+    if keep is not None and keep.exists():
+        return pickle.loads(keep.read_bytes())
+    found = []
+    for name, module in SECTIONS:
+        start = time.process_time()
+        section = module.compute(quick)
+        print(f"  computed {name:<13} {time.process_time() - start:6.2f} s CPU", flush=True)
+        if section.figures:
+            found.append(section)
+    if keep is not None:
+        keep.write_bytes(pickle.dumps(found))
+    return found
+
+
+def timed(figure, out: Path, formats: tuple[str, ...]) -> dict[str, float]:
+    """CPU seconds of building ``figure`` and of writing each format."""
+    from symdyn.plots import draw, save
+
+    start = time.process_time()
+    fig = draw(figure)
+    seconds = {"build": time.process_time() - start}
+    for ext in formats:
+        start = time.process_time()
+        save(fig, out, figure.name, formats=(ext,))
+        seconds[ext] = time.process_time() - start
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--full", action="store_true", help="the full run (default: quick)")
+    parser.add_argument("--repeat", type=int, default=3, help="best of this many draws")
+    parser.add_argument("--sections", type=Path, help="pickle of the computed sections")
+    parser.add_argument("--out", type=Path, help="keep the images here (default: a temp dir)")
+    args = parser.parse_args()
+    quick = not args.full
+    formats = FORMATS[quick]
+    found = sections(quick, args.sections)
+    out = args.out or Path(tempfile.mkdtemp(prefix="symdyn-figures-"))
+    figures = [f for s in found for f in s.figures]
+
+    start = time.process_time()
+    timed(figures[0], Path(tempfile.mkdtemp()), formats)  # fonts, mathtext: outside
+    first = time.process_time() - start
+    columns = ("build", *formats)
+    print(f"{'quick' if quick else 'full'} run, {len(figures)} figures, formats "
+          f"{', '.join(formats)}; CPU seconds, best of {args.repeat} "
+          f"(first figure of a process: {first:.2f} s)")
+    print(f"{'figure':<34}" + "".join(f"{c:>8}" for c in columns) + f"{'total':>8}")
+    totals = dict.fromkeys(columns, 0.0)
+    for figure in figures:
+        runs = [timed(figure, out, formats) for _ in range(args.repeat)]
+        best = {c: min(r[c] for r in runs) for c in columns}
+        for c in columns:
+            totals[c] += best[c]
+        print(f"{figure.name:<34}" + "".join(f"{best[c]:8.2f}" for c in columns)
+              + f"{sum(best.values()):8.2f}")
+    print(f"{'TOTAL':<34}" + "".join(f"{totals[c]:8.2f}" for c in columns)
+          + f"{sum(totals.values()):8.2f}")
+    print(f"images in {out}")
+
+
+if __name__ == "__main__":
+    main()
