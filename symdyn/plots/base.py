@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
 #: The label and colour of each rule in every table and figure.
 LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO", "tbptt_k2": "tBPTT (k=2)"}
@@ -52,6 +53,10 @@ def save(fig: Figure, out: Path, stem: str, dpi: int = 130,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{stem}.{ext}" for ext in formats]
+    if isinstance(fig.get_layout_engine(), PlaceHolderLayoutEngine):
+        # What ``tight_layout`` leaves behind: savefig would take it for a layout engine
+        # and draw the whole figure once more before the real draw (to lay it out).
+        fig.set_layout_engine(None)
     for path in paths:
         if path.suffix == ".png":
             _save_opaque_png(fig, path, dpi)
