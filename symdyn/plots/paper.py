@@ -10,7 +10,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .base import COLORS, LABELS, legend_below, subplots
+from .base import COLORS, LABELS, layout, legend_below, subplots
 from .noise import NOISE_DRAW
 
 
@@ -86,7 +86,7 @@ def learning_curves(data: dict) -> Figure:
         ax.set_title(LABELS[p["rule"]])
         ax.legend(fontsize=8)
     np.atleast_1d(axes)[0].set_ylabel(r"loss $\frac{1}{2}|e_t|^2$")
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -112,7 +112,7 @@ def rate_vs_beta(data: dict) -> Figure:
     ax.set_xlabel(r"feedback $\beta$")
     ax.set_ylabel(r"rate $r = -\max\,\mathrm{Re}\,\mu$")
     ax.legend(fontsize=8)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -213,7 +213,7 @@ def singular_values(data: dict) -> Figure:
         ax.set_title(f"{key}: N = {data['N']}, D = {data['D']}, M = {data['M']}, "
                      f"{data['steps']} steps")
         ax.legend(fontsize=8)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -244,7 +244,7 @@ def truncation_sweep(data: dict) -> Figure:
     right.set_title("Distance of the right-hand sides to BPTT")
     right.xaxis.set_major_locator(MaxNLocator(integer=True))
     right.legend(fontsize=8, loc="lower left")
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -272,7 +272,7 @@ def beyond_alignment(data: dict) -> Figure:
     right.set(xlabel="index $i$", ylabel=r"$\sigma_i(W - W_0)$",
               title=f"Teacher needs rank {reach['change_rank']} > M = {reach['M']}")
     right.legend(fontsize=8)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .base import subplots
+from .base import layout, subplots
 
 #: figure name -> the checks it draws (the studies of ``validation/``).
 STUDIES = {
@@ -59,7 +59,7 @@ def expected_update(cases: list) -> Figure:
         ax.set(xlabel="derived d/dtau (rhs)", ylabel="Monte Carlo mean of update / eta",
                title=f"{label}: max|z| = {chk.metric:.2f}")
         ax.legend(fontsize=8)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -95,7 +95,7 @@ def trajectories(cases: list) -> Figure:
                               "k:", label="slope 1/2")
             axes[2, j].set(xlabel="eta", ylabel="max relative error along the run")
             axes[2, j].legend(fontsize=8)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -116,7 +116,7 @@ def local_rate(cases: list) -> Figure:
         ax.set(xlabel="tau", ylabel="distance to optimal manifold",
                title=f"{label}: fit {d['rate']:.3g}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -135,7 +135,7 @@ def stability(cases: list) -> Figure:
         ax.set(xlabel="tau", ylabel="d(tau) / d(0) (distance to manifold)",
                title=f"{label}: worst {chk.metric:.3g}")
         ax.legend(fontsize=6)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -159,7 +159,7 @@ def saddle(cases: list) -> Figure:
             ax.set(ylabel="b (mode mean)")
         ax.set(xlabel="tau", title=f"{label}: metric {chk.metric:.3g}")
         ax.legend(fontsize=7)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -184,7 +184,7 @@ def conserved(cases: list) -> Figure:
                             label="SGD end")
             axes[1, j].set(xlabel="b", ylabel="c")
             axes[1, j].legend(fontsize=7)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
@@ -203,7 +203,7 @@ def low_rank(cases: list) -> Figure:
         ax.axvline(2.5, color="0.6", ls=":", label="rank(B) = M = 2")
         ax.set(xlabel="index i", ylabel=f"sigma_i / sigma_1 of {key}_T - {key}_0")
         ax.legend(fontsize=7)
-    fig.tight_layout()
+    layout(fig)
     return fig
 
 
