@@ -132,4 +132,4 @@ def _save_opaque_png(fig: Figure, path: Path, dpi: int) -> None:
         buffer.seek(0)
         with Image.open(buffer) as image:
             pixels = np.asarray(image.convert("RGB"))
-    Image.fromarray(pixels).save(path, dpi=(dpi, dpi))
+    Image.fromarray(pixels).save(path, dpi=(dpi, dpi), compress_level=1)
