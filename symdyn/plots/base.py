@@ -9,14 +9,14 @@ notebook or an interactive session keeps its own).
 from __future__ import annotations
 
 import io
-import re
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.layout_engine import PlaceHolderLayoutEngine, TightLayoutEngine
-from matplotlib.ticker import LogFormatterSciNotation
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
+
+from .layout import layout
 
 #: The label and colour of each rule in every table and figure.
 LABELS = {"bptt": "BPTT", "tbptt": "tBPTT (k=1)", "rflo": "RFLO", "tbptt_k2": "tBPTT (k=2)"}
@@ -31,69 +31,6 @@ def subplots(nrows: int = 1, ncols: int = 1, **kwargs) -> tuple[Figure, object]:
     fig = Figure(figsize=figsize, dpi=130)
     FigureCanvasAgg(fig)
     return fig, fig.subplots(nrows, ncols, **kwargs)
-
-
-def layout(fig: Figure, **kwargs) -> None:
-    """``fig.tight_layout(**kwargs)``, once, with plain-text labels on log axes
-    (:func:`plain_log_labels`), and no layout engine left on the figure (``tight_layout``
-    leaves a placeholder, which savefig takes for an engine and lays the figure out again
-    in an extra draw)."""
-    for ax in fig.axes:
-        plain_log_labels(ax)
-        fix_title(ax)
-    TightLayoutEngine(**kwargs).execute(fig)
-
-
-def fix_title(ax) -> None:
-    """Keep the title of ``ax`` where matplotlib puts it by default (just above the axes)
-    instead of letting it look, at every layout and draw, for tick labels or an offset
-    text above the axes to rise over: that search lays out the y axis once more per
-    title and pass (a seventh of drawing the paper's figures). Only where the y axis has
-    an offset text (``1e-5``) may the title still rise; no axis of symdyn has ticks on top.
-    """
-    if not ax.get_title() or ax.xaxis.get_ticks_position() != "bottom":
-        return
-    formatter = ax.yaxis.get_major_formatter()
-    formatter.set_locs(ax.yaxis.get_majorticklocs())  # where the offset is computed
-    if not formatter.get_offset():
-        ax._autotitlepos = False  # what set_title(y=...) sets, without re-styling it
-
-
-def plain_log_labels(ax) -> None:
-    """Label the log axes of ``ax`` with :class:`PlainLogFormatter` (same ticks, same
-    labels), keeping each formatter's choice of which ticks to label."""
-    for axis in (ax.xaxis, ax.yaxis):
-        if axis.get_scale() != "log":
-            continue
-        base = axis.get_transform().base
-        for ticker, setter in ((axis.major, axis.set_major_formatter),
-                               (axis.minor, axis.set_minor_formatter)):
-            old = ticker.formatter
-            if type(old) is LogFormatterSciNotation:
-                setter(PlainLogFormatter(base, labelOnlyBase=old.labelOnlyBase,
-                                         minor_thresholds=old.minor_thresholds))
-
-
-_SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
-                             "\u2077\u2078\u2079\u207b")
-_POWER = re.compile(r"\$\\mathdefault\{(-?)(?:([\d.]+)\\times)?(\d+)\^\{(-?\d+)\}\}\$")
-
-
-class PlainLogFormatter(LogFormatterSciNotation):
-    """Matplotlib's log-axis labels (``10^{-3}``, ``6 \\times 10^{-3}``) written as plain
-    text, the exponent in Unicode superscript digits of the same font, instead of
-    mathtext: parsing a mathtext label takes matplotlib about 10 ms, again for each
-    format, and these were a third of the figures' mathtext. Labels of any other shape
-    stay as matplotlib writes them."""
-
-    def __call__(self, x, pos=None) -> str:
-        label = super().__call__(x, pos)
-        match = _POWER.fullmatch(label)
-        if match is None:
-            return label
-        sign, coefficient, base, exponent = match.groups()
-        times = f"{coefficient}\u00d7" if coefficient else ""
-        return f"{sign}{times}{base}{exponent.translate(_SUPERSCRIPT)}"
 
 
 def legend_below(fig: Figure, axes, handles=None, ncol: int = 4) -> None:

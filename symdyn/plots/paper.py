@@ -10,7 +10,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from .base import COLORS, LABELS, layout, legend_below, subplots
+from .base import COLORS, LABELS, legend_below, subplots
+from .layout import layout
 from .noise import NOISE_DRAW
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
-from .base import layout, subplots
+from .base import subplots
+from .layout import layout
 
 #: figure name -> the checks it draws (the studies of ``validation/``).
 STUDIES = {

@@ -1,0 +1,105 @@
+"""The layout of symdyn's figures, done once and cheaply: tick labels on log axes in plain
+text, ticks fixed before the layout, titles left where they are, and matplotlib's tight
+layout run once without leaving a layout engine on the figure.
+
+Every figure ends with :func:`layout` (or :func:`symdyn.plots.legend_below`, which calls
+it). What each step saves is measured by ``benchmarks/figures.py``; none changes what a
+figure shows.
+"""
+
+from __future__ import annotations
+
+import re
+
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import TightLayoutEngine
+from matplotlib.ticker import FixedFormatter, FixedLocator, LogFormatterSciNotation, NullLocator
+
+
+def layout(fig: Figure, **kwargs) -> None:
+    """``fig.tight_layout(**kwargs)``, once, after :func:`plain_log_labels`,
+    :func:`freeze_ticks` and :func:`fix_title` on every axes (call it when everything is
+    plotted), and no layout engine left on the figure (``tight_layout`` leaves a
+    placeholder, which savefig takes for an engine and lays the figure out again in an
+    extra draw)."""
+    for ax in fig.axes:
+        plain_log_labels(ax)
+        freeze_ticks(ax)
+        fix_title(ax)
+    TightLayoutEngine(**kwargs).execute(fig)
+
+
+def fix_title(ax) -> None:
+    """Keep the title of ``ax`` where matplotlib puts it by default (just above the axes)
+    instead of letting it look, at every layout and draw, for tick labels or an offset
+    text above the axes to rise over: that search lays out the y axis once more per
+    title and pass (a seventh of drawing the paper's figures). Only where the y axis has
+    an offset text (``1e-5``) may the title still rise; no axis of symdyn has ticks on top.
+    """
+    if not ax.get_title() or ax.xaxis.get_ticks_position() != "bottom":
+        return
+    if not ax.yaxis.get_major_formatter().get_offset():  # known once frozen
+        ax._autotitlepos = False  # what set_title(y=...) sets, without re-styling it
+
+
+def freeze_ticks(ax) -> None:
+    """Fix the ticks and labels of both axes of ``ax`` to those their locators and
+    formatters give now, with the data plotted (a ``FixedLocator`` and ``FixedFormatter``
+    each, the offset text kept).
+
+    Matplotlib asks an axis's locator and formatter again each time it measures or draws
+    the axis (about ten times a figure: the layout measures the tick labels, then the
+    spines, then the axis label's position, and the draw does it again), which was a
+    sixth of drawing the paper's figures. Frozen, the layout measures the very ticks that
+    are drawn; left free, the draw chose its ticks again for the laid-out (larger) axes,
+    so it could draw more labels than the layout had made room for."""
+    for axis in (ax.xaxis, ax.yaxis):
+        for ticker, locs, set_locator, set_formatter in (
+                (axis.major, axis.get_majorticklocs, axis.set_major_locator,
+                 axis.set_major_formatter),
+                (axis.minor, axis.get_minorticklocs, axis.set_minor_locator,
+                 axis.set_minor_formatter)):
+            if isinstance(ticker.locator, NullLocator):
+                continue
+            values = locs()
+            formatter = FixedFormatter(ticker.formatter.format_ticks(values))
+            formatter.set_offset_string(ticker.formatter.get_offset())
+            set_locator(FixedLocator(values))
+            set_formatter(formatter)
+
+
+def plain_log_labels(ax) -> None:
+    """Label the log axes of ``ax`` with :class:`PlainLogFormatter` (same ticks, same
+    labels), keeping each formatter's choice of which ticks to label."""
+    for axis in (ax.xaxis, ax.yaxis):
+        if axis.get_scale() != "log":
+            continue
+        base = axis.get_transform().base
+        for ticker, setter in ((axis.major, axis.set_major_formatter),
+                               (axis.minor, axis.set_minor_formatter)):
+            old = ticker.formatter
+            if type(old) is LogFormatterSciNotation:
+                setter(PlainLogFormatter(base, labelOnlyBase=old.labelOnlyBase,
+                                         minor_thresholds=old.minor_thresholds))
+
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076"
+                             "\u2077\u2078\u2079\u207b")
+_POWER = re.compile(r"\$\\mathdefault\{(-?)(?:([\d.]+)\\times)?(\d+)\^\{(-?\d+)\}\}\$")
+
+
+class PlainLogFormatter(LogFormatterSciNotation):
+    """Matplotlib's log-axis labels (``10^{-3}``, ``6 \\times 10^{-3}``) written as plain
+    text, the exponent in Unicode superscript digits of the same font, instead of
+    mathtext: parsing a mathtext label takes matplotlib about 10 ms, again for each
+    format, and these were a third of the figures' mathtext. Labels of any other shape
+    stay as matplotlib writes them."""
+
+    def __call__(self, x, pos=None) -> str:
+        label = super().__call__(x, pos)
+        match = _POWER.fullmatch(label)
+        if match is None:
+            return label
+        sign, coefficient, base, exponent = match.groups()
+        times = f"{coefficient}\u00d7" if coefficient else ""
+        return f"{sign}{times}{base}{exponent.translate(_SUPERSCRIPT)}"
