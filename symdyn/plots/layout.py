@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.ticker import FixedFormatter, FixedLocator, LogFormatterSciNotation, NullLocator
@@ -50,7 +51,8 @@ def freeze_ticks(ax) -> None:
     Matplotlib asks an axis's locator and formatter again each time it measures or draws
     the axis (about ten times a figure: the layout measures the tick labels, then the
     spines, then the axis label's position, and the draw does it again), which was a
-    sixth of drawing the paper's figures. Frozen, the layout measures the very ticks that
+    sixth of drawing the paper's figures. Ticks outside the view are dropped (never
+    drawn, see :func:`_in_view`). Frozen, the layout measures the very ticks that
     are drawn; left free, the draw chose its ticks again for the laid-out (larger) axes,
     so it could draw more labels than the layout had made room for."""
     for axis in (ax.xaxis, ax.yaxis):
@@ -61,11 +63,27 @@ def freeze_ticks(ax) -> None:
                  axis.set_minor_formatter)):
             if isinstance(ticker.locator, NullLocator):
                 continue
-            values = locs()
-            formatter = FixedFormatter(ticker.formatter.format_ticks(values))
+            values = np.asarray(locs())
+            labels = np.array(ticker.formatter.format_ticks(values), dtype=object)
+            shown = _in_view(axis, values)
+            formatter = FixedFormatter(list(labels[shown]))
             formatter.set_offset_string(ticker.formatter.get_offset())
-            set_locator(FixedLocator(values))
+            set_locator(FixedLocator(values[shown]))
             set_formatter(formatter)
+
+
+def _in_view(axis, values: np.ndarray) -> np.ndarray:
+    """Which tick positions lie in the axis's view, as matplotlib decides which ticks to
+    draw (in the scale's coordinates, with a relative tolerance of 1e-10). Locators
+    give ticks beyond the view too (a third of them here): matplotlib makes, positions
+    and labels them at every pass, and never draws them."""
+    if not len(values):
+        return np.zeros(0, dtype=bool)
+    transform = axis.get_transform()
+    low, high = np.sort(transform.transform(np.asarray(axis.get_view_interval())))
+    spots = transform.transform(values)
+    slack = 1e-10 * (high - low)
+    return (spots >= low - slack) & (spots <= high + slack)
 
 
 def plain_log_labels(ax) -> None:
