@@ -1,0 +1,104 @@
+"""The cheap layout of symdyn's figures (symdyn.plots.layout, plots.save) draws what
+matplotlib's own tight layout and savefig draw: checked against them, on small figures."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import symdyn.plots.layout as lay
+from symdyn.plots import save, subplots
+
+
+def _log_figure():
+    fig, axes = subplots(1, 2, figsize=(6, 3), sharey=True)
+    for i, ax in enumerate(axes):
+        ax.loglog([1e-3, 2e-2], [1e-4 * (i + 1), 5e-3], "o-", label="$\\sigma = 1$")
+        ax.set(xlabel=r"learning rate $\eta$", title=f"panel {i}")
+    return fig, axes
+
+
+def test_plain_log_labels_read_as_matplotlibs():
+    """Each mathtext label of a log axis becomes the same number in plain text."""
+    formatter = lay.PlainLogFormatter(10)
+    formatter.create_dummy_axis()
+    formatter.axis.set_view_interval(1e-4, 1e2)
+    formatter.set_locs([1e-3, 1e0, 1e1])
+    assert formatter(1e-3) == "10\u207b\u00b3"
+    assert formatter(1.0) == "10\u2070"
+    assert formatter(10.0) == "10\u00b9"
+    plain = lay.PlainLogFormatter(10, labelOnlyBase=False)
+    plain.create_dummy_axis()
+    plain.axis.set_view_interval(2e-4, 9e-4)  # less than a decade: every tick labelled
+    plain.set_locs([3e-4, 6e-4])
+    assert plain(6e-4) == "6\u00d710\u207b\u2074"
+
+
+@pytest.mark.parametrize("rect", [None, (0, 0.1, 1, 1), (0.05, 0.1, 0.9, 0.95)])
+def test_layout_matches_tight_layout(rect):
+    """The same subplot parameters as ``fig.tight_layout(rect=...)`` on the same axes
+    (which measures every axes twice where ``layout`` measures them once)."""
+    fig, _ = _log_figure()
+    reference, ref_axes = _log_figure()
+    for ax in ref_axes:
+        lay.plain_log_labels(ax)
+        lay.freeze_ticks(ax)
+        lay.fix_title(ax)
+    reference.tight_layout(**({} if rect is None else {"rect": rect}), w_pad=2.5)
+    lay.layout(fig, rect=rect, w_pad=2.5)
+    for name in ("left", "right", "bottom", "top", "wspace"):
+        assert getattr(fig.subplotpars, name) == pytest.approx(
+            getattr(reference.subplotpars, name), abs=1e-9)
+    assert fig.get_layout_engine() is None
+
+
+def test_frozen_ticks_are_the_locators():
+    """Frozen, an axis draws the ticks and labels its locator and formatter gave (those in
+    view), the offset text kept."""
+    fig, ax = subplots(figsize=(4, 3))
+    ax.plot([0, 1], [1e-5, 4e-5])
+    expected = {}
+    for axis in (ax.xaxis, ax.yaxis):
+        locs = axis.get_majorticklocs()
+        labels = axis.major.formatter.format_ticks(locs)
+        low, high = sorted(axis.get_view_interval())
+        expected[axis] = ([(x, s) for x, s in zip(locs, labels, strict=True)
+                           if low - 1e-12 <= x <= high + 1e-12],
+                          axis.major.formatter.get_offset())
+    lay.layout(fig)
+    fig.canvas.draw()
+    for axis, (ticks, offset) in expected.items():
+        drawn = [(t.get_position()[axis is ax.yaxis], t.get_text())
+                 for t in axis.get_ticklabels()]
+        assert [s for _, s in drawn] == [s for _, s in ticks]
+        assert np.allclose([x for x, _ in drawn], [x for x, _ in ticks])
+        assert axis.offsetText.get_text() == offset
+    assert expected[ax.yaxis][1]  # the y axis has an offset text to keep
+
+
+def test_title_still_rises_over_an_offset_text():
+    """A y axis with an offset text (1e-5) keeps matplotlib's title placement."""
+    fig, ax = subplots(figsize=(3, 3))
+    ax.plot([0, 1], [0, 3e-5])
+    ax.set_title("a title as wide as the axes, nearly")
+    lay.layout(fig)
+    assert ax.yaxis.get_major_formatter().get_offset()
+    fig.canvas.draw()
+    title = ax.title.get_window_extent()
+    offset = ax.yaxis.offsetText.get_window_extent()
+    assert not title.overlaps(offset)
+
+
+def test_png_is_rgb_with_savefigs_pixels(tmp_path):
+    """``save`` writes the canvas's pixels as RGB: those of savefig's RGBA PNG."""
+    fig, axes = _log_figure()
+    lay.layout(fig)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi)
+    (path,) = save(fig, tmp_path, "f", dpi=int(fig.dpi), formats=("png",))
+    with Image.open(path) as ours, Image.open(buffer) as theirs:
+        assert ours.mode == "RGB"
+        assert np.array_equal(np.asarray(ours), np.asarray(theirs.convert("RGB")))
