@@ -16,6 +16,9 @@ time (the paper draws each figure once).
 ``--sections FILE`` keeps the computed sections in a pickle (written when missing, read
 when present), so that a change to the plotting code is measured without recomputing.
 
+Measured on the 2-core machine (2026-11-28, old and new code run alternately, CPU s):
+quick 7.67 / 7.74 -> 3.71 / 3.74; full 11.52 / 12.94 -> 6.74 / 6.74 (PNG + PDF).
+
 Usage (from the repo root):
     PYTHONPATH=. python benchmarks/figures.py [--full] [--repeat N] [--sections FILE]
                                                [--out DIR]
