@@ -5,6 +5,8 @@
 validation studies from the ``details`` of each :class:`symdyn.validation.Check`.  The
 labels and colours of the rules live here (:data:`LABELS`, :data:`COLORS`), once.  No
 module switches the process's matplotlib backend: every figure has its own Agg canvas.
+Figures are drawn to be written, cheaply (:mod:`symdyn.plots.layout`): once laid out,
+their ticks are fixed, so a figure whose limits change afterwards keeps its old ticks.
 """
 
 from __future__ import annotations
