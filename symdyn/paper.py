@@ -305,12 +305,8 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
     are only drawn there (where their figures changed). Yields each result as it
     completes."""
     context = _context()
-    if context.get_start_method() == "fork" and pending:
-        from .simulate import warm_up
-
-        # The simulator's compiled loops, loaded (or compiled, when numba's cache is
-        # empty) once here and inherited by every forked worker, not once per worker.
-        warm_up()
+    if context.get_start_method() == "fork":
+        _preload(quick, simulate=bool(pending))
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
     try:
         # The pool starts tasks in the order submitted: the shared analyses first (only
@@ -339,6 +335,18 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
         _terminate(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _preload(quick: bool, simulate: bool) -> None:
+    """Load here, once, what every forked worker would otherwise load for itself: the
+    simulator's compiled loops (compiled when numba's cache is empty) when steps are to
+    run, and matplotlib's PDF backend when the run writes PDFs (0.3 s a worker)."""
+    if simulate:
+        from .simulate import warm_up
+
+        warm_up()
+    if "pdf" in FORMATS[quick]:
+        import matplotlib.backends.backend_pdf  # noqa: F401
 
 
 def _context() -> multiprocessing.context.BaseContext:
