@@ -93,3 +93,30 @@ def test_vanishes_on_is_subs_and_cancel():
              ((x - 1) / (y - 1), {x: y / (y - 1)}), (x / (y - 1), {y: 1})]
     for expr, mapping in cases:
         assert vanishes_on(expr, mapping) == (sp.cancel(sp.together(expr.subs(mapping))) == 0)
+
+
+@pytest.mark.parametrize("factor, expected", [
+    (S.lam**2 * S.lam_star**2 + S.lam * S.lam_star + 1, True),        # tBPTT(3)
+    (S.lam**2 + S.lam * S.lam_star + S.lam_star**2, True),
+    (sum(S.lam**j * S.lam_star**(4 - j) for j in range(5)), True),     # tBPTT(5)
+    (S.lam**2 + 1, True),
+    (S.lam**2 - 2 * S.lam_star**2, False),                              # real: +-sqrt(2) lam*
+    (S.lam**3 + S.lam * S.lam_star**2 + S.lam_star**3, False),          # odd degree
+    (S.lam**2 * S.lam_star + S.lam + S.lam_star, False),                # weights differ
+    (S.lam**2 + S.b**2 + 1, False),                                     # another state variable
+])
+def test_no_real_zeros_against_numeric_roots(factor, expected):
+    """The exact structural test against numpy's roots in lam at random lam* (a True
+    must never be a factor with a real root: its real branch would be lost)."""
+    from symdyn.analysis.components import no_real_zeros
+
+    assert no_real_zeros(factor, S.lam) is expected
+    if factor.has(S.b):
+        return
+    rng = np.random.default_rng(0)
+    real = []
+    for p in rng.uniform(-0.95, 0.95, 20):
+        coefficients = [float(k) for k in sp.Poly(factor.subs(S.lam_star, p), S.lam).all_coeffs()]
+        roots = np.roots(coefficients)
+        real.append(bool(np.any(np.abs(roots.imag) < 1e-9 * np.maximum(1, np.abs(roots)))))
+    assert not any(real) if expected else any(real)

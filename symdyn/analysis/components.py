@@ -184,10 +184,45 @@ def _solve_factor(factor: sp.Expr, others: list, solved: dict, ctx: _Context, de
             _branch(others + [coefficient, rest], solved, ctx, depth + 1)
         return
     v = min(variables, key=lambda s: sp.degree(factor, s))
+    if no_real_zeros(factor, v):
+        return  # every branch through it is non-real, which _is_valid would reject
     for root in sp.solve(factor, v):
         extended = _extend(solved, v, root)
         if extended is not None:
             _branch(others, extended, ctx, depth + 1)
+
+
+def no_real_zeros(factor: sp.Expr, v: sp.Symbol) -> bool:
+    """Whether the polynomial ``factor`` has no real zero ``v`` for almost every real value
+    of the one parameter ``p`` it may hold besides ``v`` (decided exactly; ``False`` when
+    the structure below does not apply).
+
+    If every monomial ``v^i p^j`` has the same weight ``j + e i`` (``D``) for an integer
+    ``e``, then ``factor = p^D G(v / p^e)`` with ``G(t)`` the same coefficients on ``t^i``.
+    For ``p != 0`` a real zero ``v`` gives the real zero ``t = v / p^e`` of ``G`` and back,
+    so ``factor`` has no real zero iff ``G`` has none (Sturm sequences count them). Its
+    roots (``sp.solve``) would then be non-real functions of the parameters alone, and
+    every component with such a value has no real point: the branch need not be opened
+    (tBPTT(k)'s cyclotomic factors ``sum_j (lam lam*)^j``, ``sum_j lam^j lam*^(k-j)``).
+    """
+    rest = factor.free_symbols - {v}
+    if len(rest) > 1 or rest & set(STATE):
+        return False
+    poly = sp.Poly(factor, v, *rest)
+    if not poly.domain.is_QQ and not poly.domain.is_ZZ:
+        return False
+    terms = poly.terms()
+    if rest:
+        (i0, j0), _ = terms[0]
+        shift = next(((i0 - i, j - j0) for (i, j), _ in terms if i != i0), None)
+        if shift is None or shift[1] % shift[0]:
+            return False
+        e = shift[1] // shift[0]
+        if any(j + e * i != j0 + e * i0 for (i, j), _ in terms):
+            return False
+    t = sp.Dummy("t")
+    g = sp.Poly.from_dict({(m[0],): c for m, c in terms}, t, domain=poly.domain)
+    return g.degree() > 0 and g.count_roots() == 0
 
 
 def _extend(solved: dict, v: sp.Symbol, value: sp.Expr) -> dict | None:
