@@ -160,10 +160,39 @@ def rational_field(exprs: list[sp.Expr]) -> sp.polys.domains.FractionField:
     return sp.ZZ.frac_field(*_sort_gens(list(symbols)))
 
 
+#: ``factored`` results by :func:`_element_key`: the same rational function is met again
+#: in the analyses of several ODEs (every rule's stationary loss at a leak, Jacobian entries
+#: and characteristic coefficients shared by tBPTT(k) and BPTT), each time in its own field.
+_FACTORED: dict[tuple, sp.Expr] = {}
+
+
 def factored(f) -> sp.Expr:
     """The element ``f`` of a :func:`rational_field` as ``sp.factor`` would print it."""
     if f.numer.is_ground and f.denom.is_ground:  # a number (factor_list of 0 never ends)
         return sp.sympify(f.as_expr())
+    key = _element_key(f)
+    if key not in _FACTORED:
+        if len(_FACTORED) > _MAX_KNOWN:
+            _FACTORED.clear()
+        _FACTORED[key] = _factored(f)
+    return _FACTORED[key]
+
+
+def _element_key(f) -> tuple:
+    """What ``factored(f)`` depends on: the symbols ``f`` uses (in the field's order, which
+    is SymPy's order of generators, the same in every field) and its numerator and
+    denominator on them. Generators it does not use change neither the factors nor how
+    ``factor_list`` normalises their signs (the leading term in lex order)."""
+    used = sorted({i for p in (f.numer, f.denom) for m in p.keys() for i, e in enumerate(m)
+                   if e})
+
+    def terms(p) -> tuple:
+        return tuple(sorted((tuple(m[i] for i in used), c) for m, c in p.items()))
+
+    return tuple(f.field.symbols[i] for i in used), terms(f.numer), terms(f.denom)
+
+
+def _factored(f) -> sp.Expr:
     coeff, factors = sp.Integer(1), {}
     for poly, sign in ((f.numer, 1), (f.denom, -1)):
         c, pairs = poly.factor_list()
