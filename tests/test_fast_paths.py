@@ -120,3 +120,27 @@ def test_no_real_zeros_against_numeric_roots(factor, expected):
         roots = np.roots(coefficients)
         real.append(bool(np.any(np.abs(roots.imag) < 1e-9 * np.maximum(1, np.abs(roots)))))
     assert not any(real) if expected else any(real)
+
+
+def test_together_numerator_is_expand_numer_together():
+    """The ring route against ``sp.expand(sp.numer(sp.together(e)))``, term for term, on
+    random sums of rational multiples of products of powers of polynomials (shared bases
+    in the denominators, a base that divides the sum, rational contents), and on
+    expressions outside that shape (a square root), which take SymPy's route."""
+    from symdyn.analysis.components import together_numerator
+
+    x, y, z = sp.symbols("x y z", real=True)
+    bases = [x, y, 1 - x * y, x**2 + y * z - 2, 3 * z - x]
+    rng = random.Random(1)
+    for _ in range(60):
+        terms = []
+        for _ in range(rng.randint(1, 4)):
+            coefficient = sp.Rational(rng.choice([-6, -3, -1, 1, 2, 4, 9]),
+                                      rng.choice([1, 2, 3, 4]))
+            powers = [b ** rng.randint(-2, 2) for b in rng.sample(bases, rng.randint(1, 3))]
+            terms.append(coefficient * sp.Mul(*powers))
+        expr = sp.Add(*terms)
+        assert sp.srepr(together_numerator(expr)) == \
+            sp.srepr(sp.expand(sp.numer(sp.together(expr))))
+    for expr in (sp.sqrt(x) / y + 1 / x, x / (1 - x) - x / (1 - x), sp.Integer(3) / 4):
+        assert together_numerator(expr) == sp.expand(sp.numer(sp.together(expr)))

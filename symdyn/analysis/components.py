@@ -123,7 +123,7 @@ def _reduce(equations: list[sp.Expr], solved: dict) -> list[sp.Expr] | None:
     out = []
     for equation in equations:
         if solved.keys() & equation.free_symbols or not _expanded_integer_polynomial(equation):
-            num = sp.expand(sp.numer(sp.together(equation.subs(solved))))
+            num = together_numerator(equation.subs(solved))
         else:  # nothing to substitute and no denominator: the numerator is the equation
             num = equation
         if num == 0:
@@ -132,6 +132,51 @@ def _reduce(equations: list[sp.Expr], solved: dict) -> list[sp.Expr] | None:
             return None
         out.append(num)
     return out
+
+
+def together_numerator(expr: sp.Expr) -> sp.Expr:
+    """``sp.expand(sp.numer(sp.together(expr)))`` for a sum of terms ``r m / d``: ``r``
+    rational, ``m`` and ``d`` products of integer powers of polynomials (the general route
+    for anything else).
+
+    ``together`` puts the terms over the least common multiple ``L`` of their denominators
+    as written (per base, its largest power among the terms; a base dividing the sum is
+    not cancelled) and keeps the rational content ``g`` (the gcd of the ``r``) apart, so
+    its numerator is ``q L expr`` with ``q`` the denominator of ``g``. That polynomial is
+    computed here in a ring, without ``gcd_terms`` on the expression trees.
+    """
+    terms = []
+    for term in sp.Add.make_args(expr):
+        coefficient, rest = term.as_coeff_Mul()
+        powers = [f.as_base_exp() for f in sp.Mul.make_args(rest)]
+        if not coefficient.is_Rational or not all(
+                e.is_Integer and (b.is_Symbol or b.is_Add and b.is_polynomial())
+                for b, e in powers):
+            return sp.expand(sp.numer(sp.together(expr)))
+        terms.append((coefficient, powers))
+    denominators: dict[sp.Expr, int] = {}
+    for _, powers in terms:
+        for b, e in powers:
+            if e < 0:
+                denominators[b] = max(denominators.get(b, 0), int(-e))
+    content = sp.Integer(0)
+    for coefficient, _ in terms:
+        content = coefficient if content == 0 else content.gcd(coefficient)
+    symbols = set().union(*(b.free_symbols for _, powers in terms for b, _ in powers))
+    ring = sp.polys.rings.PolyRing(sp.polys.polyutils._sort_gens(list(symbols)) or
+                                   [sp.Dummy()], sp.QQ)
+    scale = (content.q if content != 0 else 1)
+    total = ring.zero
+    for coefficient, powers in terms:
+        exponents = dict(denominators)
+        for b, e in powers:
+            exponents[b] = exponents.get(b, 0) + int(e)
+        product = ring(coefficient * scale)
+        for b, e in exponents.items():
+            if e:
+                product *= ring(b) ** e
+        total += product
+    return total.as_expr()
 
 
 def _expanded_integer_polynomial(expr: sp.Expr) -> bool:
