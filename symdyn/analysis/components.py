@@ -20,10 +20,11 @@ import sympy as sp
 
 from .. import algebra
 from .. import symbols as S
-from ..algebra import field_element, substitute_factor, vanishes_on
+from ..algebra import field_element, substitute, substitute_factor, vanishes_on
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters, signed
+from .working_field import working_field
 
 STATE = (S.lam, S.b, S.c)
 #: Preferred order in which to solve for state variables: the optimal manifold then comes
@@ -62,8 +63,10 @@ def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[s
     (cancelled in a rational function field: the same numerator, expanded, and the same
     factors as ``sp.fraction(sp.cancel(sp.together(rhs)))`` and ``sp.factor_list``)."""
     numerators, denominators = [], []
-    for expr in ode.working_rhs:
-        f = field_element(expr)
+    # The same field elements as the Jacobian's (working_field), converted once per ODE.
+    wf = working_field(ode)
+    for i, expr in enumerate(ode.working_rhs):
+        f = field_element(expr) if wf is None else wf.rows[i]
         if f is None:
             num, den = sp.fraction(sp.cancel(sp.together(expr)))
             numerators.append(sp.expand(num))
@@ -288,9 +291,23 @@ def _is_valid(ode: LearningODE, comp: WorkingComponent, denominators: list) -> b
         # which rejects them at once, spares the exact tests on radical expressions
     if any(vanishes_on(den, comp.solved) for den in denominators):
         return False
-    if not all(vanishes_on(rhs, comp.solved) for rhs in ode.working_rhs):
+    if not _rhs_vanishes(ode, comp.solved):
         return False
     return _meets_region(ode, comp)
+
+
+def _rhs_vanishes(ode: LearningODE, solved: dict) -> bool:
+    """Whether every working right-hand side vanishes at ``solved``: substituted in the
+    ODE's field (:func:`~symdyn.analysis.working_field.working_field`, whose rows are
+    converted once per ODE), else by :func:`~symdyn.algebra.vanishes_on`."""
+    wf = working_field(ode)
+    if wf is not None:
+        try:
+            values = {wf.field.from_expr(v): wf.field.from_expr(e) for v, e in solved.items()}
+            return all(not substitute(row, values) for row in wf.rows)
+        except (ValueError, ZeroDivisionError):  # not rational, or a pole: the general test
+            pass
+    return all(vanishes_on(rhs, solved) for rhs in ode.working_rhs)
 
 
 def _meets_region(ode: LearningODE, comp: WorkingComponent, trials: int = 60) -> bool:
