@@ -109,12 +109,30 @@ def _branch(equations: list[sp.Expr], solved: dict, ctx: _Context, depth: int) -
         return
     if depth > 12:
         return
-    equation = min(remaining, key=lambda e: (sp.Poly(e, *STATE).total_degree(), sp.count_ops(e)))
+    equation = min(remaining, key=lambda e: (_total_degree(e), sp.count_ops(e)))
     others = [e for e in remaining if e is not equation]
     for factor, _ in sp.factor_list(equation, *STATE)[1]:
         if not factor.free_symbols & set(STATE) or _is_denominator(factor, solved, ctx):
             continue
         _solve_factor(factor, others, solved, ctx, depth)
+
+
+def _total_degree(equation: sp.Expr) -> int:
+    """``sp.Poly(equation, *STATE).total_degree()``, read off the terms of an expanded
+    polynomial (building the ``Poly`` converted the whole equation each time it was ranked)."""
+    degree = 0
+    for term in sp.Add.make_args(equation):
+        term_degree = 0
+        for factor in sp.Mul.make_args(term):
+            base, exponent = factor.as_base_exp()
+            if base in STATE:
+                if not exponent.is_Integer:
+                    return sp.Poly(equation, *STATE).total_degree()
+                term_degree += int(exponent)
+            elif base.free_symbols & set(STATE):  # not expanded: the general route
+                return sp.Poly(equation, *STATE).total_degree()
+        degree = max(degree, term_degree)
+    return degree
 
 
 def _reduce(equations: list[sp.Expr], solved: dict) -> list[sp.Expr] | None:
