@@ -9,6 +9,7 @@ classification (stable, saddle, unstable, marginal, or conditional on the parame
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import sympy as sp
 
@@ -69,6 +70,14 @@ class FixedPointSet:
     def eigenvalues(self) -> list[sp.Expr]:
         return [r.expr for r in self.roots]
 
+    @cached_property
+    def eigenvalue_strings(self) -> list[str]:
+        """``str`` of each eigenvalue (kept, and pickled with the set: printing a square
+        root asks SymPy's assumptions about its factors, which a report read back from
+        the on-disk cache no longer carries, and asks them again, at several times the
+        cost of printing the expressions the analysis has just built)."""
+        return strings(self.eigenvalues)
+
     def characteristic(self, working: bool = False) -> list[sp.Expr]:
         """Coefficients ``[p_0, ..., p_{n-1}]`` of the monic reduced characteristic
         polynomial (zero eigenvalues of the set's tangent directions divided out); in
@@ -91,7 +100,7 @@ class FixedPointSet:
             "dimension": self.dimension,
             "classification": self.classification,
             "conditions": [str(r) for r in self.condition_relations],
-            "eigenvalues": strings(self.eigenvalues),
+            "eigenvalues": self.eigenvalue_strings,
         }
 
     def __str__(self) -> str:
@@ -205,7 +214,7 @@ def _fixed_points(ode: LearningODE, timeout: float | None, samples: int, seed: i
     sets.sort(key=lambda s: (order.get(s.name.split()[0], 2), -s.dimension))
     if eigenvalues:
         for found in sets:
-            _ = found.eigenvalues  # Root.expr keeps each expression it builds
+            _ = found.eigenvalue_strings  # Root.expr keeps each expression it builds
     return FixedPointReport(ode, sets)
 
 
