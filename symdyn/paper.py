@@ -86,11 +86,11 @@ def source_key(quick: bool) -> str:
 #: Seconds of each step of a cold run, quick and full, measured (benchmarks/paper.py, quiet
 #: 2-core machine): the pool starts the longest first so that the cores finish together.
 #: Unlisted steps count 1 s.
-COST = {True: {"beyond": 5, "noise": 4.5, "truncation": 5, "invariants": 2.6, "rates": 2.4,
+COST = {True: {"beyond": 5, "noise": 4.5, "truncation": 3, "invariants": 2.6, "rates": 2.4,
                "validation rflo": 1.6, "low_rank": 1.2, "validation bptt": 1.3,
                "dynamics": 2.1, "validation tbptt": 1.4, "stability": 1.9, "odes": 1.5,
                "fixed_points": 1.5},
-        False: {"noise": 12, "truncation": 15, "validation bptt": 10, "beyond": 11,
+        False: {"noise": 12, "truncation": 6, "validation bptt": 10, "beyond": 11,
                 "validation tbptt": 6, "validation rflo": 5.5, "low_rank": 4.2,
                 "dynamics": 3.2, "invariants": 2.6, "rates": 2.4, "stability": 1.9,
                 "odes": 1.5, "fixed_points": 1.5}}
