@@ -35,7 +35,23 @@ def _outer(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     return x[:, None] * y[None, :]
 
 
-class Jet:
+class _Signed:
+    """What a jet's subtraction and unary plus are in terms of its ``+`` and unary ``-``
+    (shared by :class:`Jet` and :class:`_Dual`)."""
+
+    __slots__ = ()
+
+    def __pos__(self):
+        return self
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __rsub__(self, other):
+        return (-self) + other
+
+
+class Jet(_Signed):
     """``v`` with gradient ``g`` and (second order) Hessian ``h``; ``h`` is None at first
     order. Constants (numbers, NumPy arrays) combine with jets as having no derivative."""
 
@@ -63,15 +79,6 @@ class Jet:
 
     def __neg__(self) -> Jet:
         return self._scale(-1)
-
-    def __pos__(self) -> Jet:
-        return self
-
-    def __sub__(self, other) -> Jet:
-        return self + (-other)
-
-    def __rsub__(self, other) -> Jet:
-        return (-self) + other
 
     def __mul__(self, other) -> Jet:
         if not isinstance(other, Jet):
@@ -150,7 +157,7 @@ def hessian(f: Callable, variables: Sequence, constants: Sequence) -> np.ndarray
     return np.array(out.h) if isinstance(out, Jet) else np.zeros_like(jets[0].h)
 
 
-class _Dual:
+class _Dual(_Signed):
     """First-order jet at one point in Python floats: value ``v`` and gradient list
     ``g`` (the rules of :class:`Jet`; Python raises at a pole instead of giving inf)."""
 
@@ -169,15 +176,6 @@ class _Dual:
 
     def __neg__(self) -> _Dual:
         return _Dual(-self.v, [-x for x in self.g])
-
-    def __pos__(self) -> _Dual:
-        return self
-
-    def __sub__(self, other) -> _Dual:
-        return self + (-other)
-
-    def __rsub__(self, other) -> _Dual:
-        return (-self) + other
 
     def __mul__(self, other) -> _Dual:
         if isinstance(other, _Dual):
