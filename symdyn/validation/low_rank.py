@@ -50,7 +50,7 @@ def _low_rank_run(rule: str, k: int, leak: float, seed: int, quick: bool) -> dic
     loss = res.loss[:, 0]
     sv = {name: np.linalg.svd(getattr(res.final, name)[0] - getattr(res.initial, name)[0],
                               compute_uv=False) for name in ("W", "U")}
-    m = LOW_RANK_SIZES[quick]["n_output"]
+    m = size["n_output"]
     return {"sv": sv, "ratio": {name: float(v[m] / v[0]) for name, v in sv.items()},
             "reduction": float(1 - loss[-10:].mean() / loss[0]), "loss": loss,
             "steps": res.steps}
