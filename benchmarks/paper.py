@@ -33,6 +33,8 @@ import time
 from pathlib import Path
 
 TARGETS = {"cold": 20.0, "warm": None, "quick cold": 10.0}
+#: ``results.json`` seconds that are phases of the run, not steps (symdyn.paper.PHASES).
+PHASES = ("preload", "pool", "pdflatex", "total")
 HERE = Path(__file__).resolve().parent.parent
 
 def run(out: Path, cache: Path, quick: bool) -> tuple[float, dict]:
@@ -58,11 +60,24 @@ def show(name: str, seconds: float, report: dict) -> None:
         f"   (target < {target:.0f} s: {'ok' if seconds < target else 'OVER'})")
     print(f"{name:<11} {seconds:7.1f} s wall, all checks "
           f"{'passed' if report.get('ok') else 'NOT passed'}{verdict}", flush=True)
-    steps = {k: v for k, v in report.get("seconds", {}).items() if k != "total"}
+    seconds_ = report.get("seconds", {})
+    if "total" in seconds_:
+        print("    " + where(seconds, seconds_))
+    steps = {k: v for k, v in seconds_.items() if k not in PHASES}
     for step, s in sorted(steps.items(), key=lambda kv: -kv[1])[:8]:
         print(f"    {step:<30} {s:6.1f} s")
     print(f"    sum of the steps {sum(steps.values()):.1f} s on {os.cpu_count()} cores; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
+
+
+def where(wall: float, seconds: dict) -> str:
+    """The run's wall time in its phases: interpreter start and imports (the wall time
+    less ``run_paper``'s total), the preload before the fork, the steps side by side on
+    the workers, pdflatex, and the rest (reading the cache, writing the outputs)."""
+    phases = {"start and imports": wall - seconds["total"],
+              **{k: seconds.get(k, 0.0) for k in ("preload", "pool", "pdflatex")}}
+    phases["writing"] = wall - sum(phases.values())
+    return "wall = " + " + ".join(f"{k} {v:.1f}" for k, v in phases.items()) + " s"
 
 
 def main() -> int:

@@ -62,7 +62,7 @@ class PaperResult:
                  f"{self.seconds.get('total', 0):.1f} s"
                  + (f" ({len(self.cached)} steps from cache)" if self.cached else "")]
         steps = sorted(((s, k) for k, s in self.seconds.items()
-                        if k not in ("total", "pdflatex") and s > 0), reverse=True)
+                        if k not in PHASES and s > 0), reverse=True)
         if steps:
             lines.append("  slowest steps: " + ", ".join(f"{k} {s:.1f} s" for s, k in steps[:3])
                          + " (run side by side; each step's own time)")
@@ -71,6 +71,11 @@ class PaperResult:
         lines += [f"  FAILED: {k}" for k in failed]
         lines += [f"  ERROR in {k}: {v}" for k, v in self.errors.items()]
         return "\n".join(lines)
+
+
+#: The entries of ``PaperResult.seconds`` that are phases of the run, not steps: loading
+#: what the workers share before the fork, the steps side by side (wall), pdflatex, all.
+PHASES = ("preload", "pool", "pdflatex", "total")
 
 
 def source_key(quick: bool) -> str:
@@ -261,10 +266,12 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     errors: dict[str, str] = {}
     workers = default_workers() if workers is None else workers
     run = _run_in_pool if workers > 1 else _run_here
+    phases: dict[str, float] = {}
     for name, value, taken in run([n for n in names if n not in results], results, quick,
-                                  figures, workers, report, errors):
+                                  figures, workers, report, errors, phases):
         results[name], seconds[name] = value, taken
         disk.write(cache / f"{name}.pkl", value)
+    seconds |= phases
     sections = _sections(results, names, quick)
     report("writing", 0.95)
     checks = {f"{s.key}: {k}": v for s in sections for k, v in s.checks.items()}
@@ -287,8 +294,9 @@ def _from_cache(cache: Path, names: list[str]) -> tuple[dict[str, object], list[
     return found, list(found)
 
 
-def _run_here(pending, cached, quick, figures, workers, report, errors):
+def _run_here(pending, cached, quick, figures, workers, report, errors, phases):
     """Every step in this process, in the paper's order (``workers == 1``)."""
+    start = time.perf_counter()
     for value in cached.values():
         if isinstance(value, Section):
             _draw(value, figures, quick)
@@ -298,15 +306,17 @@ def _run_here(pending, cached, quick, figures, workers, report, errors):
             yield (name, *_run_step(name, quick, figures))
         except Exception as error:  # one failing step must not hide the others' results
             errors[name] = f"{type(error).__name__}: {error}"
+    phases["pool"] = time.perf_counter() - start
 
 
-def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
+def _run_in_pool(pending, cached, quick, figures, workers, report, errors, phases):
     """The steps on ``workers`` processes, longest first (:data:`COST`); cached sections
     are only drawn there (where their figures changed). Yields each result as it
-    completes."""
-    context = _context()
+    completes. ``phases`` gets the seconds of the preload and of the pool."""
+    context, start = _context(), time.perf_counter()
     if context.get_start_method() == "fork":
         _preload(quick, simulate=bool(pending))
+    phases["preload"], start = time.perf_counter() - start, time.perf_counter()
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
     try:
         # The pool starts tasks in the order submitted: the shared analyses first (only
@@ -335,6 +345,7 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors):
         _terminate(pool)
         raise
     pool.shutdown(wait=True)
+    phases["pool"] = time.perf_counter() - start
 
 
 def _preload(quick: bool, simulate: bool) -> None:
