@@ -27,6 +27,7 @@ from ..errors import CannotPredict, UnknownSymbolError
 from ..integration import Trajectory, integrate
 from ..ode import LearningODE
 from ..values import number
+from .evaluate import evaluate
 from .fixed_points import FixedPointSet, fixed_points
 
 
@@ -297,11 +298,17 @@ def predict_limit(ode: LearningODE, initial: Mapping[str, float], params: Mappin
 
 
 def _real_candidates(candidates: list[dict], initial: dict, params: Mapping) -> list[dict]:
+    """The candidates that are real and finite at these values, as floats.
+
+    Evaluated by :func:`symdyn.analysis.evaluate.evaluate`: exact where a candidate is
+    degenerate (a zero discriminant), so rounding never decides which candidates are real.
+    """
     subs = {**{S.PUBLIC[k]: number(v, k) for k, v in params.items()},
             **{INITIAL[i]: initial[s.name] for i, s in enumerate(S.STATE)}}
     real = []
     for cand in candidates:
-        values = {v.name: complex(sp.sympify(e).subs(subs).evalf()) for v, e in cand.items()}
+        values = dict(zip((v.name for v in cand), evaluate(list(cand.values()), subs),
+                          strict=True))
         if all(abs(z.imag) < 1e-12 and np.isfinite(z) for z in values.values()):
             real.append({k: z.real for k, z in values.items()})
     return real
