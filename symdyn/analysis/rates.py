@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -57,11 +58,18 @@ def convergence_rate(ode: LearningODE, optimal: FixedPointSet | None = None) -> 
 
 def rate_function(rate: ConvergenceRate):
     """Vectorised NumPy callable ``r(**values)`` of the closed-form rate (real part)."""
-    symbols = sorted(rate.rate.free_symbols, key=lambda s: s.name)
-    f = sp.lambdify(symbols, rate.rate, modules=["numpy", {"sqrt": np.emath.sqrt}])
+    symbols, f = _lambdified(rate.rate)
 
     def evaluate(**values):
         return np.real(f(*[values[s.name] for s in symbols]))
 
     evaluate.symbols = [s.name for s in symbols]
     return evaluate
+
+
+@lru_cache(maxsize=32)
+def _lambdified(expr: sp.Expr) -> tuple[list[sp.Symbol], object]:
+    """The rate's symbols by name and its NumPy function, printed once per expression (the
+    rates section asks for the same rates' functions once per panel)."""
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    return symbols, sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])

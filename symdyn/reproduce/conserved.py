@@ -17,6 +17,7 @@ from .. import conserved_quantities, derive, integrate, predict_limit
 from .. import symbols as S
 from ..algebra import is_zero
 from ..analysis import limit_candidates
+from ..analysis.evaluate import evaluate
 from ..latex import tex
 from ..model import leak_text
 from ..plots import LABELS
@@ -65,7 +66,8 @@ def _real_positive_branch(candidate: dict) -> bool:
         return False
     initial = dict(zip(sp.symbols("a_0 b_0 c_0", real=True), INITIAL[0].values(), strict=True))
     values = {**{S.PUBLIC[k]: v for k, v in TEACHER.items()}, S.beta: 1.0, **initial}
-    b = complex(candidate[S.b].subs(values).evalf())
+    # All three coordinates, as predict_limit evaluated them: one compiled function.
+    b = dict(zip(candidate, evaluate(list(candidate.values()), values), strict=True))[S.b]
     return abs(b.imag) < 1e-12 and b.real > 0
 
 

@@ -19,7 +19,6 @@ from .. import symbols as S
 from ..analysis import slowest_rates
 from ..latex import root_rows, rows_for, tex
 from ..plots import LABELS
-from ..pretty import strings
 from .common import RULES, TEACHER, FigureData, Section, align, analysed, md_math
 
 A_STARS = (-0.5, 0.0, 0.5)
@@ -95,14 +94,14 @@ def spectra_rows() -> tuple[list[str], dict]:
         rows += rows_for("p_1", p1) + rows_for("p_0", p0)
         rows += root_rows(optimal.roots[1:], r"\mu")
         entry = {"p1": str(p1), "p0": str(p0),
-                 "eigenvalues": strings(optimal.eigenvalues),
+                 "eigenvalues": optimal.eigenvalue_strings,
                  "classification": optimal.classification,
                  "conditions": [str(g) for g in optimal.conditions]}
         saddle = [s for s in report if s.name.startswith("saddle")]
         if saddle:
             rows.append(rf"&\text{{{LABELS[rule]}, saddle manifold }} b = c = 0:")
             rows += root_rows(saddle[0].roots, r"\nu")
-            entry["saddle_eigenvalues"] = strings(saddle[0].eigenvalues)
+            entry["saddle_eigenvalues"] = saddle[0].eigenvalue_strings
             entry["saddle_classification"] = saddle[0].classification
         data[rule] = entry
     return rows, data
@@ -121,7 +120,7 @@ def compute(quick: bool = False) -> Section:
                  + r",\ ".join(f"{tex(g)} > 0" for g in optimal0.conditions))
     grid = region_grid(conditions, 41 if quick else 161)
     data["rflo_conditions"] = [str(g) for g in conditions]
-    data["rflo_a_star_0"] = {"eigenvalues": strings(optimal0.eigenvalues),
+    data["rflo_a_star_0"] = {"eigenvalues": optimal0.eigenvalue_strings,
                              "conditions": [str(g) for g in optimal0.conditions]}
     data["numeric_check"] = {"agree": grid["agree"], "total": grid["total"],
                              "a_star": list(A_STARS)}

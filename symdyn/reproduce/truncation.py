@@ -21,11 +21,11 @@ truncation=k)``) and analysed like the paper's rules:
 from __future__ import annotations
 
 import numpy as np
-import sympy as sp
 
 from .. import convergence_rate, derive, fixed_points, rhs_function
 from .. import symbols as S
 from ..analysis import FixedPointReport
+from ..analysis.evaluate import evaluate
 from ..latex import tex
 from ..ode import LearningODE
 from .common import TEACHER, FigureData, Section, align, analysed, md_math
@@ -62,7 +62,7 @@ def set_summary(report: FixedPointReport) -> dict:
 
 def rate_at(rate, point: dict) -> tuple[float, float]:
     """Numeric (eigenvalues) and closed-form rate at ``point``."""
-    closed = float(sp.re(rate.rate.subs({S.PUBLIC[k]: v for k, v in point.items()}).evalf()))
+    closed = evaluate([rate.rate], {S.PUBLIC[k]: v for k, v in point.items()})[0].real
     return rate.at(point), closed
 
 
@@ -107,7 +107,7 @@ def compute(quick: bool = False) -> Section:
     bptt_rate = convergence_rate(bptt, bptt_report["optimal"])
     bptt_sets = set_summary(bptt_report)
     points = {a: manifold_point(a) for a in A_STARS}
-    bptt_at = {a: rate_at(bptt_rate, p)[0] for a, p in points.items()}
+    bptt_at = {a: bptt_rate.at(p) for a, p in points.items()}
     odes, sets, rates, closed_gap = {}, {}, {a: [] for a in A_STARS}, 0.0
     for k in ks:
         ode, report = analysed_k(k)
