@@ -4,8 +4,8 @@
 For each rule and leak (``1`` and symbolic ``alpha``) ``symdyn.derive`` averages the
 online update over the stationary process, ``d(a, b, c)/dtau = E[update / eta]``. As a
 check of the averaging, BPTT's field must be the gradient flow of the stationary loss,
-``rhs = -grad L``: exactly (in a field of rational functions) at leak 1, on random points
-for symbolic alpha.
+``rhs = -grad L``, decided exactly in a field of rational functions (at leak 1 and at
+symbolic alpha); random points are the fallback for a field that is not rational.
 """
 
 from __future__ import annotations
@@ -24,9 +24,10 @@ LEAKS: tuple[object, ...] = (1, "alpha")
 
 
 def gradient_residual(leak: object, points: int = 20, seed: int = 0) -> float:
-    """max |rhs + grad L| of BPTT: exact zero at leak 1, largest value on random points else."""
+    """max |rhs + grad L| of BPTT: exactly zero when the field check proves it (at leak 1 and
+    at symbolic alpha), else the largest value on random points."""
     ode = derive("bptt", leak)
-    if ode.leak == 1 and _exact_gradient_flow(ode):
+    if _exact_gradient_flow(ode):
         return 0.0
     residual = [r + sp.diff(ode.loss, s) for r, s in zip(ode.rhs, ode.state, strict=True)]
     if ode.leak == 1:
