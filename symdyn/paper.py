@@ -195,10 +195,19 @@ def _warm(rule: str, leak: object, a_star: float | None) -> None:
 
 def _start_worker() -> None:
     """Each worker computes on one core: one BLAS thread (threadpoolctl), for the life of
-    the process, so that the workers do not oversubscribe the machine."""
+    the process, so that the workers do not oversubscribe the machine.
+
+    The objects the worker starts with (the modules symdyn, SymPy, NumPy and matplotlib
+    loaded before the fork) live as long as it does: ``gc.freeze`` moves them out of the
+    cyclic collector's sight, so its full collections no longer walk them each time the
+    symbolic work has made enough new objects (measured on the quick run's symbolic
+    steps: 0.77 s of full collections became 0.10 s)."""
+    import gc
+
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1)
+    gc.freeze()
 
 
 def default_workers() -> int:
