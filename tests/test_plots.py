@@ -102,3 +102,21 @@ def test_png_is_rgb_with_savefigs_pixels(tmp_path):
     with Image.open(path) as ours, Image.open(buffer) as theirs:
         assert ours.mode == "RGB"
         assert np.array_equal(np.asarray(ours), np.asarray(theirs.convert("RGB")))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_collector_paused_restores_the_collector(enabled):
+    """The collector is off inside the block and as it was after it, error or not."""
+    import gc
+
+    from symdyn.plots import _collector_paused
+
+    was = gc.isenabled()
+    try:
+        (gc.enable if enabled else gc.disable)()
+        with pytest.raises(RuntimeError), _collector_paused():
+            assert not gc.isenabled()
+            raise RuntimeError
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
