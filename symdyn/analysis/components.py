@@ -13,6 +13,7 @@ another. All of this runs in the working coordinates ``(lam, b, c)``.
 
 from __future__ import annotations
 
+import cmath
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -339,14 +340,16 @@ def sample_points(ode: LearningODE, comp: WorkingComponent, n: int, seed: int = 
     most ``tries`` draws (default ``50 n``)."""
     rng = np.random.default_rng(seed)
     kappa = working_kappa(ode)
+    fixed = ode.fixed_working  # the same at every draw: computed once, not per draw
     points: list[dict] = []
-    for _ in range(50 * n if tries is None else tries):
-        params = sample_parameters(rng, ode.leak, ode.fixed_working)
-        point = random_point_on(comp, params, rng)
-        if point is not None and in_region({**params, **point}, kappa):
-            points.append({**params, **point})
-            if len(points) == n:
-                break
+    with np.errstate(all="ignore"):  # entered once for all draws (it cost as much as a draw)
+        for _ in range(50 * n if tries is None else tries):
+            params = sample_parameters(rng, ode.leak, fixed)
+            point = _random_point_on(comp, params, rng)
+            if point is not None and in_region({**params, **point}, kappa):
+                points.append({**params, **point})
+                if len(points) == n:
+                    break
     return points
 
 
@@ -364,14 +367,20 @@ POINT_ARGS = (S.lam, S.b, S.c, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
 def random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generator,
                     ) -> dict[sp.Symbol, float] | None:
     """A random real point of the component (free variables drawn, solved ones computed)."""
+    with np.errstate(all="ignore"):
+        return _random_point_on(comp, params, rng)
+
+
+def _random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generator,
+                     ) -> dict[sp.Symbol, float] | None:
+    """:func:`random_point_on`, inside the caller's ``np.errstate``."""
     draws = {S.lam: rng.uniform(-0.95, 0.95), S.b: signed(rng, 0.2, 2.0),
              S.c: signed(rng, 0.2, 2.0)}
     point = {v: draws[v] for v in comp.free}
     args = [point.get(s, params.get(s, 0.0)) for s in POINT_ARGS]
     for v, f in _solved_functions(comp).items():
-        with np.errstate(all="ignore"):
-            value = complex(f(*args))
-        if not np.isfinite(value) or abs(value.imag) > 1e-9:
+        value = complex(f(*args))
+        if not cmath.isfinite(value) or abs(value.imag) > 1e-9:
             return None
         point[v] = value.real
     return point

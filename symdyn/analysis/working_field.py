@@ -57,7 +57,18 @@ def _build(ode: LearningODE) -> WorkingField | None:
     return WorkingField(field, gens, rows, [[f.diff(x) for x in gens] for f in rows])
 
 
+_NUMERIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def numeric_jacobian(ode: LearningODE) -> Callable[[Sequence[dict]], np.ndarray] | None:
+    """:func:`_numeric_jacobian` of ``ode``, built once per ODE (every fixed-point set of
+    the ODE evaluates the same Jacobian)."""
+    if ode not in _NUMERIC:
+        _NUMERIC[ode] = _numeric_jacobian(ode)
+    return _NUMERIC[ode]
+
+
+def _numeric_jacobian(ode: LearningODE) -> Callable[[Sequence[dict]], np.ndarray] | None:
     """A function of a list of points (``symbol -> float``; a missing symbol counts as 0)
     returning the working Jacobians there, shape ``(n_points, 3, 3)``; ``None`` unless
     every working right-hand side is a number times integer powers of polynomials.
