@@ -144,3 +144,52 @@ def test_together_numerator_is_expand_numer_together():
             sp.srepr(sp.expand(sp.numer(sp.together(expr))))
     for expr in (sp.sqrt(x) / y + 1 / x, x / (1 - x) - x / (1 - x), sp.Integer(3) / 4):
         assert together_numerator(expr) == sp.expand(sp.numer(sp.together(expr)))
+
+
+def _fresh(expr: sp.Expr) -> sp.Expr:
+    """A copy of ``expr`` built anew from its ``srepr``, without its cached assumptions."""
+    sp.core.cache.clear_cache()
+    return sp.parse_expr(sp.srepr(expr), local_dict={s.name: s for s in expr.free_symbols}
+                         | {"Symbol": sp.Symbol, "Integer": sp.Integer,
+                            "Rational": sp.Rational, "Add": sp.Add, "Mul": sp.Mul,
+                            "Pow": sp.Pow})
+
+
+def _products() -> list[sp.Expr]:
+    b, c, a_star, alpha = S.b, S.c, S.a_star, S.alpha
+    sign_changing = b**3 * c - 2 * a_star * alpha**2 + 3 * b * c**2 - 1
+    return [
+        sp.Rational(1, 4) * b**-4 * (a_star + 1)**-6 * sign_changing,
+        -alpha**3 * S.b_star**2 / (S.a * a_star * alpha - alpha + 2) * sign_changing**3,
+        alpha**2 * (b**2 + c**2 + 1) * sign_changing / (a_star - 1)**4,  # a positive factor
+        b**2 * sp.Symbol("z", nonzero=True, real=True) * (b - 3) * sign_changing,
+    ]
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_sqrt_is_sp_sqrt(k):
+    """The root built after recording undecided facts is SymPy's, on fresh copies."""
+    from symdyn.algebra import sqrt
+
+    expr = _products()[k]
+    assert sp.srepr(sqrt(_fresh(expr))) == sp.srepr(sp.sqrt(_fresh(expr)))
+
+
+def test_undecided_facts_are_sympys_own():
+    """Every fact proved undecided is one SymPy itself leaves undecided (asked of a fresh
+    copy); a polynomial of one sign gets none, one in a symbol without a real interval
+    only the sign facts."""
+    from symdyn.algebra import undecided_facts
+
+    poly = S.b**3 * S.c - 2 * S.a_star * S.alpha**2 + 3 * S.b * S.c**2 - 1
+    facts = undecided_facts(poly)
+    assert "zero" in facts and "integer" in facts and "odd" in facts
+    for fact in facts:
+        assert getattr(_fresh(poly), f"is_{fact}") is None, fact
+    assert undecided_facts(S.b**2 + S.c**2 + 1) == ()
+    z = sp.Symbol("z", nonzero=True, real=True)
+    assert "zero" not in undecided_facts(z - 1) and "positive" in undecided_facts(z - 1)
+    # a complex symbol: both signs at real points, but no interval, so no zero
+    assert undecided_facts(sp.Symbol("x") - 1) == undecided_facts(z - 1)
+    for fact in undecided_facts(z - 1):
+        assert getattr(_fresh(z - 1), f"is_{fact}") is None, fact

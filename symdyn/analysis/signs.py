@@ -10,7 +10,8 @@ from another.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -21,10 +22,9 @@ from .. import symbols as S
 
 def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
     """Values of ``expr`` at numeric points (NaN where it is not finite and real)."""
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     if not points:
         return np.zeros(0)
-    f = sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
+    symbols, f = _compiled(expr)
     try:
         columns = [np.array([p[s] for p in points], dtype=float) for s in symbols]
     except KeyError:
@@ -33,6 +33,14 @@ def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
         values = np.asarray(f(*columns), dtype=complex) * np.ones(len(points))
     real = np.isfinite(values) & (np.abs(values.imag) < 1e-9)
     return np.where(real, values.real, np.nan)
+
+
+@lru_cache(maxsize=256)
+def _compiled(expr: sp.Expr) -> tuple[list[sp.Symbol], Callable]:
+    """``expr`` lambdified over its free symbols sorted by name, once per expression (the
+    factors of the region, such as ``1 - lam**2``, are sampled for every set)."""
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    return symbols, sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
 
 
 def sampled_sign(expr: sp.Expr, points: Sequence[dict]) -> int:

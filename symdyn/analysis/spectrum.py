@@ -44,7 +44,7 @@ class Root:
         """``mid + sign sqrt(disc)``: built once (the square root of a long factored
         discriminant costs SymPy's assumption queries) and pickled with the root, so that
         a fixed-point analysis read from the on-disk cache carries it."""
-        return self.mid + self.sign * sp.sqrt(self.disc) if self.disc != 0 else self.mid
+        return self.mid + self.sign * algebra.sqrt(self.disc) if self.disc != 0 else self.mid
 
     def map(self, f) -> Root:
         """Apply ``f`` to both parts (a change of variables, a substitution)."""
