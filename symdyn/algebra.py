@@ -23,7 +23,8 @@ import random
 from functools import lru_cache, reduce
 
 import sympy as sp
-from sympy.core.mul import _keep_coeff
+from sympy.core.add import _addsort
+from sympy.core.mul import _keep_coeff, _mulsort
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyElement, PolyRing
 
@@ -147,7 +148,37 @@ def _image(p: PolyElement, images: dict, integer_ring: PolyRing, new: list[sp.Sy
     primitive = p.exquo(content)
     if primitive.LC < 0:
         primitive, content = -primitive, -content
-    return (sp.Rational(1, int(denominator)), content.as_expr(), primitive.as_expr())
+    return (sp.Rational(1, int(denominator)), as_expr(content), as_expr(primitive))
+
+
+def as_expr(p: PolyElement) -> sp.Expr:
+    """``p.as_expr()``, the same expression, assembled directly: each monomial's powers
+    and the terms sorted as ``Mul`` and ``Add`` sort them (``_mulsort``, ``_addsort``),
+    the rational coefficient first, without ``Mul.flatten`` on every term and
+    ``Add.flatten`` on the sum (which find nothing to combine in distinct monomials).
+    Only for integer or rational coefficients over plain symbols; ``as_expr`` otherwise."""
+    ring = p.ring
+    if not (ring.domain.is_ZZ or ring.domain.is_QQ) or not all(
+            type(g) in (sp.Symbol, sp.Dummy) for g in ring.symbols):
+        return p.as_expr()
+    to_sympy, constant, terms = ring.domain.to_sympy, sp.S.Zero, []
+    for monom, coefficient in p.items():
+        c = to_sympy(coefficient)
+        powers = [g if e == 1 else sp.Pow(g, e) for g, e in zip(ring.symbols, monom,
+                                                                strict=True) if e]
+        if not powers:
+            constant = c
+            continue
+        _mulsort(powers)
+        if c is not sp.S.One:
+            powers.insert(0, c)
+        terms.append(powers[0] if len(powers) == 1 else sp.Mul._from_args(powers, True))
+    if not terms:
+        return constant
+    _addsort(terms)
+    if constant is not sp.S.Zero:
+        terms.insert(0, constant)
+    return terms[0] if len(terms) == 1 else sp.Add._from_args(terms, True)
 
 
 def compose(p: PolyElement, x: PolyElement, image: PolyElement) -> PolyElement:
@@ -213,7 +244,7 @@ def _factored(f) -> sp.Expr:
         c, pairs = poly.factor_list()
         coeff *= sp.Integer(int(c)) ** sign
         for base, k in pairs:
-            expr = base.as_expr()
+            expr = as_expr(base)
             factors[expr] = factors.get(expr, 0) + sign * k
     return _remembered(coeff, factors)
 

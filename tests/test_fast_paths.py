@@ -193,3 +193,23 @@ def test_undecided_facts_are_sympys_own():
     assert undecided_facts(sp.Symbol("x") - 1) == undecided_facts(z - 1)
     for fact in undecided_facts(z - 1):
         assert getattr(_fresh(z - 1), f"is_{fact}") is None, fact
+
+
+@pytest.mark.parametrize("domain", [sp.ZZ, sp.QQ])
+def test_as_expr_is_polyelement_as_expr(domain):
+    """The directly assembled expression is ``as_expr``'s, argument for argument."""
+    from symdyn.algebra import as_expr
+
+    R, *g = ring([S.a, S.alpha, S.b, S.c_star, sp.Dummy("p")], domain)
+    rng = random.Random(3)
+    polys = [R.zero, R(5), R(-1), g[0], -g[2], 3 * g[1]**2, g[0] + 1, 2 - g[3] * g[4],
+             g[0] ** 2 * g[2] - 1]
+    for size in (2, 5, 40):
+        p = R.zero
+        for _ in range(size):
+            c = sp.Rational(rng.randint(-9, 9), rng.choice([1, 2, 3]) if domain == sp.QQ else 1)
+            p += R(c) * R({tuple(rng.randint(0, 3) for _ in g): 1})
+        polys.append(p)
+    for p in polys:
+        expected = p.as_expr()
+        assert sp.srepr(as_expr(p)) == sp.srepr(expected) and as_expr(p).args == expected.args

@@ -21,7 +21,7 @@ import sympy as sp
 
 from .. import algebra
 from .. import symbols as S
-from ..algebra import field_element, substitute, substitute_factor, vanishes_on
+from ..algebra import as_expr, field_element, substitute, substitute_factor, vanishes_on
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters, signed
@@ -73,11 +73,11 @@ def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[s
             numerators.append(sp.expand(num))
             factors = [f for f, _ in sp.factor_list(den)[1]]
         elif f.denom.is_ground:  # a polynomial: cancel keeps its rational coefficients
-            numerators.append(sp.expand(f.numer.as_expr() / f.denom.as_expr()))
+            numerators.append(sp.expand(as_expr(f.numer) / as_expr(f.denom)))
             factors = []
         else:
-            numerators.append(f.numer.as_expr())
-            factors = [p.as_expr() for p, _ in f.denom.factor_list()[1]]
+            numerators.append(as_expr(f.numer))
+            factors = [as_expr(p) for p, _ in f.denom.factor_list()[1]]
         denominators += [d for d in factors if d.free_symbols & set(STATE)]
     return numerators, _unique(denominators)
 
@@ -198,7 +198,7 @@ def together_numerator(expr: sp.Expr) -> sp.Expr:
             if e:
                 product *= ring(b) ** e
         total += product
-    return total.as_expr()
+    return as_expr(total)
 
 
 def _expanded_integer_polynomial(expr: sp.Expr) -> bool:
