@@ -213,3 +213,23 @@ def test_as_expr_is_polyelement_as_expr(domain):
     for p in polys:
         expected = p.as_expr()
         assert sp.srepr(as_expr(p)) == sp.srepr(expected) and as_expr(p).args == expected.args
+
+
+def test_to_field_is_from_expr():
+    """The one-pass conversion gives from_expr's element, and refuses what it refuses."""
+    from symdyn.algebra import rational_field, to_field
+
+    b, c, lam, alpha = S.b, S.c, S.lam, S.alpha
+    exprs = [sp.Integer(0), sp.Rational(-3, 4), b, 2 * b**2 * c - sp.Rational(1, 6) * lam + 5,
+             (1 - lam**2) ** -2 * alpha * (b * c - 1) / 3,
+             sp.expand((b - c) ** 4 / 7) + 1 / (1 + lam),
+             sp.Mul(sp.Add(b, c, evaluate=False), sp.Rational(1, 2), evaluate=False),
+             sp.Float(0.5) * b + c]  # from_expr takes the float as a rational
+    field = rational_field(exprs).field
+    for expr in exprs:
+        assert to_field(field, expr) == field.from_expr(expr), expr
+    for bad in (sp.sqrt(b), b + sp.Symbol("outside")):
+        with pytest.raises(ValueError):
+            field.from_expr(bad)
+        with pytest.raises(ValueError):
+            to_field(field, bad)

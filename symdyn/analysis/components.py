@@ -21,7 +21,14 @@ import sympy as sp
 
 from .. import algebra
 from .. import symbols as S
-from ..algebra import as_expr, field_element, substitute, substitute_factor, vanishes_on
+from ..algebra import (
+    as_expr,
+    field_element,
+    substitute,
+    substitute_factor,
+    to_field,
+    vanishes_on,
+)
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters, signed
@@ -322,7 +329,7 @@ def _rhs_vanishes(ode: LearningODE, solved: dict) -> bool:
     wf = working_field(ode)
     if wf is not None:
         try:
-            values = {wf.field.from_expr(v): wf.field.from_expr(e) for v, e in solved.items()}
+            values = {to_field(wf.field, v): to_field(wf.field, e) for v, e in solved.items()}
             return all(not substitute(row, values) for row in wf.rows)
         except (ValueError, ZeroDivisionError):  # not rational, or a pole: the general test
             pass

@@ -19,7 +19,7 @@ import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from .. import algebra
-from ..algebra import factor_parts, factored, substitute
+from ..algebra import factor_parts, factored, substitute, to_field
 from ..ode import LearningODE
 from .components import POINT_ARGS, WorkingComponent
 from .signs import implied, simplify_positive
@@ -87,7 +87,7 @@ def _field_jacobian(ode: LearningODE, comp: WorkingComponent) -> list[list] | No
     if wf is None:
         return None
     try:
-        values = {wf.field.from_expr(v): wf.field.from_expr(e) for v, e in comp.solved.items()}
+        values = {to_field(wf.field, v): to_field(wf.field, e) for v, e in comp.solved.items()}
     except ValueError:
         return None
     return [[substitute(f, values) for f in row] for row in wf.jacobian]

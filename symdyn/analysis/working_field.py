@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyRing
 
-from ..algebra import factor_parts, rational_field
+from ..algebra import factor_parts, rational_field, to_field
 from ..ode import LearningODE
 
 
@@ -50,10 +50,10 @@ def working_field(ode: LearningODE) -> WorkingField | None:
 def _build(ode: LearningODE) -> WorkingField | None:
     field = rational_field(list(ode.working_rhs)).field
     try:
-        rows = [field.from_expr(e) for e in ode.working_rhs]
+        rows = [to_field(field, e) for e in ode.working_rhs]
     except ValueError:
         return None
-    gens = [field.from_expr(v) for v in ode.working_state]
+    gens = [to_field(field, v) for v in ode.working_state]
     return WorkingField(field, gens, rows, [[f.diff(x) for x in gens] for f in rows])
 
 
