@@ -353,8 +353,11 @@ def sample_points(ode: LearningODE, comp: WorkingComponent, n: int, seed: int = 
         for _ in range(50 * n if tries is None else tries):
             params = sample_parameters(rng, ode.leak, fixed)
             point = _random_point_on(comp, params, rng)
-            if point is not None and in_region({**params, **point}, kappa):
-                points.append({**params, **point})
+            if point is None:
+                continue
+            point = {**params, **point}
+            if in_region(point, kappa):
+                points.append(point)
                 if len(points) == n:
                     break
     return points
