@@ -169,7 +169,7 @@ def _products() -> list[sp.Expr]:
 @pytest.mark.parametrize("k", range(4))
 def test_sqrt_is_sp_sqrt(k):
     """The root built after recording undecided facts is SymPy's, on fresh copies."""
-    from symdyn.algebra import sqrt
+    from symdyn.analysis.signs import sqrt
 
     expr = _products()[k]
     assert sp.srepr(sqrt(_fresh(expr))) == sp.srepr(sp.sqrt(_fresh(expr)))
@@ -179,7 +179,7 @@ def test_undecided_facts_are_sympys_own():
     """Every fact proved undecided is one SymPy itself leaves undecided (asked of a fresh
     copy); a polynomial of one sign gets none, one in a symbol without a real interval
     only the sign facts."""
-    from symdyn.algebra import undecided_facts
+    from symdyn.analysis.signs import undecided_facts
 
     poly = S.b**3 * S.c - 2 * S.a_star * S.alpha**2 + 3 * S.b * S.c**2 - 1
     facts = undecided_facts(poly)

@@ -22,7 +22,7 @@ from .. import algebra
 from ..algebra import factor_parts, factored, substitute, to_field
 from ..ode import LearningODE
 from .components import POINT_ARGS, WorkingComponent
-from .signs import implied, simplify_positive
+from .signs import implied, simplify_positive, sqrt
 from .working_field import numeric_jacobian, working_field
 
 X = sp.Symbol("x")
@@ -44,7 +44,7 @@ class Root:
         """``mid + sign sqrt(disc)``: built once (the square root of a long factored
         discriminant costs SymPy's assumption queries) and pickled with the root, so that
         a fixed-point analysis read from the on-disk cache carries it."""
-        return self.mid + self.sign * algebra.sqrt(self.disc) if self.disc != 0 else self.mid
+        return self.mid + self.sign * sqrt(self.disc) if self.disc != 0 else self.mid
 
     def map(self, f) -> Root:
         """Apply ``f`` to both parts (a change of variables, a substitution)."""
