@@ -22,7 +22,8 @@ from __future__ import annotations
 from functools import lru_cache, reduce
 
 import sympy as sp
-from sympy.core.mul import _keep_coeff
+from sympy.core.add import _addsort
+from sympy.core.mul import _keep_coeff, _mulsort
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyElement, PolyRing
 
@@ -146,7 +147,37 @@ def _image(p: PolyElement, images: dict, integer_ring: PolyRing, new: list[sp.Sy
     primitive = p.exquo(content)
     if primitive.LC < 0:
         primitive, content = -primitive, -content
-    return (sp.Rational(1, int(denominator)), content.as_expr(), primitive.as_expr())
+    return (sp.Rational(1, int(denominator)), as_expr(content), as_expr(primitive))
+
+
+def as_expr(p: PolyElement) -> sp.Expr:
+    """``p.as_expr()``, the same expression, assembled directly: each monomial's powers
+    and the terms sorted as ``Mul`` and ``Add`` sort them (``_mulsort``, ``_addsort``),
+    the rational coefficient first, without ``Mul.flatten`` on every term and
+    ``Add.flatten`` on the sum (which find nothing to combine in distinct monomials).
+    Only for integer or rational coefficients over plain symbols; ``as_expr`` otherwise."""
+    ring = p.ring
+    if not (ring.domain.is_ZZ or ring.domain.is_QQ) or not all(
+            type(g) in (sp.Symbol, sp.Dummy) for g in ring.symbols):
+        return p.as_expr()
+    to_sympy, constant, terms = ring.domain.to_sympy, sp.S.Zero, []
+    for monom, coefficient in p.items():
+        c = to_sympy(coefficient)
+        powers = [g if e == 1 else sp.Pow(g, e) for g, e in zip(ring.symbols, monom,
+                                                                strict=True) if e]
+        if not powers:
+            constant = c
+            continue
+        _mulsort(powers)
+        if c is not sp.S.One:
+            powers.insert(0, c)
+        terms.append(powers[0] if len(powers) == 1 else sp.Mul._from_args(powers, True))
+    if not terms:
+        return constant
+    _addsort(terms)
+    if constant is not sp.S.Zero:
+        terms.insert(0, constant)
+    return terms[0] if len(terms) == 1 else sp.Add._from_args(terms, True)
 
 
 def compose(p: PolyElement, x: PolyElement, image: PolyElement) -> PolyElement:
@@ -212,7 +243,7 @@ def _factored(f) -> sp.Expr:
         c, pairs = poly.factor_list()
         coeff *= sp.Integer(int(c)) ** sign
         for base, k in pairs:
-            expr = base.as_expr()
+            expr = as_expr(base)
             factors[expr] = factors.get(expr, 0) + sign * k
     return _remembered(coeff, factors)
 
@@ -306,12 +337,86 @@ def substitute_factor(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> sp.Ex
     return factor(expr.subs(mapping)) if f is None else factored(f)
 
 
+def to_field(field, expr: sp.Expr):
+    """``field.from_expr(expr)``: the same element of a :func:`rational_field`, with each
+    sum of monomials converted in one pass (``from_expr`` adds its terms one by one as
+    fractions, each sum copying and cancelling the whole partial sum). Products, integer
+    powers, symbols and numbers are combined in the field as ``from_expr`` combines them;
+    anything else is left to ``from_expr`` (which raises ``ValueError`` for an expression
+    outside the field). Elements are kept cancelled with a unit-normalised denominator,
+    so equal values are equal elements."""
+    index = _generator_index(field)
+    if index is None:
+        return field.from_expr(expr)
+    try:
+        return _to_field(field, sp.sympify(expr), index)
+    except _Unhandled:
+        return field.from_expr(expr)
+
+
+class _Unhandled(Exception):
+    """An expression :func:`to_field` leaves to ``from_expr``."""
+
+
+@lru_cache(maxsize=64)
+def _generator_index(field) -> dict | None:
+    """Symbol -> position of each generator of ``field``; ``None`` unless all are symbols
+    and the ground domain is ``ZZ``."""
+    if not field.domain.is_ZZ or not all(isinstance(s, sp.Symbol) for s in field.symbols):
+        return None
+    return {s: i for i, s in enumerate(field.symbols)}
+
+
+def _to_field(field, expr: sp.Expr, index: dict):
+    if expr.is_Add:
+        poly = _monomial_sum(field, expr, index)
+        if poly is not None:
+            return poly
+        return reduce(lambda x, y: x + y, [_to_field(field, a, index) for a in expr.args])
+    if expr.is_Mul:
+        return reduce(lambda x, y: x * y, [_to_field(field, a, index) for a in expr.args])
+    if expr.is_Pow:
+        base, e = expr.as_base_exp()
+        if e.is_Integer and e != 0:
+            return _to_field(field, base, index) ** int(e)
+        raise _Unhandled
+    if expr in index:
+        return field.gens[index[expr]]
+    if expr.is_Rational:
+        return field(expr.p) / field(expr.q)
+    raise _Unhandled
+
+
+def _monomial_sum(field, expr: sp.Expr, index: dict):
+    """A sum of rational multiples of products of generator powers as ``q P / q`` built
+    from its terms at once (``q``: the common denominator); ``None`` for other sums."""
+    ring, n = field.ring, len(index)
+    terms: dict[tuple, sp.Rational] = {}
+    for term in expr.args:
+        coefficient, monomial = term.as_coeff_Mul()
+        if not coefficient.is_Rational:
+            return None
+        exponents = [0] * n
+        for factor in sp.Mul.make_args(monomial):
+            if factor is sp.S.One:
+                continue
+            base, e = factor.as_base_exp()
+            if base not in index or not e.is_Integer or e < 0:
+                return None
+            exponents[index[base]] += int(e)
+        key = tuple(exponents)
+        terms[key] = terms.get(key, sp.S.Zero) + coefficient
+    scale = reduce(lambda x, y: x * y // sp.igcd(x, y), [c.q for c in terms.values()], 1)
+    numerator = ring.from_dict({m: int(c * scale) for m, c in terms.items() if c})
+    return field.new(numerator, ring(scale))
+
+
 def field_element(expr: sp.Expr, context: list[sp.Expr] | None = None):
     """``expr`` as an element of the :func:`rational_field` of ``context`` (default:
     of ``expr`` alone), or ``None`` if it is not a rational function (a square root)."""
     field = rational_field(context or [expr]).field
     try:
-        return field.from_expr(expr)
+        return to_field(field, expr)
     except ValueError:
         return None
 
@@ -321,8 +426,8 @@ def vanishes_on(expr: sp.Expr, mapping: dict[sp.Symbol, sp.Expr]) -> bool:
     substitution done in a :func:`rational_field` (no expression is built)."""
     field = rational_field([expr, *mapping, *mapping.values()]).field
     try:
-        values = {field.from_expr(k): field.from_expr(v) for k, v in mapping.items()}
-        return not substitute(field.from_expr(expr), values)
+        values = {to_field(field, k): to_field(field, v) for k, v in mapping.items()}
+        return not substitute(to_field(field, expr), values)
     except (ValueError, ZeroDivisionError):  # not rational, or a denominator vanishes
         return is_zero(expr.subs(mapping))
 

@@ -26,7 +26,7 @@ from sympy.polys.rings import PolyElement, PolyRing
 from sympy.printing.str import StrPrinter
 
 from . import symbols as S
-from .algebra import field_element
+from .algebra import as_expr, field_element
 
 #: Symbols the numerator is grouped by: the student's and teacher's input/output weights.
 AMPLITUDES = (S.b, S.c, S.b_star, S.c_star)
@@ -42,7 +42,7 @@ def theorist(expr: sp.Expr, groups: tuple[sp.Symbol, ...] = AMPLITUDES) -> sp.Ex
             return expr
         numerator, denominator = (sp.expand(e) for e in sp.fraction(expr))
     else:
-        numerator, denominator = (p.as_expr() for p in fraction)
+        numerator, denominator = (as_expr(p) for p in fraction)
     content_n, numerator = numerator.as_content_primitive()
     content_d, denominator = denominator.as_content_primitive()
     polys = (None, None) if fraction is None else (
@@ -158,7 +158,7 @@ def _factor_list(poly: PolyElement) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]]
     """
     ring = poly.ring
     if poly.is_ground or len(poly) == 1:  # a number or a monomial: a short expression
-        return sp.factor_list(poly.as_expr())
+        return sp.factor_list(as_expr(poly))
     monomial = tuple(min(m[i] for m in poly.monoms()) for i in range(ring.ngens))
     rest = poly.exquo(ring({monomial: 1}))
     used = [i for i in range(ring.ngens) if rest.degree(i) > 0]

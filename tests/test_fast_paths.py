@@ -144,3 +144,92 @@ def test_together_numerator_is_expand_numer_together():
             sp.srepr(sp.expand(sp.numer(sp.together(expr))))
     for expr in (sp.sqrt(x) / y + 1 / x, x / (1 - x) - x / (1 - x), sp.Integer(3) / 4):
         assert together_numerator(expr) == sp.expand(sp.numer(sp.together(expr)))
+
+
+def _fresh(expr: sp.Expr) -> sp.Expr:
+    """A copy of ``expr`` built anew from its ``srepr``, without its cached assumptions."""
+    sp.core.cache.clear_cache()
+    return sp.parse_expr(sp.srepr(expr), local_dict={s.name: s for s in expr.free_symbols}
+                         | {"Symbol": sp.Symbol, "Integer": sp.Integer,
+                            "Rational": sp.Rational, "Add": sp.Add, "Mul": sp.Mul,
+                            "Pow": sp.Pow})
+
+
+def _products() -> list[sp.Expr]:
+    b, c, a_star, alpha = S.b, S.c, S.a_star, S.alpha
+    sign_changing = b**3 * c - 2 * a_star * alpha**2 + 3 * b * c**2 - 1
+    return [
+        sp.Rational(1, 4) * b**-4 * (a_star + 1)**-6 * sign_changing,
+        -alpha**3 * S.b_star**2 / (S.a * a_star * alpha - alpha + 2) * sign_changing**3,
+        alpha**2 * (b**2 + c**2 + 1) * sign_changing / (a_star - 1)**4,  # a positive factor
+        b**2 * sp.Symbol("z", nonzero=True, real=True) * (b - 3) * sign_changing,
+    ]
+
+
+@pytest.mark.parametrize("k", range(4))
+def test_sqrt_is_sp_sqrt(k):
+    """The root built after recording undecided facts is SymPy's, on fresh copies."""
+    from symdyn.analysis.signs import sqrt
+
+    expr = _products()[k]
+    assert sp.srepr(sqrt(_fresh(expr))) == sp.srepr(sp.sqrt(_fresh(expr)))
+
+
+def test_undecided_facts_are_sympys_own():
+    """Every fact proved undecided is one SymPy itself leaves undecided (asked of a fresh
+    copy); a polynomial of one sign gets none, one in a symbol without a real interval
+    only the sign facts."""
+    from symdyn.analysis.signs import undecided_facts
+
+    poly = S.b**3 * S.c - 2 * S.a_star * S.alpha**2 + 3 * S.b * S.c**2 - 1
+    facts = undecided_facts(poly)
+    assert "zero" in facts and "integer" in facts and "odd" in facts
+    for fact in facts:
+        assert getattr(_fresh(poly), f"is_{fact}") is None, fact
+    assert undecided_facts(S.b**2 + S.c**2 + 1) == ()
+    z = sp.Symbol("z", nonzero=True, real=True)
+    assert "zero" not in undecided_facts(z - 1) and "positive" in undecided_facts(z - 1)
+    # a complex symbol: both signs at real points, but no interval, so no zero
+    assert undecided_facts(sp.Symbol("x") - 1) == undecided_facts(z - 1)
+    for fact in undecided_facts(z - 1):
+        assert getattr(_fresh(z - 1), f"is_{fact}") is None, fact
+
+
+@pytest.mark.parametrize("domain", [sp.ZZ, sp.QQ])
+def test_as_expr_is_polyelement_as_expr(domain):
+    """The directly assembled expression is ``as_expr``'s, argument for argument."""
+    from symdyn.algebra import as_expr
+
+    R, *g = ring([S.a, S.alpha, S.b, S.c_star, sp.Dummy("p")], domain)
+    rng = random.Random(3)
+    polys = [R.zero, R(5), R(-1), g[0], -g[2], 3 * g[1]**2, g[0] + 1, 2 - g[3] * g[4],
+             g[0] ** 2 * g[2] - 1]
+    for size in (2, 5, 40):
+        p = R.zero
+        for _ in range(size):
+            c = sp.Rational(rng.randint(-9, 9), rng.choice([1, 2, 3]) if domain == sp.QQ else 1)
+            p += R(c) * R({tuple(rng.randint(0, 3) for _ in g): 1})
+        polys.append(p)
+    for p in polys:
+        expected = p.as_expr()
+        assert sp.srepr(as_expr(p)) == sp.srepr(expected) and as_expr(p).args == expected.args
+
+
+def test_to_field_is_from_expr():
+    """The one-pass conversion gives from_expr's element, and refuses what it refuses."""
+    from symdyn.algebra import rational_field, to_field
+
+    b, c, lam, alpha = S.b, S.c, S.lam, S.alpha
+    exprs = [sp.Integer(0), sp.Rational(-3, 4), b, 2 * b**2 * c - sp.Rational(1, 6) * lam + 5,
+             (1 - lam**2) ** -2 * alpha * (b * c - 1) / 3,
+             sp.expand((b - c) ** 4 / 7) + 1 / (1 + lam),
+             sp.Mul(sp.Add(b, c, evaluate=False), sp.Rational(1, 2), evaluate=False),
+             sp.Float(0.5) * b + c]  # from_expr takes the float as a rational
+    field = rational_field(exprs).field
+    for expr in exprs:
+        assert to_field(field, expr) == field.from_expr(expr), expr
+    for bad in (sp.sqrt(b), b + sp.Symbol("outside")):
+        with pytest.raises(ValueError):
+            field.from_expr(bad)
+        with pytest.raises(ValueError):
+            to_field(field, bad)

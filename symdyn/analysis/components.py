@@ -13,14 +13,23 @@ another. All of this runs in the working coordinates ``(lam, b, c)``.
 
 from __future__ import annotations
 
+import cmath
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import sympy as sp
 
 from .. import algebra
 from .. import symbols as S
-from ..algebra import field_element, substitute, substitute_factor, vanishes_on
+from ..algebra import (
+    as_expr,
+    field_element,
+    substitute,
+    substitute_factor,
+    to_field,
+    vanishes_on,
+)
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters, signed
@@ -72,11 +81,11 @@ def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[s
             numerators.append(sp.expand(num))
             factors = [f for f, _ in sp.factor_list(den)[1]]
         elif f.denom.is_ground:  # a polynomial: cancel keeps its rational coefficients
-            numerators.append(sp.expand(f.numer.as_expr() / f.denom.as_expr()))
+            numerators.append(sp.expand(as_expr(f.numer) / as_expr(f.denom)))
             factors = []
         else:
-            numerators.append(f.numer.as_expr())
-            factors = [p.as_expr() for p, _ in f.denom.factor_list()[1]]
+            numerators.append(as_expr(f.numer))
+            factors = [as_expr(p) for p, _ in f.denom.factor_list()[1]]
         denominators += [d for d in factors if d.free_symbols & set(STATE)]
     return numerators, _unique(denominators)
 
@@ -111,10 +120,20 @@ def _branch(equations: list[sp.Expr], solved: dict, ctx: _Context, depth: int) -
         return
     equation = min(remaining, key=lambda e: (_total_degree(e), sp.count_ops(e)))
     others = [e for e in remaining if e is not equation]
-    for factor, _ in sp.factor_list(equation, *STATE)[1]:
+    for factor in _state_factors(equation):
         if not factor.free_symbols & set(STATE) or _is_denominator(factor, solved, ctx):
             continue
         _solve_factor(factor, others, solved, ctx, depth)
+
+
+@lru_cache(maxsize=1024)
+def _state_factors(equation: sp.Expr) -> tuple[sp.Expr, ...]:
+    """The irreducible factors of ``equation`` over the state variables
+    (``sp.factor_list(equation, *STATE)``, in its order), remembered: the branch where a
+    solved variable's coefficient vanishes keeps the same equations, and sibling branches
+    and related ODEs meet the same ones again (22 of the 58 factorisations of the shared
+    analyses and tBPTT(2..6) were repeats)."""
+    return tuple(factor for factor, _ in sp.factor_list(equation, *STATE)[1])
 
 
 def _total_degree(equation: sp.Expr) -> int:
@@ -197,7 +216,7 @@ def together_numerator(expr: sp.Expr) -> sp.Expr:
             if e:
                 product *= ring(b) ** e
         total += product
-    return total.as_expr()
+    return as_expr(total)
 
 
 def _expanded_integer_polynomial(expr: sp.Expr) -> bool:
@@ -225,9 +244,12 @@ def _is_denominator(factor: sp.Expr, solved: dict, ctx: _Context) -> bool:
     return any(_free_of_state(factor / d) for d in ctx.denominator_numerators[key])
 
 
+@lru_cache(maxsize=1024)
 def _free_of_state(expr: sp.Expr) -> bool:
     """Whether the rational function ``expr``, cancelled, is free of the state variables
-    (``not sp.cancel(expr).free_symbols & STATE``, decided in a field)."""
+    (``not sp.cancel(expr).free_symbols & STATE``, decided in a field). Remembered: each
+    branch asks it of the same few factor / denominator pairs (34 distinct in 156 calls
+    of the shared analyses)."""
     f = field_element(expr)
     if f is None:
         return not sp.cancel(expr).free_symbols & set(STATE)
@@ -321,7 +343,7 @@ def _rhs_vanishes(ode: LearningODE, solved: dict) -> bool:
     wf = working_field(ode)
     if wf is not None:
         try:
-            values = {wf.field.from_expr(v): wf.field.from_expr(e) for v, e in solved.items()}
+            values = {to_field(wf.field, v): to_field(wf.field, e) for v, e in solved.items()}
             return all(not substitute(row, values) for row in wf.rows)
         except (ValueError, ZeroDivisionError):  # not rational, or a pole: the general test
             pass
@@ -339,14 +361,19 @@ def sample_points(ode: LearningODE, comp: WorkingComponent, n: int, seed: int = 
     most ``tries`` draws (default ``50 n``)."""
     rng = np.random.default_rng(seed)
     kappa = working_kappa(ode)
+    fixed = ode.fixed_working  # the same at every draw: computed once, not per draw
     points: list[dict] = []
-    for _ in range(50 * n if tries is None else tries):
-        params = sample_parameters(rng, ode.leak, ode.fixed_working)
-        point = random_point_on(comp, params, rng)
-        if point is not None and in_region({**params, **point}, kappa):
-            points.append({**params, **point})
-            if len(points) == n:
-                break
+    with np.errstate(all="ignore"):  # entered once for all draws (it cost as much as a draw)
+        for _ in range(50 * n if tries is None else tries):
+            params = sample_parameters(rng, ode.leak, fixed)
+            point = _random_point_on(comp, params, rng)
+            if point is None:
+                continue
+            point = {**params, **point}
+            if in_region(point, kappa):
+                points.append(point)
+                if len(points) == n:
+                    break
     return points
 
 
@@ -364,14 +391,20 @@ POINT_ARGS = (S.lam, S.b, S.c, S.lam_star, S.b_star, S.c_star, S.beta, S.alpha)
 def random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generator,
                     ) -> dict[sp.Symbol, float] | None:
     """A random real point of the component (free variables drawn, solved ones computed)."""
+    with np.errstate(all="ignore"):
+        return _random_point_on(comp, params, rng)
+
+
+def _random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Generator,
+                     ) -> dict[sp.Symbol, float] | None:
+    """:func:`random_point_on`, inside the caller's ``np.errstate``."""
     draws = {S.lam: rng.uniform(-0.95, 0.95), S.b: signed(rng, 0.2, 2.0),
              S.c: signed(rng, 0.2, 2.0)}
     point = {v: draws[v] for v in comp.free}
     args = [point.get(s, params.get(s, 0.0)) for s in POINT_ARGS]
     for v, f in _solved_functions(comp).items():
-        with np.errstate(all="ignore"):
-            value = complex(f(*args))
-        if not np.isfinite(value) or abs(value.imag) > 1e-9:
+        value = complex(f(*args))
+        if not cmath.isfinite(value) or abs(value.imag) > 1e-9:
             return None
         point[v] = value.real
     return point
@@ -411,8 +444,10 @@ def _unique(exprs: list[sp.Expr]) -> list[sp.Expr]:
     return out
 
 
+@lru_cache(maxsize=1024)
 def _constant(expr: sp.Expr) -> bool:
-    """``sp.cancel(expr).is_number`` for a rational function, decided in a field."""
+    """``sp.cancel(expr).is_number`` for a rational function, decided in a field
+    (remembered: 7 distinct ratios in 88 calls of the shared analyses)."""
     f = field_element(expr)
     if f is None:
         return sp.cancel(expr).is_number

@@ -32,7 +32,10 @@ def sample_parameters(rng: np.random.Generator, leak: sp.Expr,
     }
     values[S.alpha] = rng.uniform(0.1, 1.0) if leak == S.alpha else float(leak)
     for symbol, value in (fixed or {}).items():
-        values[symbol] = float(sp.sympify(value).subs(S.alpha, values[S.alpha]))
+        value = sp.sympify(value)
+        # A number needs no substitution (subs cost most of a draw at a* = 0)
+        values[symbol] = float(value.subs(S.alpha, values[S.alpha]) if value.free_symbols
+                               else value)
     return values
 
 

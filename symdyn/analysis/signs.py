@@ -5,12 +5,16 @@ removed. A factor's sign is known when it is an even power, a positive number, o
 it keeps one sign on all of a few hundred seeded random points of the region (the
 region's own factors such as ``1 - lam**2`` or ``1 - lam lam*`` are of that kind).
 ``implied`` decides exactly, with SymPy's assumptions, whether one condition follows
-from another.
+from another. ``undecided_facts`` proves, from exact values at integer points, which of
+SymPy's assumptions about a polynomial that takes both signs are undecided, and ``sqrt``
+uses that to build a discriminant's square root with fewer of SymPy's queries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Callable, Sequence
+from functools import lru_cache, reduce
 
 import numpy as np
 import sympy as sp
@@ -21,10 +25,9 @@ from .. import symbols as S
 
 def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
     """Values of ``expr`` at numeric points (NaN where it is not finite and real)."""
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     if not points:
         return np.zeros(0)
-    f = sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
+    symbols, f = _compiled(expr)
     try:
         columns = [np.array([p[s] for p in points], dtype=float) for s in symbols]
     except KeyError:
@@ -33,6 +36,14 @@ def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
         values = np.asarray(f(*columns), dtype=complex) * np.ones(len(points))
     real = np.isfinite(values) & (np.abs(values.imag) < 1e-9)
     return np.where(real, values.real, np.nan)
+
+
+@lru_cache(maxsize=256)
+def _compiled(expr: sp.Expr) -> tuple[list[sp.Symbol], Callable]:
+    """``expr`` lambdified over its free symbols sorted by name, once per expression (the
+    factors of the region, such as ``1 - lam**2``, are sampled for every set)."""
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    return symbols, sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
 
 
 def sampled_sign(expr: sp.Expr, points: Sequence[dict]) -> int:
@@ -141,3 +152,175 @@ def collect_in_state(expr: sp.Expr, state: tuple = (S.b, S.c)) -> sp.Expr:
     return sp.Add(*[(symbols[i] ** k if i is not None else 1)
                     * algebra.factored(f.field(ring.from_dict(terms)) / denominator)
                     for (i, k), terms in groups.items()])
+
+
+def sqrt(expr: sp.Expr) -> sp.Expr:
+    """``sp.sqrt(expr)``, the same expression, with fewer of SymPy's assumption queries
+    when ``expr`` is a product of integer powers of polynomials in real symbols.
+
+    SymPy's square root of a product asks whether the product is imaginary and which of
+    its factors are nonnegative (to take them out of the root), and so whether each long
+    polynomial factor is zero, positive, an integer...: for a polynomial that takes both
+    signs these questions are undecided, the answer that costs SymPy most to reach (it
+    tries every related fact on every term). :func:`undecided_facts` proves those answers
+    from exact values at integer points, as a sound assumption system must give them;
+    they are recorded on the factor as SymPy records its own undecided answers, and SymPy
+    then builds the root as always, asking and deciding every other fact itself.
+    """
+    expr = sp.sympify(expr)
+    if expr.is_Mul and algebra.factor_parts(expr) is not None and _real_symbols(expr):
+        for arg in expr.args:
+            base, k = arg.as_base_exp()
+            facts = undecided_facts(base) if base.is_Add else ()
+            if facts:
+                _undecided(base, facts)
+                if arg is not base and k % 2:  # an odd power has the base's signs
+                    _undecided(arg, _SIGN_FACTS + (_ZERO_FACTS if k > 0 and "zero" in facts
+                                                   else ()))
+    return sp.sqrt(expr)
+
+
+#: Facts undecided for a polynomial taking both signs...
+_SIGN_FACTS = ("positive", "negative", "nonnegative", "nonpositive", "extended_positive",
+               "extended_negative", "extended_nonnegative", "extended_nonpositive")
+#: ... and for one that also has a zero and a nonzero value...
+_ZERO_FACTS = ("zero", "nonzero", "extended_nonzero")
+#: ... and for one whose values fill an interval around zero (0 and non-integers, rationals
+#: and irrationals, algebraic and transcendental numbers).
+_NUMBER_FACTS = ("integer", "noninteger", "rational", "irrational", "algebraic",
+                 "transcendental", "even")
+
+
+def undecided_facts(poly: sp.Expr) -> tuple[str, ...]:
+    """Facts of the polynomial ``poly`` that no sound assumption system can decide, shown
+    by its exact values at a few seeded integer points inside the symbols' domains (empty
+    when no two such points give both signs).
+
+    Values ``low < 0 < high`` prove every sign fact undecided. When every symbol ranges
+    over an interval (real; positive or not), the points are joined by a segment inside
+    the domain, on which ``poly`` takes every value of ``[low, high]``: 0 and non-zero
+    values, integers and non-integers, rationals and irrationals, so the zero and number
+    facts are undecided too, and ``odd``, ``prime``, ``composite`` when ``[low, high]``
+    also holds 1 or -1, 2, 4 (each against the value 0).
+    """
+    witness = _sign_witness(poly)
+    if witness is None:
+        return ()
+    low, high, interval = witness
+    if not interval:
+        return _SIGN_FACTS
+    facts = _SIGN_FACTS + _ZERO_FACTS + _NUMBER_FACTS
+    facts += ("odd",) if high >= 1 or low <= -1 else ()
+    facts += ("prime",) if high >= 2 else ()
+    return facts + (("composite",) if high >= 4 else ())
+
+
+def _real_symbols(expr: sp.Expr) -> bool:
+    """Whether every atom of ``expr`` is a rational number or a real symbol."""
+    return all(a.is_Rational or (a.is_Symbol and a.is_real) for a in expr.atoms())
+
+
+def _undecided(expr: sp.Expr, facts: tuple[str, ...]) -> None:
+    """Record ``facts`` of ``expr`` as undecided, as ``_ask`` records an undecided answer;
+    a value SymPy already holds is left as it is."""
+    if expr._assumptions is expr.default_assumptions:
+        expr._assumptions = expr.default_assumptions.copy()
+    for fact in facts:
+        if expr._assumptions.get(fact) is None:
+            expr._assumptions._tell(fact, None)
+
+
+#: Values tried for each symbol by :func:`takes_both_signs` (zero left out: a symbol
+#: may be declared nonzero).
+_TRIAL_VALUES = (-3, -2, -1, 1, 2, 3)
+
+
+def takes_both_signs(poly: sp.Expr) -> bool:
+    """Whether the polynomial ``poly`` (rational coefficients) is exactly positive at one
+    and negative at another of a few seeded integer points that satisfy every symbol's
+    assumptions: ``True`` proves that no sign fact holds for it; ``False`` proves nothing."""
+    return _sign_witness(poly) is not None
+
+
+def _sign_witness(poly: sp.Expr, trials: int = 24, enough: int = 4,
+                  ) -> tuple[sp.Rational, sp.Rational, bool] | None:
+    """``(low, high, interval)``: a negative and a positive exact value of ``poly`` at
+    seeded integer points of the symbols' domains (``high >= enough`` if one is met), and
+    whether every symbol ranges over an interval; ``None`` without both signs."""
+    terms = _integer_terms(poly)
+    if terms is None:
+        return None
+    symbols, scale, terms = terms
+    allowed = [_allowed_values(s) for s in symbols]
+    if not all(allowed):
+        return None
+    low = high = 0
+    rng = random.Random(0)
+    for _ in range(trials):
+        point = [rng.choice(values) for values in allowed]
+        total = sum(c * _monomial_at(m, point) for m, c in terms)
+        low, high = min(low, total), max(high, total)
+        if low < 0 and high >= enough * scale:
+            break
+    if not low < 0 < high:
+        return None
+    return (sp.Rational(low, scale), sp.Rational(high, scale),
+            all(_interval(s) for s in symbols))
+
+
+def _integer_terms(poly: sp.Expr) -> tuple[list, int, list] | None:
+    """The symbols of ``poly``, the common denominator ``q`` of its coefficients and the
+    terms of ``q poly`` as ``(exponents, integer coefficient)``; ``None`` if ``poly`` is
+    not a polynomial with rational coefficients."""
+    symbols = sorted(poly.free_symbols, key=lambda s: s.name)
+    index = {s: i for i, s in enumerate(symbols)}
+    terms, denominators = [], []
+    for term in sp.Add.make_args(poly):
+        coefficient, monomial = term.as_coeff_Mul()
+        if not coefficient.is_Rational:
+            return None
+        exponents = [0] * len(symbols)
+        for factor in sp.Mul.make_args(monomial):
+            if factor is sp.S.One:
+                continue
+            base, e = factor.as_base_exp()
+            if base not in index or not e.is_Integer or e < 0:
+                return None
+            exponents[index[base]] += int(e)
+        terms.append((exponents, coefficient))
+        denominators.append(coefficient.q)
+    scale = reduce(lambda x, y: x * y // sp.igcd(x, y), denominators, 1)
+    return symbols, scale, [(m, int(c * scale)) for m, c in terms]
+
+
+def _monomial_at(exponents: list[int], point: list[int]) -> int:
+    out = 1
+    for x, e in zip(point, exponents, strict=True):
+        if e:
+            out *= x**e
+    return out
+
+
+@lru_cache(maxsize=256)
+def _allowed_values(symbol: sp.Symbol) -> tuple[int, ...]:
+    """The values of :data:`_TRIAL_VALUES` that satisfy every assumption of ``symbol``."""
+    facts = symbol.assumptions0
+    return tuple(v for v in _TRIAL_VALUES
+                 if all(getattr(sp.Integer(v), f"is_{k}") == value for k, value in facts.items()))
+
+
+#: Assumptions a symbol may hold and still range over an interval of the real line.
+_INTERVAL_FACTS = {"commutative", "complex", "hermitian", "finite", "real", "extended_real",
+                   "positive", "negative", "nonnegative", "nonpositive", "extended_positive",
+                   "extended_negative", "extended_nonnegative", "extended_nonpositive"}
+
+
+@lru_cache(maxsize=256)
+def _interval(symbol: sp.Symbol) -> bool:
+    """Whether ``symbol``'s assumptions make its domain an interval (a real symbol, maybe
+    signed: not an integer, not ``nonzero`` without a sign)."""
+    facts = symbol.assumptions0
+    held = {k for k, v in facts.items() if v}
+    signed = bool(facts.get("positive") or facts.get("negative"))
+    return bool(facts.get("real")) and (held <= _INTERVAL_FACTS or (
+        signed and held <= _INTERVAL_FACTS | {"nonzero", "extended_nonzero"}))

@@ -19,10 +19,10 @@ import sympy as sp
 from sympy.polys.matrices import DomainMatrix
 
 from .. import algebra
-from ..algebra import factor_parts, factored, substitute
+from ..algebra import factor_parts, factored, substitute, to_field
 from ..ode import LearningODE
 from .components import POINT_ARGS, WorkingComponent
-from .signs import implied, simplify_positive
+from .signs import implied, simplify_positive, sqrt
 from .working_field import numeric_jacobian, working_field
 
 X = sp.Symbol("x")
@@ -44,7 +44,7 @@ class Root:
         """``mid + sign sqrt(disc)``: built once (the square root of a long factored
         discriminant costs SymPy's assumption queries) and pickled with the root, so that
         a fixed-point analysis read from the on-disk cache carries it."""
-        return self.mid + self.sign * sp.sqrt(self.disc) if self.disc != 0 else self.mid
+        return self.mid + self.sign * sqrt(self.disc) if self.disc != 0 else self.mid
 
     def map(self, f) -> Root:
         """Apply ``f`` to both parts (a change of variables, a substitution)."""
@@ -87,7 +87,7 @@ def _field_jacobian(ode: LearningODE, comp: WorkingComponent) -> list[list] | No
     if wf is None:
         return None
     try:
-        values = {wf.field.from_expr(v): wf.field.from_expr(e) for v, e in comp.solved.items()}
+        values = {to_field(wf.field, v): to_field(wf.field, e) for v, e in comp.solved.items()}
     except ValueError:
         return None
     return [[substitute(f, values) for f in row] for row in wf.jacobian]
@@ -267,15 +267,37 @@ def numeric_class(eigenvalues: np.ndarray, n_zero: int, tol: float | None = None
 def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]) -> list[str]:
     """Numeric classification at each sample point from the working Jacobian (evaluated
     from its exact field form, :mod:`~symdyn.analysis.working_field`, when rational)."""
+    if not points:
+        return []
     jacobians = numeric_jacobian(ode)
     if jacobians is None:
         jac = sp.lambdify(POINT_ARGS, ode.working_jacobian, "numpy")
-        matrices = [np.asarray(jac(*[p.get(s, 0.0) for s in POINT_ARGS]), dtype=float)
-                    for p in points]
+        matrices = np.array([np.asarray(jac(*[p.get(s, 0.0) for s in POINT_ARGS]),
+                                        dtype=float) for p in points])
     else:
-        matrices = list(jacobians(points)) if points else []
-    return [numeric_class(np.linalg.eigvals(m), len(comp.free), zero_tolerance(m))
-            for m in matrices]
+        matrices = np.asarray(jacobians(points), dtype=float)
+    # All points at once (the same LAPACK call per matrix as one at a time), then each
+    # verdict by numeric_class's rule on plain floats: its NumPy calls on three numbers
+    # cost more than the eigenvalues.
+    eigenvalues = np.asarray(np.linalg.eigvals(matrices), dtype=complex)
+    scales = np.max(np.abs(matrices), axis=(1, 2)).tolist()  # zero_tolerance's, per point
+    tiny = np.finfo(float).tiny
+    return [_class_of(values, moduli, len(comp.free), ZERO_RTOL * max(scale, tiny))
+            for values, moduli, scale in zip(eigenvalues.tolist(),
+                                             np.abs(eigenvalues).tolist(), scales, strict=True)]
+
+
+def _class_of(values: list[complex], moduli: list[float], n_zero: int, tol: float) -> str:
+    """:func:`numeric_class` of the eigenvalues ``values`` (``moduli`` their absolute
+    values) with the tolerance ``tol``, on Python numbers."""
+    order = sorted(range(len(values)), key=moduli.__getitem__)  # stable, like argsort's
+    explained = {i for i in order[:n_zero] if moduli[i] <= tol}
+    rest = [v.real for i, v in enumerate(values) if i not in explained]
+    if any(r > tol for r in rest):
+        return "saddle" if any(r < -tol for r in rest) else "unstable"
+    if all(r < -tol for r in rest):
+        return "stable"
+    return "marginal"
 
 
 def classify(samples: list[str], conditions: list | bool) -> str:

@@ -21,7 +21,7 @@ import sympy as sp
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyRing
 
-from ..algebra import factor_parts, rational_field
+from ..algebra import factor_parts, rational_field, to_field
 from ..ode import LearningODE
 
 
@@ -50,14 +50,25 @@ def working_field(ode: LearningODE) -> WorkingField | None:
 def _build(ode: LearningODE) -> WorkingField | None:
     field = rational_field(list(ode.working_rhs)).field
     try:
-        rows = [field.from_expr(e) for e in ode.working_rhs]
+        rows = [to_field(field, e) for e in ode.working_rhs]
     except ValueError:
         return None
-    gens = [field.from_expr(v) for v in ode.working_state]
+    gens = [to_field(field, v) for v in ode.working_state]
     return WorkingField(field, gens, rows, [[f.diff(x) for x in gens] for f in rows])
 
 
+_NUMERIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
 def numeric_jacobian(ode: LearningODE) -> Callable[[Sequence[dict]], np.ndarray] | None:
+    """:func:`_numeric_jacobian` of ``ode``, built once per ODE (every fixed-point set of
+    the ODE evaluates the same Jacobian)."""
+    if ode not in _NUMERIC:
+        _NUMERIC[ode] = _numeric_jacobian(ode)
+    return _NUMERIC[ode]
+
+
+def _numeric_jacobian(ode: LearningODE) -> Callable[[Sequence[dict]], np.ndarray] | None:
     """A function of a list of points (``symbol -> float``; a missing symbol counts as 0)
     returning the working Jacobians there, shape ``(n_points, 3, 3)``; ``None`` unless
     every working right-hand side is a number times integer powers of polynomials.
