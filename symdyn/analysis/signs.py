@@ -222,7 +222,11 @@ def _real_symbols(expr: sp.Expr) -> bool:
 
 def _undecided(expr: sp.Expr, facts: tuple[str, ...]) -> None:
     """Record ``facts`` of ``expr`` as undecided, as ``_ask`` records an undecided answer;
-    a value SymPy already holds is left as it is."""
+    a value SymPy already holds is left as it is. The fact base is SymPy's private
+    ``StdFactKB`` (the same since SymPy 1.7): on a SymPy without it nothing is recorded,
+    and SymPy reaches the same undecided answers itself, only more slowly."""
+    if not hasattr(getattr(expr, "_assumptions", None), "_tell"):
+        return
     if expr._assumptions is expr.default_assumptions:
         expr._assumptions = expr.default_assumptions.copy()
     for fact in facts:
