@@ -452,10 +452,11 @@ def test_errors_on_both_paths(monkeypatch, mode):
         train(net, teacher, rule="rflo", eta=0.001, n_steps=2000, leak=1.0, max_seconds=0.0)
 
 
-@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 2), ("rflo", 1)])
+@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 1), ("tbptt", 2), ("rflo", 1)])
 def test_compiled_wide_batch_equals_reference(monkeypatch, rule, k):
     """One mode and many replicas (the noise checks): the kernels loop over the batch
-    innermost there, another loop order than at N = 3, batch 2."""
+    innermost there, another loop order than at N = 3, batch 2, and at k = 1 the fused
+    one-unit loop (kernels._run_scalar) runs instead."""
     net, teacher, bases = aligned_network(1, 1, 1, a=0.3, b=0.6, c=0.5, a_star=0.5,
                                           b_star=1.0, c_star=1.0, beta=0.7, leak=0.5,
                                           batch=24, seed=2)
