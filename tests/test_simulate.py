@@ -16,6 +16,7 @@ from symdyn.simulate import (
     Teacher,
     UnstableNetworkError,
     aligned_network,
+    draw_inputs,
     expected_update_mc,
     project_modes,
     random_network,
@@ -470,3 +471,25 @@ def test_compiled_wide_batch_equals_reference(monkeypatch, rule, k):
                             n_blocks=6, seed=3, bases=bases)
     for key, val in ref.items():
         _close(val, fast[key], key)
+
+
+@pytest.mark.parametrize("mode", ["numpy", "numba"])
+def test_given_inputs_are_the_drawn_ones(monkeypatch, mode):
+    """expected_update_mc with ``inputs=draw_inputs(...)`` (across two input chunks) gives
+    the numbers it gets drawing them from the seed; ``keep_blocks`` adds the block means."""
+    if mode == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv(SIMULATOR_ENV, mode)
+    net, teacher, bases = aligned_network(2, 2, 2, a=[0.2, -0.1], b=0.5, c=0.4,
+                                          a_star=[0.5, -0.3], b_star=1.0, c_star=0.8,
+                                          beta=0.5, leak=0.5, batch=3, seed=1)
+    kw = dict(rule="tbptt", leak=0.5, truncation=2, n_steps=1200, burn_in=300, n_blocks=6,
+              seed=7, bases=bases)
+    drawn = expected_update_mc(net, teacher, **kw)
+    xs = draw_inputs(3, 2, 7, 1500)
+    given = expected_update_mc(net, teacher, inputs=xs, keep_blocks=True, **kw)
+    for key, value in drawn.items():
+        np.testing.assert_array_equal(given[key], value, err_msg=key)
+    assert given["blocks"]["dW"].shape == (6, 3, 2, 2)
+    with pytest.raises(ValueError, match="inputs must have shape"):
+        expected_update_mc(net, teacher, inputs=xs[:-1], **kw)
