@@ -16,6 +16,7 @@ from symdyn.simulate import (
     Teacher,
     UnstableNetworkError,
     aligned_network,
+    draw_inputs,
     expected_update_mc,
     project_modes,
     random_network,
@@ -452,10 +453,11 @@ def test_errors_on_both_paths(monkeypatch, mode):
         train(net, teacher, rule="rflo", eta=0.001, n_steps=2000, leak=1.0, max_seconds=0.0)
 
 
-@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 2), ("rflo", 1)])
+@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 1), ("tbptt", 2), ("rflo", 1)])
 def test_compiled_wide_batch_equals_reference(monkeypatch, rule, k):
     """One mode and many replicas (the noise checks): the kernels loop over the batch
-    innermost there, another loop order than at N = 3, batch 2."""
+    innermost there, another loop order than at N = 3, batch 2, and at k = 1 the fused
+    one-unit loop (kernels._run_scalar) runs instead."""
     net, teacher, bases = aligned_network(1, 1, 1, a=0.3, b=0.6, c=0.5, a_star=0.5,
                                           b_star=1.0, c_star=1.0, beta=0.7, leak=0.5,
                                           batch=24, seed=2)
@@ -469,3 +471,60 @@ def test_compiled_wide_batch_equals_reference(monkeypatch, rule, k):
                             n_blocks=6, seed=3, bases=bases)
     for key, val in ref.items():
         _close(val, fast[key], key)
+
+
+@pytest.mark.parametrize("mode", ["numpy", "numba"])
+def test_given_inputs_are_the_drawn_ones(monkeypatch, mode):
+    """expected_update_mc with ``inputs=draw_inputs(...)`` (across two input chunks) gives
+    the numbers it gets drawing them from the seed; ``keep_blocks`` adds the block means."""
+    if mode == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv(SIMULATOR_ENV, mode)
+    net, teacher, bases = aligned_network(2, 2, 2, a=[0.2, -0.1], b=0.5, c=0.4,
+                                          a_star=[0.5, -0.3], b_star=1.0, c_star=0.8,
+                                          beta=0.5, leak=0.5, batch=3, seed=1)
+    kw = dict(rule="tbptt", leak=0.5, truncation=2, n_steps=1200, burn_in=300, n_blocks=6,
+              seed=7, bases=bases)
+    drawn = expected_update_mc(net, teacher, **kw)
+    xs = draw_inputs(3, 2, 7, 1500)
+    given = expected_update_mc(net, teacher, inputs=xs, keep_blocks=True, **kw)
+    for key, value in drawn.items():
+        np.testing.assert_array_equal(given[key], value, err_msg=key)
+    assert given["blocks"]["dW"].shape == (6, 3, 2, 2)
+    with pytest.raises(ValueError, match="inputs must have shape"):
+        expected_update_mc(net, teacher, inputs=xs[:-1], **kw)
+
+
+@pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 2), ("rflo", 1)])
+def test_chain_blocks_give_the_same_numbers(monkeypatch, rule, k):
+    """A large batch of networks with several units runs in blocks of CHAIN_BLOCK chains
+    (compiled._chunk): bitwise the numbers of one block, in training, Monte Carlo and
+    summed updates (label noise drawn for the whole batch at once)."""
+    pytest.importorskip("numba")
+    from symdyn.simulate import compiled
+
+    monkeypatch.setenv(SIMULATOR_ENV, "numba")
+    net, teacher, bases = aligned_network(2, 2, 2, a=[0.3, -0.2], b=0.6, c=0.5,
+                                          a_star=[0.5, 0.1], b_star=1.0, c_star=0.8,
+                                          beta=0.7, leak=0.5, batch=45, seed=2)
+
+    def runs():
+        trained = train(net, teacher, rule=rule, truncation=k, eta=0.01, n_steps=300,
+                        leak=0.5, seed=1, record_every=50, label_noise=0.4)
+        mc = expected_update_mc(net, teacher, rule=rule, leak=0.5, truncation=k,
+                                n_steps=300, burn_in=50, n_blocks=6, seed=3, bases=bases,
+                                label_noise=0.3)
+        runner = Runner(net.copy(), teacher.copy(), rule, 0.5, k, 0.4, 3)
+        sums = summed_updates(runner, np.random.default_rng(5), 200, 40)
+        return [trained.W, trained.U, trained.V, trained.loss, *sums,
+                *(mc[key] for key in sorted(mc))]
+
+    monkeypatch.setattr(compiled, "CACHE_BYTES", 0)  # this small batch in blocks too
+    monkeypatch.setattr(compiled, "CHAIN_BLOCK", 32)
+    blocked = runs()
+    monkeypatch.setattr(compiled, "CHAIN_BLOCK", 1000)
+    whole = runs()
+    monkeypatch.setattr(compiled, "CHAIN_BLOCK", 7)
+    for a, b, c in zip(whole, blocked, runs(), strict=True):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a, c)

@@ -203,3 +203,23 @@ def test_rank_bound_fails_for_bptt():
     ratios = low_rank_run(Case("bptt", None, 1.0, 0, True), "bptt")["ratio"]
     assert min(ratios.values()) > 1e-3  # far above RFLO's bound of 1e-10
     assert math.isfinite(min(ratios.values()))
+
+
+def test_large_batch_runs_side_by_side_equal_each_alone():
+    """The runs of critical_rate share simulator calls (and draws): each still gets the
+    distances it gets alone, the one that turns unstable included."""
+    import numpy as np
+
+    from symdyn.validation.critical_rate import large_batch_run, large_batch_runs
+    from symdyn.validation.noise_setup import manifold_point
+
+    case = sd.validation.make_case("rflo", None, 0.5, 0, True)
+    point = manifold_point(case, a_star=0.0)
+    kw = dict(iterations=6, chains=16, steps=100)
+    etas, seeds = [0.3, 40.0, 0.6], [3, 4, 5]
+    together = large_batch_runs(case, point, etas, seeds=seeds, **kw)
+    alone = [large_batch_run(case, point, e, seed=s, **kw)
+             for e, s in zip(etas, seeds, strict=True)]
+    assert np.isinf(together[1][-1]) and np.isfinite(together[0][-1])
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -31,7 +31,7 @@ from .networks import (
 )
 from .rules import MatrixRule, make_rule
 
-__all__ = ["Runner", "SimulationTimeout", "TrainResult", "expected_update_mc",
+__all__ = ["Runner", "SimulationTimeout", "TrainResult", "draw_inputs", "expected_update_mc",
            "summed_updates", "train", "warm_up"]
 
 RECORDABLE = ("loss", "W", "U", "V")
@@ -80,6 +80,18 @@ class _Inputs:
         self.batch, self.d, self.left = batch, d, total
         self.buf = self._draw()
         self.i = 0
+
+    @classmethod
+    def given(cls, xs: np.ndarray, total: int, shape: tuple) -> _Inputs:
+        """The inputs ``xs`` (total, B, D) of a network of ``shape`` (B, N, D, M), as if
+        drawn (one chunk: ``take`` serves them in the same pieces the driver asks for)."""
+        if xs.shape != (total, shape[0], shape[2]):
+            raise ValueError(f"inputs must have shape {(total, shape[0], shape[2])}, "
+                             f"got {xs.shape}")
+        inputs = cls.__new__(cls)
+        inputs.rng, inputs.batch, inputs.d, inputs.left = None, shape[0], shape[2], 0
+        inputs.buf, inputs.i = xs, 0
+        return inputs
 
     def _draw(self) -> np.ndarray:
         rows = INPUT_CHUNK if self.left is None else max(1, min(INPUT_CHUNK, self.left))
@@ -341,7 +353,8 @@ def _block_stats(blocks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float,
                        truncation: int = 1, n_steps: int, burn_in: int, seed: int = 0,
                        n_blocks: int = 50, bases: Bases | None = None,
-                       label_noise: float = 0.0) -> dict:
+                       label_noise: float = 0.0, inputs: np.ndarray | None = None,
+                       keep_blocks: bool = False) -> dict:
     """Monte Carlo estimate of E_stationary[update / eta] at FROZEN weights.
 
     After `burn_in` steps (traces and activity reach stationarity) the per-step directions
@@ -352,6 +365,10 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
     "n_eff" (B,): median over entries of per-step variance / SEM² (an effective number of
     independent samples), "n_samples", "n_blocks".  With `bases` (aligned networks) also the
     mode projections "da","db","dc" (B, n) with "_sem", computed per block so the SEM is exact.
+    ``inputs`` (burn_in + n_blocks * (n_steps // n_blocks), B, D): the inputs to use instead
+    of drawing them from `seed` (:func:`draw_inputs` gives those of a seed), so that runs
+    with different seeds can share one call, each on its own rows; ``keep_blocks`` adds
+    "blocks", the block means, for projections per group of rows.
     The loop runs compiled when numba is installed (module docstring; same results).
     """
     if n_blocks < 2 or n_steps < n_blocks or burn_in < 0:
@@ -361,7 +378,11 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
         check_stable(W, leak, f"expected_update_mc(rule={rule!r}) {who}")
     runner = Runner(net.copy(), teacher.copy(), rule, leak, truncation, label_noise, seed)
     block_len = n_steps // n_blocks
-    inputs = _Inputs(net.shape[0], net.shape[2], seed, burn_in + n_blocks * block_len)
+    total = burn_in + n_blocks * block_len
+    if inputs is None:
+        inputs = _Inputs(net.shape[0], net.shape[2], seed, total)
+    else:
+        inputs = _Inputs.given(np.asarray(inputs, dtype=float), total, net.shape)
     fast = _compiled_path(rule, net.shape[1])
     if fast is not None:
         blocks, sumsq = fast.mc_blocks(runner, inputs, burn_in, n_blocks, block_len)
@@ -379,11 +400,22 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
             ratio = var / np.maximum(out[k + "_sem"] ** 2, 1e-300)
             n_eff.append(ratio.reshape(ratio.shape[0], -1))
     out["n_eff"] = np.median(np.concatenate(n_eff, axis=1), axis=1)
+    if keep_blocks:
+        out["blocks"] = blocks
     if bases is not None:
         proj = project_matrices(blocks["dW"], blocks["dU"], blocks["dV"], bases)
         for k in ("a", "b", "c"):
             out["d" + k], out["d" + k + "_sem"] = _block_stats(proj[k])
     return out
+
+
+def draw_inputs(batch: int, d: int, seed: int, total: int) -> np.ndarray:
+    """The ``total`` inputs (total, B, D) that a run with ``seed`` draws, in one array."""
+    inputs, parts, t = _Inputs(batch, d, seed, total), [], 0
+    while t < total:
+        parts.append(inputs.take(total - t))
+        t += parts[-1].shape[0]
+    return np.concatenate(parts)
 
 
 def summed_updates(runner: Runner, rng: np.random.Generator, n_steps: int, burn_in: int

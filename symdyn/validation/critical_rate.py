@@ -14,13 +14,21 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.fluctuations import critical_learning_rate
-from ..simulate import UnstableNetworkError, aligned_network, expected_update_mc
+from ..simulate import (
+    Network,
+    Teacher,
+    UnstableNetworkError,
+    aligned_network,
+    draw_inputs,
+    expected_update_mc,
+    project_matrices,
+)
 from .case import Case
 from .noise_setup import manifold_point
 from .registry import register
 from .report import Check, make_check
 
-__all__ = ["check_critical_rate", "large_batch_run"]
+__all__ = ["check_critical_rate", "large_batch_run", "large_batch_runs"]
 
 KICK = 0.05
 FACTORS_QUICK = (0.8, 1.25)
@@ -31,25 +39,58 @@ def large_batch_run(case: Case, point: dict, eta: float, *, iterations: int, cha
                     steps: int, seed: int) -> np.ndarray:
     """Distances to the optimal manifold along the large-batch mean map (inf once the
     network becomes unstable)."""
-    theta = np.array([point["a"] + KICK, point["b"], point["c"] - KICK])
+    return large_batch_runs(case, point, [eta], iterations=iterations, chains=chains,
+                            steps=steps, seeds=[seed])[0]
+
+
+def large_batch_runs(case: Case, point: dict, etas: list[float], *, iterations: int,
+                     chains: int, steps: int, seeds: list[int]) -> list[np.ndarray]:
+    """:func:`large_batch_run` at each ``(eta, seed)``, side by side: each iteration of
+    every run still going is one call of the simulator, each run on its own ``chains``
+    rows with its own network and inputs, so each gets the numbers it gets alone (rows
+    do not interact).  Iteration ``it`` of a run draws its inputs from ``seed + it``: the
+    runs' seeds are consecutive, so most draws serve several runs and are drawn once."""
     teacher = {k: np.full((chains, 1), point[k]) for k in ("a_star", "b_star", "c_star",
                                                             "beta")}
-    out = []
+    thetas = [np.array([point["a"] + KICK, point["b"], point["c"] - KICK]) for _ in etas]
+    out: list[list[float]] = [[] for _ in etas]
+    going = list(range(len(etas)))
+    total = 100 + (steps // 10) * 10  # burn-in and blocks of expected_update_mc
+    drawn: dict[int, np.ndarray] = {}
     for it in range(iterations):
-        out.append(np.hypot(theta[0] - point["a_star"],
-                            theta[1] * theta[2] - point["b_star"] * point["c_star"]))
-        try:
-            state = {k: np.full((chains, 1), v) for k, v in zip("abc", theta, strict=True)}
-            net, tea, bases = aligned_network(1, 1, 1, leak=case.leak, batch=chains,
-                                              seed=seed, **state, **teacher)
-            mc = expected_update_mc(net, tea, rule=case.rule, leak=case.leak,
-                                    truncation=case.k, n_steps=steps, burn_in=100,
-                                    seed=seed + it, n_blocks=10, bases=bases)
-        except UnstableNetworkError:
-            out += [np.inf] * (iterations - it)
+        parts = []
+        for r in list(going):
+            theta = thetas[r]
+            out[r].append(np.hypot(theta[0] - point["a_star"],
+                                   theta[1] * theta[2] - point["b_star"] * point["c_star"]))
+            try:
+                state = {k: np.full((chains, 1), v) for k, v in zip("abc", theta, strict=True)}
+                parts.append((r, *aligned_network(1, 1, 1, leak=case.leak, batch=chains,
+                                                  seed=seeds[r], **state, **teacher)))
+            except UnstableNetworkError:
+                out[r] += [np.inf] * (iterations - it)
+                going.remove(r)
+        if not parts:
             break
-        theta = theta + eta * np.array([mc[k].mean() for k in ("da", "db", "dc")])
-    return np.array(out)
+        drawn = {s: drawn.get(s) if s in drawn else draw_inputs(chains, 1, s, total)
+                 for s in (seeds[r] + it for r, *_ in parts)}
+        net = Network(*(np.concatenate([getattr(p[1], k) for p in parts])
+                        for k in ("W", "U", "V", "B_fb")))
+        tea = Teacher(*(np.concatenate([getattr(p[2], k) for p in parts])
+                        for k in ("W", "U", "V")))
+        mc = expected_update_mc(net, tea, rule=case.rule, leak=case.leak,
+                                truncation=case.k, n_steps=steps, burn_in=100,
+                                n_blocks=10, keep_blocks=True,
+                                inputs=np.concatenate([drawn[seeds[r] + it]
+                                                       for r, *_ in parts], axis=1))
+        blocks = mc["blocks"]
+        for i, (r, _, _, bases) in enumerate(parts):
+            rows = slice(i * chains, (i + 1) * chains)
+            proj = project_matrices(blocks["dW"][:, rows], blocks["dU"][:, rows],
+                                    blocks["dV"][:, rows], bases)
+            step = [proj[k].mean(axis=0).mean() for k in ("a", "b", "c")]
+            thetas[r] = thetas[r] + etas[r] * np.array(step)
+    return [np.array(o) for o in out]
 
 
 @register("critical_rate", threshold=0.5)
@@ -62,11 +103,10 @@ def check_critical_rate(case: Case) -> Check:
     eta_c = critical_learning_rate(case.ode, point).eta_c
     factors = FACTORS_QUICK if case.quick else FACTORS_FULL
     iterations, chains, steps = (30, 64, 300) if case.quick else (60, 128, 600)
-    finals = {}
-    for i, factor in enumerate(factors):
-        dist = large_batch_run(case, point, factor * eta_c, iterations=iterations,
-                               chains=chains, steps=steps, seed=case.seed * 100 + i)
-        finals[factor] = float(dist[-1])
+    runs = large_batch_runs(case, point, [f * eta_c for f in factors], iterations=iterations,
+                            chains=chains, steps=steps,
+                            seeds=[case.seed * 100 + i for i in range(len(factors))])
+    finals = {factor: float(dist[-1]) for factor, dist in zip(factors, runs, strict=True)}
     converged = {f: d < KICK / 10 for f, d in finals.items()}
     ok = converged[0.8] and not converged[1.25]
     stable = [f for f in factors if converged[f]]
