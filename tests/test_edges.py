@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import signal
 import subprocess
@@ -285,6 +286,19 @@ def test_version_and_python_m_symdyn_without_numerics():
     out = subprocess.run([sys.executable, "-m", "symdyn", "--help"], capture_output=True,
                          text=True, timeout=60)
     assert out.returncode == 0 and "--version" in out.stdout
+
+
+def test_python_m_symdyn_flushes_before_its_quick_exit(tmp_path):
+    """``python -m symdyn`` ends with ``os._exit`` (cli.run): the whole answer must still
+    reach a pipe, with the command's exit code."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # a real pipe
+    env["SYMDYN_CACHE_DIR"] = str(tmp_path)
+    out = subprocess.run([sys.executable, "-m", "symdyn", "derive", "--rule", "bptt",
+                          "--format", "json"], capture_output=True, text=True, timeout=120,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    answer = json.loads(out.stdout)  # fails on an answer cut short
+    assert answer["rule"] == "bptt" and set(answer["rhs"]) == {"a", "b", "c"}
 
 
 # --- 6. silent output problems of symdyn paper ---------------------------------------------
