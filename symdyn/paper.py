@@ -91,14 +91,14 @@ def source_key(quick: bool) -> str:
 #: Seconds of each step of a cold run, quick and full, measured (benchmarks/paper.py, quiet
 #: 2-core machine): the pool starts the longest first so that the cores finish together.
 #: Unlisted steps count 1 s.
-COST = {True: {"beyond": 5, "noise": 4.5, "truncation": 3, "invariants": 2.6, "rates": 2.4,
-               "validation rflo": 1.6, "low_rank": 1.2, "validation bptt": 1.3,
-               "dynamics": 2.1, "validation tbptt": 1.4, "stability": 1.9, "odes": 1.5,
-               "fixed_points": 1.5},
-        False: {"noise": 12, "truncation": 6, "validation bptt": 10, "beyond": 11,
-                "validation tbptt": 6, "validation rflo": 5.5, "low_rank": 4.2,
-                "dynamics": 3.2, "invariants": 2.6, "rates": 2.4, "stability": 1.9,
-                "odes": 1.5, "fixed_points": 1.5}}
+COST = {True: {"beyond": 5.4, "truncation": 3, "noise": 2.9, "invariants": 1.8,
+               "validation bptt": 1.8, "rates": 1.7, "dynamics": 1.7, "validation tbptt": 1.3,
+               "validation rflo": 1.2, "stability": 0.8, "odes": 0.7, "low_rank": 0.7,
+               "fixed_points": 0.2},
+        False: {"beyond": 10.5, "noise": 7.9, "validation bptt": 7.3, "truncation": 4.9,
+                "validation tbptt": 4.1, "validation rflo": 3.4, "low_rank": 2.2,
+                "dynamics": 1.8, "rates": 1.6, "stability": 1.4, "invariants": 1.3,
+                "odes": 0.7, "fixed_points": 0.1}}
 
 
 def _part_name(rule: str, leak: float) -> str:
