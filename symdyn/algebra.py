@@ -390,13 +390,29 @@ def _to_field(field, expr: sp.Expr, index: dict):
 def _monomial_sum(field, expr: sp.Expr, index: dict):
     """A sum of rational multiples of products of generator powers as ``q P / q`` built
     from its terms at once (``q``: the common denominator); ``None`` for other sums."""
-    ring, n = field.ring, len(index)
+    parsed = monomial_terms(expr, index)
+    if parsed is None:
+        return None
     terms: dict[tuple, sp.Rational] = {}
-    for term in expr.args:
+    for key, coefficient in parsed:
+        terms[key] = terms.get(key, sp.S.Zero) + coefficient
+    scale = reduce(lambda x, y: x * y // sp.igcd(x, y), [c.q for c in terms.values()], 1)
+    numerator = field.ring.from_dict({m: int(c * scale) for m, c in terms.items() if c})
+    return field.new(numerator, field.ring(scale))
+
+
+def monomial_terms(expr: sp.Expr, index: dict[sp.Symbol, int]
+                   ) -> list[tuple[tuple[int, ...], sp.Rational]] | None:
+    """The terms of the sum ``expr`` as ``(exponents, coefficient)``: the exponents of the
+    symbols of ``index`` (symbol -> position) and a rational coefficient; ``None`` where a
+    coefficient is not rational or a factor is not a nonnegative integer power of those
+    symbols."""
+    terms = []
+    for term in sp.Add.make_args(expr):
         coefficient, monomial = term.as_coeff_Mul()
         if not coefficient.is_Rational:
             return None
-        exponents = [0] * n
+        exponents = [0] * len(index)
         for factor in sp.Mul.make_args(monomial):
             if factor is sp.S.One:
                 continue
@@ -404,11 +420,8 @@ def _monomial_sum(field, expr: sp.Expr, index: dict):
             if base not in index or not e.is_Integer or e < 0:
                 return None
             exponents[index[base]] += int(e)
-        key = tuple(exponents)
-        terms[key] = terms.get(key, sp.S.Zero) + coefficient
-    scale = reduce(lambda x, y: x * y // sp.igcd(x, y), [c.q for c in terms.values()], 1)
-    numerator = ring.from_dict({m: int(c * scale) for m, c in terms.items() if c})
-    return field.new(numerator, ring(scale))
+        terms.append((tuple(exponents), coefficient))
+    return terms
 
 
 def field_element(expr: sp.Expr, context: list[sp.Expr] | None = None):

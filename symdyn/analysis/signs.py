@@ -277,23 +277,10 @@ def _integer_terms(poly: sp.Expr) -> tuple[list, int, list] | None:
     terms of ``q poly`` as ``(exponents, integer coefficient)``; ``None`` if ``poly`` is
     not a polynomial with rational coefficients."""
     symbols = sorted(poly.free_symbols, key=lambda s: s.name)
-    index = {s: i for i, s in enumerate(symbols)}
-    terms, denominators = [], []
-    for term in sp.Add.make_args(poly):
-        coefficient, monomial = term.as_coeff_Mul()
-        if not coefficient.is_Rational:
-            return None
-        exponents = [0] * len(symbols)
-        for factor in sp.Mul.make_args(monomial):
-            if factor is sp.S.One:
-                continue
-            base, e = factor.as_base_exp()
-            if base not in index or not e.is_Integer or e < 0:
-                return None
-            exponents[index[base]] += int(e)
-        terms.append((exponents, coefficient))
-        denominators.append(coefficient.q)
-    scale = reduce(lambda x, y: x * y // sp.igcd(x, y), denominators, 1)
+    terms = algebra.monomial_terms(poly, {s: i for i, s in enumerate(symbols)})
+    if terms is None:
+        return None
+    scale = reduce(lambda x, y: x * y // sp.igcd(x, y), [c.q for _, c in terms], 1)
     return symbols, scale, [(m, int(c * scale)) for m, c in terms]
 
 
