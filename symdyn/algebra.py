@@ -22,8 +22,7 @@ from __future__ import annotations
 from functools import lru_cache, reduce
 
 import sympy as sp
-from sympy.core.add import _addsort
-from sympy.core.mul import _keep_coeff, _mulsort
+from sympy.core.mul import _keep_coeff
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyElement, PolyRing
 
@@ -155,11 +154,39 @@ def as_expr(p: PolyElement) -> sp.Expr:
     and the terms sorted as ``Mul`` and ``Add`` sort them (``_mulsort``, ``_addsort``),
     the rational coefficient first, without ``Mul.flatten`` on every term and
     ``Add.flatten`` on the sum (which find nothing to combine in distinct monomials).
-    Only for integer or rational coefficients over plain symbols; ``as_expr`` otherwise."""
+    Only for integer or rational coefficients over plain symbols, and where this SymPy
+    sorts as the shortcut does (:func:`_direct_sorting`); ``as_expr`` otherwise."""
     ring = p.ring
     if not (ring.domain.is_ZZ or ring.domain.is_QQ) or not all(
-            type(g) in (sp.Symbol, sp.Dummy) for g in ring.symbols):
+            type(g) in (sp.Symbol, sp.Dummy) for g in ring.symbols) \
+            or _direct_sorting() is None:
         return p.as_expr()
+    return _assembled(p, *_direct_sorting())
+
+
+@lru_cache(maxsize=1)
+def _direct_sorting():
+    """SymPy's private sorts of the factors of a ``Mul`` and the terms of an ``Add``, if
+    this SymPy has them and :func:`_assembled` with them builds exactly the expressions
+    ``as_expr`` builds (checked once, on a polynomial with every kind of term); ``None``
+    otherwise. An expression assembled in another order than SymPy's canonical one would
+    compare unequal to the same expression built by SymPy, so the shortcut must agree."""
+    try:
+        from sympy.core.add import _addsort
+        from sympy.core.mul import _mulsort
+    except ImportError:
+        return None
+    x, y, z = sp.symbols("x y z", real=True)
+    ring = PolyRing((x, y, z), sp.QQ)
+    sample = ring.from_expr(3 * x**2 * y - z / 2 + 5 + x * y * z**3 - y**7 + x * z)
+    direct = _assembled(sample, _mulsort, _addsort)
+    # Basic's == compares the arguments in their stored order, nested products included.
+    return (_mulsort, _addsort) if direct == sample.as_expr() else None
+
+
+def _assembled(p: PolyElement, mulsort, addsort) -> sp.Expr:
+    """The expression of ``p`` put together from sorted factors and terms (:func:`as_expr`)."""
+    ring = p.ring
     to_sympy, constant, terms = ring.domain.to_sympy, sp.S.Zero, []
     for monom, coefficient in p.items():
         c = to_sympy(coefficient)
@@ -168,13 +195,13 @@ def as_expr(p: PolyElement) -> sp.Expr:
         if not powers:
             constant = c
             continue
-        _mulsort(powers)
+        mulsort(powers)
         if c is not sp.S.One:
             powers.insert(0, c)
         terms.append(powers[0] if len(powers) == 1 else sp.Mul._from_args(powers, True))
     if not terms:
         return constant
-    _addsort(terms)
+    addsort(terms)
     if constant is not sp.S.Zero:
         terms.insert(0, constant)
     return terms[0] if len(terms) == 1 else sp.Add._from_args(terms, True)
