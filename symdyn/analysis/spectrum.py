@@ -11,6 +11,7 @@ for each root, which is exact and shorter.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -251,17 +252,11 @@ def numeric_class(eigenvalues: np.ndarray, n_zero: int, tol: float | None = None
     ``ZERO_RTOL`` times the largest eigenvalue modulus; pass :func:`zero_tolerance` of the
     Jacobian when it is at hand.
     """
-    values = np.asarray(eigenvalues, dtype=complex)
+    values = np.asarray(eigenvalues, dtype=complex).ravel()
+    moduli = np.abs(values)
     if tol is None:
-        tol = ZERO_RTOL * max(float(np.max(np.abs(values), initial=0.0)), np.finfo(float).tiny)
-    order = np.argsort(np.abs(values), kind="stable")
-    explained = [i for i in order[:n_zero] if abs(values[i]) <= tol]
-    rest = np.delete(values, explained).real
-    if np.any(rest > tol):
-        return "saddle" if np.any(rest < -tol) else "unstable"
-    if np.all(rest < -tol):
-        return "stable"
-    return "marginal"
+        tol = ZERO_RTOL * max(float(np.max(moduli, initial=0.0)), np.finfo(float).tiny)
+    return _class_of(values.tolist(), moduli.tolist(), n_zero, tol)
 
 
 def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]) -> list[str]:
@@ -288,9 +283,10 @@ def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]
 
 
 def _class_of(values: list[complex], moduli: list[float], n_zero: int, tol: float) -> str:
-    """:func:`numeric_class` of the eigenvalues ``values`` (``moduli`` their absolute
-    values) with the tolerance ``tol``, on Python numbers."""
-    order = sorted(range(len(values)), key=moduli.__getitem__)  # stable, like argsort's
+    """The rule of :func:`numeric_class` (stated there), on Python numbers: the
+    eigenvalues ``values``, ``moduli`` their absolute values, the tolerance ``tol``."""
+    # Smallest modulus first, ties in order, a NaN last (as a stable argsort orders them).
+    order = sorted(range(len(values)), key=lambda i: (math.isnan(moduli[i]), moduli[i]))
     explained = {i for i in order[:n_zero] if moduli[i] <= tol}
     rest = [v.real for i, v in enumerate(values) if i not in explained]
     if any(r > tol for r in rest):
