@@ -265,22 +265,17 @@ class NumericMoments:
 
 
 def numeric_moments(ode: LearningODE, point: dict, sigma: float = 0.0) -> NumericMoments:
-    """Evaluate the module-doc formulas with NumPy at ``point`` (any leak, any rule).
-
-    The three ``Q_i`` are stacked, so that every sum over ``i, j`` is one ``einsum``:
-    ``lag0_ij = 2 tr(Q_i P Q_j P)`` is also the first term of ``D`` (1.0 ms -> 0.45 ms a
-    point: ``trajectory_fluctuations`` evaluates D some 300 times).
-    """
+    """Evaluate the module-doc formulas with NumPy at ``point`` (any leak, any rule): ``D``
+    by :func:`long_run_covariance`, the formula the symbolic path uses too; ``lag0`` and
+    the mean with the three ``Q_i`` stacked (one ``einsum`` each)."""
     args = numeric_arguments(ode, point, sigma)
     F, G, *rest = (np.array(m, dtype=float) for m in _numeric_matrices(ode)(*args))
     Q, V = np.stack(rest[:3]), rest[3]
     stein = _stein_solver(F)
     P = stein(F, G @ G.T)
-    X = np.stack([stein(F.T, F.T @ q @ F) for q in Q])
+    D = np.array(long_run_covariance(F, P, Q, stein), dtype=float)
     QP = Q @ P
     lag0 = 2 * np.einsum("iab,jba->ij", QP, QP)
-    PX = np.einsum("iab,jba->ij", P @ QP, X)   # tr(P Q_i P X_j)
-    D = lag0 + 2 * (PX + PX.T)
     mean = np.einsum("iaa->i", QP)
     return NumericMoments(D, mean, lag0, args[-1] ** 2 * V @ P @ V.T)
 
