@@ -44,6 +44,12 @@ def directory() -> Path:
     """The cache directory (not created here)."""
     if os.environ.get("SYMDYN_CACHE_DIR"):
         return Path(os.environ["SYMDYN_CACHE_DIR"]).expanduser()
+    return user_directory()
+
+
+def user_directory() -> Path:
+    """The user's cache directory for symdyn, whatever ``SYMDYN_CACHE_DIR`` says:
+    ``$XDG_CACHE_HOME/symdyn``, else ``~/.cache/symdyn`` (not created here)."""
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base).expanduser() / "symdyn"
 

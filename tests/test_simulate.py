@@ -440,6 +440,26 @@ def test_simulator_choice(monkeypatch):
         _compiled_path("rflo", 2)
 
 
+def test_compiled_loops_are_cached_outside_the_package():
+    """numba's cache of the loops lives in the user's symdyn cache, not beside the source
+    (inside site-packages after ``pip install .``, where no uninstall removes it), and the
+    module leaves numba's setting for other code as it found it."""
+    numba = pytest.importorskip("numba")
+    from pathlib import Path
+
+    from symdyn.cache import user_directory
+    from symdyn.simulate import kernels
+
+    try:  # numba falls back to the source's directory where the user cache is read-only
+        (user_directory() / "numba").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pytest.skip("the user's cache directory cannot be written here")
+    where = Path(kernels.run_chunk._cache._cache_path)
+    assert Path(kernels.__file__).parent not in (where, *where.parents)
+    if numba.config.CACHE_DIR == "":  # no NUMBA_CACHE_DIR of the user's
+        assert user_directory() / "numba" in where.parents
+
+
 @pytest.mark.parametrize("mode", ["numpy", "numba"])
 def test_errors_on_both_paths(monkeypatch, mode):
     if mode == "numba":

@@ -34,9 +34,22 @@ when a simulation runs, and falls back to the reference when numba is missing.
 from __future__ import annotations
 
 import numpy as np
+from numba import config as numba_config
 from numba import njit
 
+from ..cache import user_directory
+
 __all__ = ["RULE_CODES", "run_chunk"]
+
+# numba caches compiled code beside its source, which after `pip install .` is inside
+# site-packages: files that no uninstall removes, and that then make a `symdyn` namespace
+# package there, shadowing a later editable install. These loops are cached in the user's
+# symdyn cache instead (not $SYMDYN_CACHE_DIR: an empty symdyn cache must not mean a new
+# compile). numba fixes a function's cache place when it is decorated, so the setting is
+# restored at the end of this module and other code's numba cache stays where it was. A
+# NUMBA_CACHE_DIR of the user's wins; a place that cannot be written falls back to numba's.
+_NUMBA_CACHE_DIR = numba_config.CACHE_DIR
+numba_config.CACHE_DIR = _NUMBA_CACHE_DIR or str(user_directory() / "numba")
 
 BPTT, TBPTT, RFLO = 0, 1, 2
 Array = np.ndarray
@@ -444,3 +457,6 @@ def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teac
             _fold(1.0, blocks[2][blk], dV, squares[2])
             _add(loss.reshape(1, nb), block_loss[blk:blk + 1], 1.0)
     return pos
+
+
+numba_config.CACHE_DIR = _NUMBA_CACHE_DIR  # see the top of the module
