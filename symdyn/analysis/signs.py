@@ -234,16 +234,9 @@ def _undecided(expr: sp.Expr, facts: tuple[str, ...]) -> None:
             expr._assumptions._tell(fact, None)
 
 
-#: Values tried for each symbol by :func:`takes_both_signs` (zero left out: a symbol
-#: may be declared nonzero).
+#: Values tried for each symbol by :func:`_sign_witness` (zero left out: a symbol may be
+#: declared nonzero).
 _TRIAL_VALUES = (-3, -2, -1, 1, 2, 3)
-
-
-def takes_both_signs(poly: sp.Expr) -> bool:
-    """Whether the polynomial ``poly`` (rational coefficients) is exactly positive at one
-    and negative at another of a few seeded integer points that satisfy every symbol's
-    assumptions: ``True`` proves that no sign fact holds for it; ``False`` proves nothing."""
-    return _sign_witness(poly) is not None
 
 
 def _sign_witness(poly: sp.Expr, trials: int = 24, enough: int = 4,
