@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import sympy as sp
@@ -19,6 +18,7 @@ from ..errors import CannotPredict
 from ..ode import LearningODE
 from .fixed_points import FixedPointSet, fixed_points
 from .pointwise import slowest_rate
+from .signs import lambdified
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ def convergence_rate(ode: LearningODE, optimal: FixedPointSet | None = None) -> 
 
 def rate_function(rate: ConvergenceRate):
     """Vectorised NumPy callable ``r(**values)`` of the closed-form rate (real part)."""
-    symbols, f = _lambdified(rate.rate)
+    symbols, f = lambdified(rate.rate)
 
     def evaluate(**values):
         return np.real(f(*[values[s.name] for s in symbols]))
@@ -66,10 +66,3 @@ def rate_function(rate: ConvergenceRate):
     evaluate.symbols = [s.name for s in symbols]
     return evaluate
 
-
-@lru_cache(maxsize=32)
-def _lambdified(expr: sp.Expr) -> tuple[list[sp.Symbol], object]:
-    """The rate's symbols by name and its NumPy function, printed once per expression (the
-    rates section asks for the same rates' functions once per panel)."""
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    return symbols, sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])

@@ -27,7 +27,7 @@ def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
     """Values of ``expr`` at numeric points (NaN where it is not finite and real)."""
     if not points:
         return np.zeros(0)
-    symbols, f = _compiled(expr)
+    symbols, f = lambdified(expr)
     try:
         columns = [np.array([p[s] for p in points], dtype=float) for s in symbols]
     except KeyError:
@@ -39,9 +39,11 @@ def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def _compiled(expr: sp.Expr) -> tuple[list[sp.Symbol], Callable]:
-    """``expr`` lambdified over its free symbols sorted by name, once per expression (the
-    factors of the region, such as ``1 - lam**2``, are sampled for every set)."""
+def lambdified(expr: sp.Expr) -> tuple[list[sp.Symbol], Callable]:
+    """``expr`` lambdified over its free symbols sorted by name (square roots of negative
+    numbers complex), once per expression: the factors of the region, such as
+    ``1 - lam**2``, are sampled for every set, and the rates section asks for the same
+    rate's function once per panel."""
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
     return symbols, sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
 
