@@ -66,8 +66,7 @@ def _real_positive_branch(candidate: dict) -> bool:
         return False
     initial = dict(zip(sp.symbols("a_0 b_0 c_0", real=True), INITIAL[0].values(), strict=True))
     values = {**{S.PUBLIC[k]: v for k, v in TEACHER.items()}, S.beta: 1.0, **initial}
-    # All three coordinates, as predict_limit evaluated them: one compiled function.
-    b = dict(zip(candidate, evaluate(list(candidate.values()), values), strict=True))[S.b]
+    (b,) = evaluate([candidate[S.b]], values)
     return abs(b.imag) < 1e-12 and b.real > 0
 
 
