@@ -55,7 +55,8 @@ def large_batch_runs(case: Case, point: dict, etas: list[float], *, iterations: 
     thetas = [np.array([point["a"] + KICK, point["b"], point["c"] - KICK]) for _ in etas]
     out: list[list[float]] = [[] for _ in etas]
     going = list(range(len(etas)))
-    total = 100 + (steps // 10) * 10  # burn-in and blocks of expected_update_mc
+    burn_in, n_blocks = 100, 10
+    total = burn_in + (steps // n_blocks) * n_blocks  # the inputs expected_update_mc reads
     drawn: dict[int, np.ndarray] = {}
     for it in range(iterations):
         parts = []
@@ -79,8 +80,8 @@ def large_batch_runs(case: Case, point: dict, etas: list[float], *, iterations: 
         tea = Teacher(*(np.concatenate([getattr(p[2], k) for p in parts])
                         for k in ("W", "U", "V")))
         mc = expected_update_mc(net, tea, rule=case.rule, leak=case.leak,
-                                truncation=case.k, n_steps=steps, burn_in=100,
-                                n_blocks=10, keep_blocks=True,
+                                truncation=case.k, n_steps=steps, burn_in=burn_in,
+                                n_blocks=n_blocks, keep_blocks=True,
                                 inputs=np.concatenate([drawn[seeds[r] + it]
                                                        for r, *_ in parts], axis=1))
         blocks = mc["blocks"]
