@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 import pickle
+import signal
 import threading
 import time
 from collections.abc import Callable
@@ -34,7 +35,7 @@ from pathlib import Path
 from . import __version__
 from . import cache as disk
 from .latex import compile_pdf, document, has_pdflatex, log_problems
-from .reproduce import SECTIONS, validation
+from .reproduce import SECTION_MODULES, validation
 from .reproduce.common import RULES, Section, analysed, jsonable, plain_text, tex_mixed
 
 Progress = Callable[[str, float], None]
@@ -107,13 +108,21 @@ def _part_name(rule: str, leak: float) -> str:
 
 def steps() -> dict[str, Callable[[bool], object]]:
     """Every independent step of the paper, ``name -> compute(quick)``, in the paper's
-    order: each section of :data:`~symdyn.reproduce.SECTIONS`, then each part of the
-    validation (:func:`symdyn.reproduce.validation.parts`)."""
+    order (:func:`step_names`): each section of :data:`~symdyn.reproduce.SECTIONS`, then
+    each part of the validation (:func:`symdyn.reproduce.validation.parts`)."""
+    from .reproduce import SECTIONS
+
     out: dict[str, Callable[[bool], object]] = {name: module.compute
                                                 for name, module in SECTIONS}
     for rule, leak in validation.parts():
         out[_part_name(rule, leak)] = partial(validation.run_part, rule, leak)
     return out
+
+
+def step_names() -> list[str]:
+    """The names of :func:`steps`, without importing the steps' modules."""
+    return ([name for name, _ in SECTION_MODULES]
+            + [_part_name(rule, leak) for rule, leak in validation.parts()])
 
 
 #: The figures' formats: PNG for report.md and PDF for the paper; a quick run includes the
@@ -188,9 +197,55 @@ SHARED = ([(rule, 1, None) for rule in RULES] + [(rule, 1, 0) for rule in RULES]
           + [(rule, "alpha", None) for rule in RULES])
 
 
+#: One flag per job of :data:`SHARED`, set by the process that takes it: shared memory made
+#: before any fork (``_run_in_pool``), so that the early process and the pool's workers,
+#: which work through SHARED from opposite ends, never analyse the same ODE twice.
+_CLAIMS = None
+
+
 def _warm(rule: str, leak: object, a_star: float | None) -> None:
     """Derive and analyse one shared ODE into the on-disk cache (:mod:`symdyn.cache`)."""
     analysed(rule, leak, a_star)
+
+
+def _take(index: int) -> None:
+    """:func:`_warm` of ``SHARED[index]``, unless another process has taken it."""
+    if _CLAIMS is not None:
+        with _CLAIMS.get_lock():
+            if _CLAIMS[index]:
+                return
+            _CLAIMS[index] = 1
+    _warm(*SHARED[index])
+
+
+def _warm_early() -> None:
+    """The early process: :data:`SHARED` from the first job on, while the parent is still
+    importing what the steps need (about 2.5 s of an otherwise idle core)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it (_stop_early)
+    _start_worker()
+    for index in range(len(SHARED)):
+        _take(index)
+
+
+def _start_early(context: multiprocessing.context.BaseContext):
+    """Fork :func:`_warm_early` now, with only the symbolic engine imported; None where
+    the shared analyses would not be read back (no on-disk cache) or cannot be forked."""
+    global _CLAIMS
+    if context.get_start_method() != "fork" or not disk.enabled():
+        return None
+    _CLAIMS = context.Array("b", len(SHARED))
+    process = context.Process(target=_warm_early, name="symdyn-shared", daemon=True)
+    process.start()
+    return process
+
+
+def _stop_early(process) -> None:
+    """The early process has nothing left that a step reads once the pool is done."""
+    global _CLAIMS
+    if process is not None:
+        process.terminate()
+        process.join()
+    _CLAIMS = None
 
 
 def _start_worker() -> None:
@@ -269,7 +324,7 @@ def run_paper(out: str | Path = "symdyn-paper", quick: bool = False,
     out.mkdir(parents=True, exist_ok=True)
     cache, figures = out / ".cache" / source_key(quick), out / "figures"
     report = progress or (lambda _step, _fraction: None)
-    names = list(steps())
+    names = step_names()
     results, from_cache = _from_cache(cache, names)
     seconds = dict.fromkeys(from_cache, 0.0)
     errors: dict[str, str] = {}
@@ -321,8 +376,20 @@ def _run_here(pending, cached, quick, figures, workers, report, errors, phases):
 def _run_in_pool(pending, cached, quick, figures, workers, report, errors, phases):
     """The steps on ``workers`` processes, longest first (:data:`COST`); cached sections
     are only drawn there (where their figures changed). Yields each result as it
-    completes. ``phases`` gets the seconds of the preload and of the pool."""
+    completes. ``phases`` gets the seconds of the preload and of the pool.
+
+    The shared analyses start first, in an early process forked before the steps' modules
+    are imported (:func:`_start_early`); the pool's workers take them from the other end."""
     context, start = _context(), time.perf_counter()
+    early = _start_early(context) if pending else None
+    try:
+        yield from _pool(pending, cached, quick, figures, workers, report, errors, phases,
+                         context, start)
+    finally:
+        _stop_early(early)
+
+
+def _pool(pending, cached, quick, figures, workers, report, errors, phases, context, start):
     if context.get_start_method() == "fork":
         _preload(quick, simulate=bool(pending))
     phases["preload"], start = time.perf_counter() - start, time.perf_counter()
@@ -332,8 +399,8 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors, phase
         # useful when the on-disk cache carries them from one worker to the others). Their
         # results are not awaited: a failure there shows again in the step that needs it.
         if pending and disk.enabled():
-            for job in SHARED:
-                pool.submit(_warm, *job)
+            for index in reversed(range(len(SHARED))):
+                pool.submit(_take, index)
         longest_first = sorted(pending, key=lambda n: COST[quick].get(n, 1.0), reverse=True)
         futures = {pool.submit(_run_step, name, quick, figures): name
                    for name in longest_first}
@@ -359,8 +426,10 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors, phase
 
 def _preload(quick: bool, simulate: bool) -> None:
     """Load here, once, what every forked worker would otherwise load for itself: the
-    simulator's compiled loops (compiled when numba's cache is empty) when steps are to
-    run, and matplotlib's PDF backend when the run writes PDFs (0.3 s a worker)."""
+    steps' modules (:func:`steps`), the simulator's compiled loops (compiled when numba's
+    cache is empty) when steps are to run, and matplotlib's PDF backend when the run
+    writes PDFs (0.3 s a worker)."""
+    steps()
     if simulate:
         from .simulate import warm_up
 

@@ -1,0 +1,50 @@
+"""The paper's early process: the shared analyses start before the steps' modules load,
+and no shared analysis is computed twice."""
+
+from __future__ import annotations
+
+import multiprocessing
+import subprocess
+import sys
+
+import pytest
+
+from symdyn import paper
+
+
+def test_importing_the_paper_loads_no_step_module():
+    """The early process is forked right after ``import symdyn.paper``: that import must
+    not load matplotlib, numba or the steps (they are the parent's work meanwhile)."""
+    code = ("import sys, symdyn.paper; "
+            "print(sorted(m for m in ('matplotlib', 'numba', 'symdyn.reproduce.beyond', "
+            "'symdyn.simulate.kernels') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_step_names_are_the_steps_in_order():
+    assert paper.step_names() == list(paper.steps())
+
+
+def test_a_taken_shared_analysis_is_not_taken_again(monkeypatch):
+    calls = []
+    monkeypatch.setattr(paper, "_warm", lambda *job: calls.append(job))
+    monkeypatch.setattr(paper, "_CLAIMS", multiprocessing.Array("b", len(paper.SHARED)))
+    for index in (0, 3, 0, 3, 8):
+        paper._take(index)
+    assert calls == [paper.SHARED[0], paper.SHARED[3], paper.SHARED[8]]
+
+
+def test_the_early_process_takes_from_the_front_and_stops(monkeypatch, tmp_path):
+    """Forked, it claims SHARED in order; stopping it resets the claims."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("the early process exists only where fork does")
+    monkeypatch.setenv("SYMDYN_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(paper, "_warm", lambda *job: None)
+    context = multiprocessing.get_context("fork")
+    early = paper._start_early(context)
+    early.join(timeout=30)
+    assert early.exitcode == 0 and list(paper._CLAIMS) == [1] * len(paper.SHARED)
+    paper._stop_early(early)
+    assert paper._CLAIMS is None
