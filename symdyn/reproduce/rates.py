@@ -4,8 +4,8 @@ The rate is ``r = -max Re(mu)`` over the non-zero Jacobian eigenvalues on the op
 manifold (``symdyn.convergence_rate``). With ``a* = 0`` the spectra are
 ``{-b^2 c^2, -(b^2 + c^2)}`` (BPTT) and ``{-b^2 beta c, -(b^2 + beta c)}`` (RFLO). Where
 RFLO is slower is derived, not assumed: each RFLO eigenvalue is paired with the BPTT
-eigenvalue it equals at some beta, ``mu_rflo > mu_bptt`` is solved for beta with
-``sp.solve_univariate_inequality`` (c > 0 and c < 0 separately), and when every pair gives
+eigenvalue it equals at some beta, ``mu_rflo > mu_bptt`` is solved for beta
+(:func:`positive_set`; c > 0 and c < 0 separately), and when every pair gives
 the same set, ``max mu_rflo > max mu_bptt`` holds exactly there. For general ``a*`` the
 region is mapped numerically in the ``(beta, b)`` plane.
 """
@@ -20,6 +20,7 @@ import sympy as sp
 from .. import convergence_rate, derive
 from .. import symbols as S
 from ..analysis import rate_function
+from ..analysis.evaluate import evaluate
 from ..latex import tex
 from ..plots import LABELS
 from .common import RULES, TEACHER, FigureData, Section, align, analysed, md_math
@@ -57,19 +58,37 @@ def slower_condition(sign: int) -> tuple[sp.Basic, list[sp.Basic]]:
     _, bptt = analysed("bptt", 1, 0)
     optimal_r, optimal_b = rflo["optimal"], bptt["optimal"]
     pairs = pair_eigenvalues(optimal_r.eigenvalues[1:], optimal_b.eigenvalues[1:])
-    domain = sp.Interval(-sp.oo, sp.oo)
-    sets = [sp.solve_univariate_inequality((mu - nu).subs(values) > 0, S.beta,
-                                           relational=False, domain=domain)
-            for mu, nu in pairs]
-    stable = sp.Intersection(*[sp.solve_univariate_inequality(
-        g.subs(values) > 0, S.beta, relational=False, domain=domain)
-        for g in optimal_r.conditions])
+    sets = [positive_set((mu - nu).subs(values), S.beta) for mu, nu in pairs]
+    stable = sp.Intersection(*[positive_set(g.subs(values), S.beta)
+                               for g in optimal_r.conditions])
     common = sp.Intersection(*sets)
     if common != sp.Union(*sets):
         raise ValueError("the eigenvalue pairs disagree: rate order is not decided pairwise")
     back = {positive: sign * S.c}
     result = sp.Intersection(common, stable).as_relational(S.beta).subs(back)
     return result, [s.as_relational(S.beta).subs(back) for s in sets]
+
+
+def positive_set(expr: sp.Expr, x: sp.Symbol) -> sp.Set:
+    """The real ``x`` where ``expr > 0``.
+
+    For ``expr = k x + m`` with the sign of ``k`` known from the symbols' assumptions the
+    set is the open half-line beyond the root ``-m / k``; a constant ``expr`` of known
+    sign gives all or nothing. Anything else goes to ``sp.solve_univariate_inequality``,
+    which gives the same sets here but first asks whether ``expr`` is periodic in ``x``
+    (a ``simplify``, and an import of ``sympy.physics`` the first time: 0.2-0.3 s a
+    process for the six linear inequalities of this section).
+    """
+    poly = sp.Poly(expr, x) if expr.is_polynomial(x) else None
+    if poly is not None and poly.degree() <= 1:
+        k, m = poly.all_coeffs() if poly.degree() == 1 else (sp.S.Zero, poly.LC())
+        if k.is_positive:
+            return sp.Interval.open(sp.cancel(-m / k), sp.oo)
+        if k.is_negative:
+            return sp.Interval.open(-sp.oo, sp.cancel(-m / k))
+        if k == 0 and m.is_positive is not None:
+            return sp.S.Reals if m.is_positive else sp.S.EmptySet
+    return sp.solve_univariate_inequality(expr > 0, x, relational=False)
 
 
 #: The window of the (beta, b) plane the slower-region figure and percentages refer to.
@@ -141,9 +160,11 @@ def compute(quick: bool = False) -> Section:
     curve = rate_curve(rates, 60 if quick else 200)
     point = {**POINT, "beta": 1.0}
     for rule in RULES:
+        # mpmath from the exact binary inputs (substituting Floats into the tree and
+        # evalf cost 0.1-0.3 s for the three rates)
+        closed = evaluate([rates[rule].rate], {S.PUBLIC[k]: v for k, v in point.items()})
         data["at_point"][rule] = {"numeric": rates[rule].at(point_for(rule, point)),
-                                  "closed_form": float(rates[rule].rate.subs(
-                                      {S.PUBLIC[k]: v for k, v in point.items()}).evalf())}
+                                  "closed_form": closed[0].real}
     positive, pairs_pos = slower_condition(1)
     negative, _ = slower_condition(-1)
     data["rflo_slower_a_star_0"] = {"c > 0": str(positive), "c < 0": str(negative),
