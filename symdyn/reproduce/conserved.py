@@ -21,6 +21,7 @@ from ..analysis.evaluate import evaluate
 from ..latex import tex
 from ..model import leak_text
 from ..plots import LABELS
+from ..pretty import strings
 from .common import RULES, TEACHER, Section, align, analysed, md_math
 
 LEAKS: tuple[object, ...] = (1, "alpha")
@@ -78,7 +79,9 @@ def limit_rows_for(rule: str, candidates: list[dict]) -> list[str]:
     initial = dict(zip(S.STATE, sp.symbols("a_0 b_0 c_0", real=True), strict=True))
     rows = []
     for q in conserved_quantities(ode):
-        equation = sp.Eq(sp.expand(q.subs(optimal.parametrization)), q.subs(initial))
+        # unevaluated: the equation is shown as it is, not first tested for truth
+        equation = sp.Eq(sp.expand(q.subs(optimal.parametrization)), q.subs(initial),
+                         evaluate=False)
         rows.append(rf"&\text{{{LABELS[rule]}}}:\ {tex(equation)}")
     for cand in [c for c in candidates if _real_positive_branch(c)][:1]:
         pars = r",\ ".join(f"{tex(k)} = {tex(v)}" for k, v in cand.items())
@@ -105,7 +108,9 @@ def compute(quick: bool = False) -> Section:
     for rule in RULES:
         checks, candidates = limit_check(rule, 60.0 if quick else 200.0)
         data["limits"][rule] = checks
-        data["candidates"][rule] = [{k.name: str(v) for k, v in c.items()} for c in candidates]
+        # One printer for all of a rule's candidates: they share their radicands
+        printed = iter(strings([v for c in candidates for v in c.values()]))
+        data["candidates"][rule] = [{k.name: next(printed) for k in c} for c in candidates]
         limit_rows += limit_rows_for(rule, candidates)
     errors = [c.get("max_abs_error", np.inf) for v in data["limits"].values() for c in v]
     balance = data["balance_conserved"]
