@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from pathlib import Path
 
 import sympy as sp
@@ -99,8 +100,14 @@ def uses_lambda(ode) -> bool:
 
 def lambda_definition(ode) -> str:
     """``where lambda = 1 - alpha + alpha a`` (and the teacher's) as one unnumbered row."""
-    return (rf"&\text{{where }} \lambda = {tex(theorist(ode.model.lam))}, \quad "
-            rf"\lambda^{{*}} = {tex(theorist(ode.model.lam_star))} \notag")
+    return _lambda_row(ode.model.lam, ode.model.lam_star)
+
+
+@lru_cache(maxsize=16)
+def _lambda_row(lam: sp.Expr, lam_star: sp.Expr) -> str:
+    # One leak map for every rule at a leak: written once (theorist factors it each time)
+    return (rf"&\text{{where }} \lambda = {tex(theorist(lam))}, \quad "
+            rf"\lambda^{{*}} = {tex(theorist(lam_star))} \notag")
 
 
 LHS = {"a": r"\frac{da}{d\tau}", "b": r"\frac{db}{d\tau}", "c": r"\frac{dc}{d\tau}",

@@ -1,15 +1,21 @@
 """Fast exact paths of the paper's symbolic steps against the SymPy routes they replace.
 
 ``reproduce.rates.positive_set`` against ``sp.solve_univariate_inequality`` (the same set,
-also where it falls back to it).
+also where it falls back to it); ``reproduce.conserved.conserves`` (decided in a field)
+against the derivative of the quantity along the numeric right-hand side.
 """
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 import sympy as sp
 
+import symdyn as sd
 from symdyn import symbols as S
+from symdyn.reproduce.conserved import BALANCE, conserves
 from symdyn.reproduce.rates import positive_set
 
 P = sp.Symbol("p", positive=True)
@@ -42,3 +48,28 @@ def test_positive_set_where_sympy_cannot_order_the_points():
     end = 1.3 / (1 + 0.7**2)
     for beta in (end - 1e-6, end + 1e-6, -5.0, 5.0):
         assert (expr.subs({**values, X: beta}) > 0) == found.subs(values).contains(beta)
+
+
+@pytest.mark.parametrize("rule, leak, expected", [("bptt", 1, True), ("bptt", "alpha", True),
+                                                  ("tbptt", 1, False), ("rflo", 1, False)])
+def test_conserves_the_balance_as_the_numeric_flow_says(rule, leak, expected):
+    """d(b^2 - c^2)/dtau = 2 b rhs_b - 2 c rhs_c along the lambdified right-hand side, at
+    seeded points of the stationary region: zero to rounding iff ``conserves`` says so."""
+    ode = sd.derive(rule, leak)
+    rng = np.random.default_rng(1)
+    state = [rng.uniform(-0.8, 0.8, 50), rng.uniform(-1.5, 1.5, 50), rng.uniform(-1.5, 1.5, 50)]
+    values = {"a_star": rng.uniform(-0.8, 0.8, 50), "b_star": rng.uniform(-1.5, 1.5, 50),
+              "c_star": rng.uniform(-1.5, 1.5, 50), "alpha": rng.uniform(0.2, 1.0, 50),
+              "beta": rng.uniform(-1.0, 2.0, 50)}
+    rhs = sd.rhs_function(ode)(state, {p.name: values[p.name] for p in ode.parameters})
+    flow = 2 * state[1] * rhs[1] - 2 * state[2] * rhs[2]
+    assert conserves(ode, BALANCE) is expected
+    assert bool(np.max(np.abs(flow)) < 1e-12) is expected
+
+
+def test_conserves_outside_a_rational_field_takes_the_expression_route():
+    b, c = S.b, S.c
+    ode = SimpleNamespace(state=[S.a, b, c], rhs=[sp.Integer(0), c * sp.sqrt(1 + b**2),
+                                                 b * sp.sqrt(1 + b**2)])
+    assert conserves(ode, BALANCE)
+    assert not conserves(ode, b**2 + c**2)

@@ -15,7 +15,7 @@ import sympy as sp
 
 from .. import conserved_quantities, derive, integrate, predict_limit
 from .. import symbols as S
-from ..algebra import is_zero
+from ..algebra import is_zero, rational_field, to_field
 from ..analysis import limit_candidates
 from ..analysis.evaluate import evaluate
 from ..latex import tex
@@ -31,10 +31,23 @@ BALANCE = S.b**2 - S.c**2
 
 
 def conserves(ode, quantity: sp.Expr) -> bool:
-    """Whether ``d quantity / d tau`` vanishes identically under ``ode`` (decided in a field
-    of rational functions, :func:`symdyn.algebra.is_zero`)."""
-    derivative = sum(sp.diff(quantity, s) * r for s, r in zip(ode.state, ode.rhs, strict=True))
-    return is_zero(derivative)
+    """Whether ``d quantity / d tau = sum_s (d quantity / d s) rhs_s`` vanishes identically
+    under ``ode``, decided in a field of rational functions (the sum built there from the
+    converted right-hand sides, not as an expression tree; ``symdyn.algebra.is_zero`` of
+    the expression for a field that is not rational)."""
+    field = rational_field([*ode.rhs, quantity]).field
+    try:
+        q = to_field(field, quantity)
+        rhs = [to_field(field, r) for r in ode.rhs]
+    except ValueError:
+        return is_zero(sum(sp.diff(quantity, s) * r
+                           for s, r in zip(ode.state, ode.rhs, strict=True)))
+    derivative = field.zero
+    for s, r in zip(ode.state, rhs, strict=True):
+        slope = q.diff(to_field(field, s))
+        if slope:
+            derivative += slope * r
+    return not derivative
 
 
 def limit_check(rule: str, tau_end: float) -> list[dict]:
