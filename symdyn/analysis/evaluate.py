@@ -39,20 +39,25 @@ def evaluate(exprs: Sequence[sp.Expr], values: Mapping[sp.Symbol, float]) -> lis
     """
     exprs = [sp.sympify(e) for e in exprs]
     inputs = {s: float(v) for s, v in values.items()}
-    fast = [_fast(e, inputs) for e in exprs]
+    # One memo per precision for all of ``exprs``: closed forms asked for together (the
+    # coordinates of limit candidates, Cardano's roots) share their radicands.
+    memos: dict[int, dict] = {bits: {} for bits in PRECISIONS}
+    fast = [_fast(e, inputs, memos) for e in exprs]
     exact = {s: sp.Rational(v) for s, v in inputs.items()}
     return [complex(e.subs(exact).evalf()) if v is None else v
             for e, v in zip(exprs, fast, strict=True)]
 
 
-def _fast(expr: sp.Expr, inputs: Mapping[sp.Symbol, float]) -> complex | None:
+def _fast(expr: sp.Expr, inputs: Mapping[sp.Symbol, float], memos: dict[int, dict],
+          ) -> complex | None:
     """The value at the higher precision if both precisions agree and its real part is
-    not within rounding of zero without being zero at both; else None."""
+    not within rounding of zero without being zero at both; else None. ``memos``: the
+    values of subexpressions already walked, per precision."""
     results = []
     for bits in PRECISIONS:
         with mpmath.workprec(bits):
             try:
-                results.append(mpmath.mpc(_walk(expr, inputs, {})))
+                results.append(mpmath.mpc(_walk(expr, inputs, memos[bits])))
             except (ZeroDivisionError, ValueError, TypeError, OverflowError, _Unsupported):
                 return None
     x, y = results
