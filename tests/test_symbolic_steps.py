@@ -73,3 +73,10 @@ def test_conserves_outside_a_rational_field_takes_the_expression_route():
                                                  b * sp.sqrt(1 + b**2)])
     assert conserves(ode, BALANCE)
     assert not conserves(ode, b**2 + c**2)
+
+
+def test_conserves_when_a_state_variable_appears_nowhere():
+    b, c = S.b, S.c
+    ode = SimpleNamespace(state=[S.a, b, c], rhs=[sp.Integer(0), c, b])
+    assert conserves(ode, BALANCE)
+    assert not conserves(ode, b * c)

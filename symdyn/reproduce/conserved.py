@@ -35,7 +35,7 @@ def conserves(ode, quantity: sp.Expr) -> bool:
     under ``ode``, decided in a field of rational functions (the sum built there from the
     converted right-hand sides, not as an expression tree; ``symdyn.algebra.is_zero`` of
     the expression for a field that is not rational)."""
-    field = rational_field([*ode.rhs, quantity]).field
+    field = rational_field([*ode.rhs, quantity, *ode.state]).field
     try:
         q = to_field(field, quantity)
         rhs = [to_field(field, r) for r in ode.rhs]
