@@ -17,6 +17,7 @@ import sympy as sp
 from .. import derive
 from .. import symbols as S
 from ..analysis import slowest_rates
+from ..analysis.signs import lambdified
 from ..latex import root_rows, rows_for, tex
 from ..plots import LABELS
 from .common import RULES, TEACHER, FigureData, Section, align, analysed, md_math
@@ -54,8 +55,8 @@ def condition_values(conditions: list[sp.Expr], b: np.ndarray, beta: np.ndarray,
               S.a: a_star}
     out = []
     for g in conditions:
-        symbols = sorted(g.free_symbols, key=lambda s: s.name)
-        f = sp.lambdify(symbols, g, "numpy")
+        # compiled once per condition (signs.lambdified keeps it), not once per a*
+        symbols, f = lambdified(g)
         out.append(np.broadcast_to(np.asarray(f(*[values[s] for s in symbols]), float), b.shape))
     return out
 
