@@ -120,3 +120,17 @@ def test_collector_paused_restores_the_collector(enabled):
         assert gc.isenabled() is enabled
     finally:
         (gc.enable if was else gc.disable)()
+
+
+def test_warm_up_builds_the_mathtext_grammar():
+    """After ``warm_up`` a process (and any process forked from it) has mathtext's grammar:
+    matplotlib builds it at the first formula and keeps it on ``MathTextParser``."""
+    import subprocess
+    import sys
+
+    code = ("from matplotlib.mathtext import MathTextParser as P\n"
+            "assert P._parser is None\n"
+            "import symdyn.plots\n"
+            "symdyn.plots.warm_up()\n"
+            "assert P._parser is not None\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
