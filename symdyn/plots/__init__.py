@@ -43,14 +43,17 @@ def warm_up() -> None:
 
     The first formula of a process builds mathtext's grammar (pyparsing), which
     matplotlib keeps for the life of the process, for PNG and PDF alike; the fonts it
-    finds stay in ``findfont``'s cache. A forked process inherits both. Measured (CPU s):
-    this call 0.14-0.22; a forked worker's first formula 0.19-0.26 without it, 0.02
-    after it (only the font files are opened again: matplotlib drops open fonts in a
-    forked child)."""
+    finds stay in ``findfont``'s cache. A forked process inherits both (it opens the font
+    files again: matplotlib drops open fonts in a forked child). Measured on the quick
+    paper's first figure (benchmarks/figures.py, CPU s): this call 0.05-0.09; the figure
+    in a forked worker 0.39-0.47 without it, 0.34-0.40 after it. The collector is paused
+    as when a figure builds the grammar (:func:`save_figure`): with it running, the call
+    took 0.14-0.22."""
     from matplotlib.font_manager import FontProperties
     from matplotlib.mathtext import MathTextParser
 
-    MathTextParser("agg").parse(r"$x$", 72, FontProperties())
+    with _collector_paused():  # as when a figure builds it (save_figure)
+        MathTextParser("agg").parse(r"$x$", 72, FontProperties())
 
 
 @contextmanager
