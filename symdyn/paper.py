@@ -426,10 +426,13 @@ def _pool(pending, cached, quick, figures, workers, report, errors, phases, cont
 
 def _preload(quick: bool, simulate: bool) -> None:
     """Load here, once, what every forked worker would otherwise load for itself: the
-    steps' modules (:func:`steps`), the simulator's compiled loops (compiled when numba's
-    cache is empty) when steps are to run, and matplotlib's PDF backend when the run
-    writes PDFs (0.3 s a worker)."""
+    steps' modules (:func:`steps`), mathtext's grammar (:func:`symdyn.plots.warm_up`), the
+    simulator's compiled loops (compiled when numba's cache is empty) when steps are to
+    run, and matplotlib's PDF backend when the run writes PDFs (0.3 s a worker)."""
+    from .plots import warm_up as build_mathtext
+
     steps()
+    build_mathtext()
     if simulate:
         from .simulate import warm_up
 
