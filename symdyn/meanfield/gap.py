@@ -17,6 +17,12 @@ from .integrate import integrate_matrices
 
 A_STARS = np.array([0.5, 0.0, -0.3])
 WINDOW = (5.0, 10.0)
+#: The field here is not stiff (Jacobian eigenvalues within |mu| <= 4.1 along the ODE), so
+#: at the tight tolerance the slopes need, the 8th-order stepper takes a quarter of RK45's
+#: steps: 17 % fewer field evaluations (1408 -> 1171 for BPTT, 1156 -> 991 for RFLO), and
+#: the slopes move by < 2e-6 (BPTT) and < 2e-5 (RFLO's restarts; its ODE slope by 1e-4,
+#: which is the rounding of a loss of 1e-13 computed as a difference of O(1) terms).
+METHOD = "DOP853"
 
 
 def setup(batch: int):
@@ -39,7 +45,7 @@ def aligned_part(mats, bases):
 
 def _restart(rule, start, target, B, tau0: float) -> float:
     tr = integrate_matrices(rule, start, target, WINDOW[1] - tau0, feedback=B, n_eval=41,
-                            rtol=1e-9, atol=1e-12)
+                            rtol=1e-9, atol=1e-12, method=METHOD)
     return log10_slope(tr.tau + tau0, tr.loss)
 
 
@@ -48,7 +54,8 @@ def gap(rule: str, eta: float = 4e-3, batch: int = 2, n_restarts: int = 2) -> di
     net, teacher, bases = setup(1)
     target = (teacher.W[0], teacher.U[0], teacher.V[0])
     ode = integrate_matrices(rule, (net.W[0], net.U[0], net.V[0]), target, WINDOW[1],
-                             feedback=net.B_fb[0], n_eval=101, rtol=1e-9, atol=1e-12)
+                             feedback=net.B_fb[0], n_eval=101, rtol=1e-9, atol=1e-12,
+                             method=METHOD)
     net, teacher, bases = setup(batch)
     n = int(round(WINDOW[1] / eta))
     sim = train(net, teacher, rule=rule, eta=eta, n_steps=n, leak=1.0, seed=2,
