@@ -140,16 +140,23 @@ def moments(student: Matrices, teacher: TeacherField) -> Moments:
 def stationary_loss(student, teacher, leak: float = 1.0) -> float:
     """``1/2 E|y* - y|^2`` under the stationary process at frozen weights."""
     tf = teacher if isinstance(teacher, TeacherField) else TeacherField.of(teacher, leak)
-    st = _as_triple(student, "student")
-    W, U, V = st
+    return loss_and_radius(_as_triple(student, "student"), tf)[0]
+
+
+def loss_and_radius(student: Matrices, tf: TeacherField) -> tuple[float, float]:
+    """The stationary loss and the spectral radius of the student's ``J``, which the loss
+    computes anyway (one eigen- or Schur decomposition for both)."""
+    W, U, V = student
     s = Modal.of(jacobian_matrix(W, tf.leak)) if tf.modal is not None else None
     if s is not None:  # the eigenbasis route, as in field()
-        _check_radius(s.radius, "student")
+        rho = s.radius
+        _check_radius(rho, "student")
         cross, own = modal.readout_traces(s, tf.modal, U, tf.U, V, tf.V, tf.leak)
     else:
-        m = moments(st, tf)
+        m = moments(student, tf)
+        rho = float(np.max(np.abs(m.schur.eigenvalues)))
         cross, own = float(np.trace(tf.V @ m.Cx @ V.T)), float(np.trace(V @ m.C @ V.T))
-    return tf.power - cross + 0.5 * own
+    return tf.power - cross + 0.5 * own, rho
 
 
 def _feedback(rule: MatrixRule, V: np.ndarray, B: np.ndarray | None) -> np.ndarray:

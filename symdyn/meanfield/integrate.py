@@ -15,7 +15,7 @@ from scipy.integrate import DOP853, RK45
 
 from ..errors import SymdynError
 from ..rules import Rule
-from .field import Matrices, TeacherField, _as_triple, field, moments, stationary_loss
+from .field import Matrices, TeacherField, _as_triple, field, loss_and_radius, moments
 from .rkc import integrate_rkc
 from .rule import matrix_rule
 
@@ -26,7 +26,8 @@ STATUSES = ("ok", "unstable", "nonfinite", "budget")
 
 @dataclass(frozen=True)
 class MatrixTrajectory:
-    """``W[k], U[k], V[k]`` and the stationary ``loss[k]`` at learning time ``tau[k]``.
+    """``W[k], U[k], V[k]`` and the stationary ``loss[k]`` at learning time ``tau[k]``;
+    ``radius[k]``: the spectral radius of ``(1-alpha)I + alpha W[k]``.
 
     ``status`` is one of :data:`STATUSES`; when it is not ``"ok"`` the arrays stop at the
     last requested time reached and ``message`` says why.
@@ -40,6 +41,7 @@ class MatrixTrajectory:
     status: str
     message: str
     n_evaluations: int
+    radius: np.ndarray
 
     @property
     def final(self) -> Matrices:
@@ -108,22 +110,24 @@ def integrate_matrices(rule: str | Rule, student, teacher, tau_end: float, leak:
     else:
         status, message, evals = _run(rhs, out, times, rtol, atol, max_evaluations, unstable,
                                       DOP853 if method == "DOP853" else RK45)
-    mats, loss = _with_loss([packed.unpack(y) for y in out], tf)
+    mats, loss, radius = _with_loss([packed.unpack(y) for y in out], tf)
     if len(mats) < len(out):
         status, message = "unstable", "the dense output left the stable region"
     return MatrixTrajectory(times[:len(out)], *(np.array(x) for x in zip(*mats, strict=True)),
-                            loss, status, message, evals)
+                            loss, status, message, evals, radius)
 
 
-def _with_loss(mats: list, tf: TeacherField) -> tuple[list, np.ndarray]:
-    """Stationary losses along the output, cut at the first unstable point."""
-    loss = []
+def _with_loss(mats: list, tf: TeacherField) -> tuple[list, np.ndarray, np.ndarray]:
+    """Stationary losses and spectral radii along the output, cut at the first unstable
+    point."""
+    rows = []
     for m in mats:
         try:
-            loss.append(stationary_loss(m, tf))
+            rows.append(loss_and_radius(m, tf))
         except SymdynError:
             break
-    return mats[:len(loss)], np.array(loss)
+    loss, radius = np.array(rows).reshape(-1, 2).T
+    return mats[:len(rows)], loss, radius
 
 
 def _run(rhs, out: list, times: np.ndarray, rtol: float, atol: float, budget: int,
