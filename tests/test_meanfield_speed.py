@@ -83,3 +83,32 @@ def test_rkc_converges_to_tight_rk45(rule, leak):
 
     loose, tight = error(1e-3), error(1e-6)
     assert loose < 3e-3 and tight < 5e-5 and tight < loose / 20
+
+
+@pytest.mark.parametrize("rule, k", [("bptt", None), ("rflo", None), ("tbptt", 2)])
+def test_stacked_field_and_integration_equal_one_at_a_time(rule, k):
+    """field_stack (one broadcast pass; tBPTT's window: one call each) against the dense
+    Kronecker field for BPTT and against field() for the others; integrate_stack against
+    separate integrations, to the tolerance (the step size is shared)."""
+    from symdyn.meanfield.field import TeacherField, field, field_stack
+    from symdyn.meanfield.integrate import integrate_stack
+    from symdyn.meanfield.rule import matrix_rule
+
+    leak = 0.6
+    net, teacher = random_network(4, 2, 2, leak=leak, batch=3, seed=7)  # all stay stable
+    target = (teacher.W[0], teacher.U[0], teacher.V[0])
+    tf, mr = TeacherField.of(target, leak), matrix_rule(rule, leak, k)
+    got = field_stack(mr, (net.W, net.U, net.V), tf, net.B_fb)
+    for i in range(3):
+        st = (net.W[i], net.U[i], net.V[i])
+        want = (_bptt_dense(st, target, leak) if rule == "bptt"
+                else field(mr, st, tf, net.B_fb[i]))
+        for g, w in zip(got, want, strict=True):
+            assert np.max(np.abs(g[i] - w)) < 1e-10 * max(1.0, np.max(np.abs(w)))
+    starts = [(net.W[i], net.U[i], net.V[i]) for i in range(3)]
+    kw = {"truncation": k, "n_eval": 5, "rtol": 1e-10, "atol": 1e-12}
+    stacked = integrate_stack(rule, starts, target, 2.0, leak, feedbacks=list(net.B_fb), **kw)
+    for st, B, tr in zip(starts, net.B_fb, stacked, strict=True):
+        one = integrate_matrices(rule, st, target, 2.0, leak, feedback=B, **kw)
+        assert tr.status == one.status == "ok" and np.allclose(tr.tau, one.tau)
+        assert np.max(np.abs(tr.W - one.W)) < 1e-8 and np.max(np.abs(tr.loss / one.loss - 1)) < 1e-8

@@ -58,7 +58,7 @@ def jacobian_matrix(W: np.ndarray, leak: float) -> np.ndarray:
     """``J = (1 - alpha) I + alpha W``: the matrix form of the leak map of symdyn.model."""
     if leak == 1.0:  # the same numbers without building I (once per field evaluation)
         return np.array(W, dtype=float)
-    return (1.0 - leak) * np.eye(W.shape[0]) + leak * W
+    return (1.0 - leak) * np.eye(W.shape[-1]) + leak * W
 
 
 def _check_leak(leak: float) -> float:
@@ -160,13 +160,14 @@ def loss_and_radius(student: Matrices, tf: TeacherField) -> tuple[float, float]:
 
 
 def _feedback(rule: MatrixRule, V: np.ndarray, B: np.ndarray | None) -> np.ndarray:
-    F = rule.fb_c * V.T
+    VT = np.swapaxes(V, -1, -2)  # V^T, or each V^T of a stack
+    F = rule.fb_c * VT
     if rule.uses_feedback_matrix:
         if B is None:
             raise SymdynError(f"rule {rule.name!r} needs the feedback matrix B (N x M)")
         B = np.asarray(B, dtype=float)
-        if B.shape != V.T.shape or not np.all(np.isfinite(B)):
-            raise SymdynError(f"feedback B must be a finite {V.T.shape} array, got {B.shape}")
+        if B.shape != VT.shape or not np.all(np.isfinite(B)):
+            raise SymdynError(f"feedback B must be a finite {VT.shape} array, got {B.shape}")
         F = F + rule.fb_beta * B
     return F
 
@@ -198,6 +199,22 @@ def field(rule: MatrixRule, student: Matrices, teacher: TeacherField,
     else:
         dW, dU = _windowed(rule, m, t, F, student)
     return dW, dU, dV
+
+
+def field_stack(rule: MatrixRule, students: Matrices, teacher: TeacherField,
+                B: np.ndarray | None = None) -> Matrices:
+    """:func:`field` of each student of a stack (``W`` (S, N, N), ``U`` (S, N, D), ``V``
+    (S, M, N), ``B`` (S, N, M)): one pass of the eigenbasis route for all of them when it
+    applies (unbounded window, every eigenvector matrix well conditioned), else one
+    :func:`field` call each."""
+    W, U, V = students
+    if rule.truncation is None and teacher.modal is not None:
+        fast = _modal_field(rule, students, teacher, _feedback(rule, V, B))
+        if fast is not None:
+            return fast
+    each = [field(rule, (W[i], U[i], V[i]), teacher, None if B is None else B[i])
+            for i in range(W.shape[0])]
+    return tuple(np.stack(m) for m in zip(*each, strict=True))
 
 
 def _modal_field(rule: MatrixRule, student: Matrices, t: TeacherField, F: np.ndarray
