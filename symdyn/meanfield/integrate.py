@@ -1,9 +1,10 @@
 """Integration of the matrix mean-field ODE ``d(W, U, V)/dtau = E[update / eta]``.
 
-The solver is stepped by hand (SciPy's ``RK45`` or ``DOP853`` stepper) so that a trajectory that
-leaves the stable region, produces a non-finite value or exhausts its budget of field
-evaluations ends with a ``status`` and the part computed so far, instead of an exception
-in the middle of SciPy or a silent NaN.
+The solver is stepped by hand (SciPy's ``RK45`` or ``DOP853`` stepper, or the RKC of
+:mod:`symdyn.meanfield.rkc`) so that a trajectory that leaves the stable region, produces
+a non-finite value or exhausts its budget of field evaluations ends with a ``status`` and
+the part computed so far, instead of an exception in the middle of SciPy or a silent NaN.
+:func:`integrate_stack` integrates several students of one teacher as one ODE.
 """
 
 from __future__ import annotations
