@@ -10,15 +10,15 @@
    arithmetic per step, and no divergence to cut the measurement short) and scaled to
    10 000 steps; section 1 checks this against the full run at N = 32.
 3. One field evaluation at N = 256 (teacher factored once, as during an integration),
-   eigenbasis and Schur routes, one and two BLAS threads.
-4. Cost of one BPTT field evaluation against N for both routes, fitted exponents.
+   doubling, eigenbasis and Schur routes, one and two BLAS threads.
+4. Cost of one BPTT field evaluation against N for the three routes, fitted exponents.
 
 The ratio is ``(tau / eta) c_sgd(N) / (n_eval(N) c_field(N))``: SGD's cost is
 proportional to 1/eta, the ODE's is not.  Per step, RFLO and tBPTT cost O(N^2) (Python
 overhead dominates at N <~ 100), BPTT's RTRL O(N^4); a field evaluation costs O(N^3)
-(an eigendecomposition; Python overhead below N ~ 32).  So BPTT's ratio grows with N,
-RFLO's shrinks, and the evaluation count, set by the stiffness (see
-symdyn/meanfield/rkc.py), is the lever left.
+(doubling's products, or an eigendecomposition; Python overhead below N ~ 32).  So
+BPTT's ratio grows with N, RFLO's shrinks, and the evaluation count, set by the
+stiffness (see symdyn/meanfield/rkc.py), is the lever left.
 
 Times are CPU times of this process (``time.process_time``; one BLAS thread, so equal to
 wall times on a quiet machine), which other processes on a shared machine disturb far
@@ -102,20 +102,27 @@ def section_one() -> dict[str, float]:
 
 
 def field_time(n: int, rule: str = "bptt", repeats: int = 3, threads: int = 1,
-               route: str = "modal") -> float:
-    """Fastest of ``repeats`` evaluations; ``route="schur"`` forces the Schur route."""
+               route: str = "field") -> float:
+    """Fastest of ``repeats`` evaluations: ``route="field"`` as field() chooses (doubling
+    from N = 16), ``"modal"`` the eigenbasis route, ``"schur"`` the Schur route."""
     student, target, net, _ = _pair(n)
     tf = TeacherField.of(target, 1.0)
     _, _ = tf.schur, tf.modal  # cached: an integration reuses the teacher's factors
     mr = matrix_rule(rule, 1.0, _truncation(rule))
     times = []
     clock = time.process_time if threads == 1 else time.perf_counter  # CPU time sums threads
-    with threadpool_limits(threads):
-        for _ in range(repeats):
-            t0 = clock()
-            m = moments(student, tf) if route == "schur" else None
-            field(mr, student, tf, net.B_fb[0], m=m)
-            times.append(clock() - t0)
+    field_module = sys.modules["symdyn.meanfield.field"]  # the package exports field()
+    minimum, field_module.DOUBLING_MIN_N = field_module.DOUBLING_MIN_N, (
+        10**9 if route == "modal" else field_module.DOUBLING_MIN_N)
+    try:
+        with threadpool_limits(threads):
+            for _ in range(repeats):
+                t0 = clock()
+                m = moments(student, tf) if route == "schur" else None
+                field(mr, student, tf, net.B_fb[0], m=m)
+                times.append(clock() - t0)
+    finally:
+        field_module.DOUBLING_MIN_N = minimum
     return min(times)
 
 
@@ -159,20 +166,20 @@ def _limits(rows: dict[str, list[tuple[float, ...]]]) -> None:
 
 
 def section_three_four(quick: bool) -> None:
-    print("3. one field evaluation at N = 256 (min of 5), eigenbasis | Schur route:")
+    routes = ("field", "modal", "schur")
+    print("3. one field evaluation at N = 256 (min of 5), doubling | eigenbasis | Schur route:")
     for rule in ("bptt", "rflo"):
         for threads in (1, 2):
-            fast = field_time(256, rule, repeats=5, threads=threads)
-            slow = field_time(256, rule, repeats=5, threads=threads, route="schur")
-            print(f"  {rule:6s} {threads} BLAS thread(s): {fast:.3f} s | {slow:.3f} s",
+            t = [field_time(256, rule, repeats=5, threads=threads, route=r) for r in routes]
+            print(f"  {rule:6s} {threads} BLAS thread(s): " + " | ".join(f"{x:.3f} s" for x in t),
                   flush=True)
-    print("4. cost of one BPTT field evaluation against N (1 thread), eigenbasis | Schur:")
+    print("4. cost of one BPTT field evaluation against N (1 thread), doubling | eigenbasis | "
+          "Schur:")
     sizes = (16, 32, 64, 128, 256) if not quick else (16, 32, 64)
-    fast = [field_time(n, repeats=5) for n in sizes]
-    slow = [field_time(n, repeats=5, route="schur") for n in sizes]
-    for n, f, s in zip(sizes, fast, slow, strict=True):
-        print(f"  N = {n:4d}: {1e3 * f:8.2f} ms | {1e3 * s:8.2f} ms")
-    for name, t in (("eigenbasis", fast), ("Schur", slow)):
+    costs = [[field_time(n, repeats=5, route=r) for n in sizes] for r in routes]
+    for i, n in enumerate(sizes):
+        print(f"  N = {n:4d}: " + " | ".join(f"{1e3 * c[i]:8.2f} ms" for c in costs))
+    for name, t in zip(("doubling", "eigenbasis", "Schur"), costs, strict=True):
         slope = np.polyfit(np.log(sizes[-3:]), np.log(t[-3:]), 1)[0]
         print(f"  {name} route, fitted over the three largest N: cost ~ N^{slope:.2f}")
     print(f"  (the eigenbasis route declines above cond_1(P) = {modal.MAX_CONDITION:g})")

@@ -138,3 +138,17 @@ def test_rkc_agrees_with_rk45_with_fewer_evaluations():
     assert np.max([np.linalg.norm(a - b) for a, b in zip(rkc.W, ref.W, strict=True)]) \
         < 2e-3 * moved
     assert np.max(np.abs(rkc.loss / ref.loss - 1)) < 2e-3
+
+
+def test_dop853_agrees_with_tight_rk45_and_keeps_the_output_times():
+    """DOP853 builds its interpolant (3 extra evaluations) only for steps that hold an
+    output time; every requested time must still come out, equal to RK45's to tolerance."""
+    net, teacher = random_network(6, 2, 2, leak=0.7, seed=3)
+    args = ("bptt", (net.W[0], net.U[0], net.V[0]), (teacher.W[0], teacher.U[0], teacher.V[0]),
+            3.0, 0.7)
+    kw = {"n_eval": 4}  # sparse outputs: most steps hold none
+    ref = integrate_matrices(*args, **kw, rtol=1e-11, atol=1e-13)
+    dop = integrate_matrices(*args, **kw, rtol=1e-8, atol=1e-11, method="DOP853")
+    assert dop.status == "ok" and np.allclose(dop.tau, ref.tau, rtol=0, atol=0)
+    assert np.max(np.abs(dop.W - ref.W)) < 1e-6 and np.max(np.abs(dop.loss / ref.loss - 1)) < 1e-6
+    assert dop.n_evaluations < integrate_matrices(*args, **kw, rtol=1e-8, atol=1e-11).n_evaluations

@@ -83,3 +83,83 @@ def test_rkc_converges_to_tight_rk45(rule, leak):
 
     loose, tight = error(1e-3), error(1e-6)
     assert loose < 3e-3 and tight < 5e-5 and tight < loose / 20
+
+
+@pytest.mark.parametrize("rule, k", [("bptt", None), ("rflo", None), ("tbptt", 2)])
+def test_stacked_field_and_integration_equal_one_at_a_time(rule, k):
+    """field_stack (one broadcast pass; tBPTT's window: one call each) against the dense
+    Kronecker field for BPTT and against field() for the others; integrate_stack against
+    separate integrations, to the tolerance (the step size is shared)."""
+    from symdyn.meanfield.field import TeacherField, field, field_stack
+    from symdyn.meanfield.integrate import integrate_stack
+    from symdyn.meanfield.rule import matrix_rule
+
+    leak = 0.6
+    net, teacher = random_network(4, 2, 2, leak=leak, batch=3, seed=7)  # all stay stable
+    target = (teacher.W[0], teacher.U[0], teacher.V[0])
+    tf, mr = TeacherField.of(target, leak), matrix_rule(rule, leak, k)
+    got = field_stack(mr, (net.W, net.U, net.V), tf, net.B_fb)
+    for i in range(3):
+        st = (net.W[i], net.U[i], net.V[i])
+        want = (_bptt_dense(st, target, leak) if rule == "bptt"
+                else field(mr, st, tf, net.B_fb[i]))
+        for g, w in zip(got, want, strict=True):
+            assert np.max(np.abs(g[i] - w)) < 1e-10 * max(1.0, np.max(np.abs(w)))
+    starts = [(net.W[i], net.U[i], net.V[i]) for i in range(3)]
+    kw = {"truncation": k, "n_eval": 5, "rtol": 1e-10, "atol": 1e-12}
+    stacked = integrate_stack(rule, starts, target, 2.0, leak, feedbacks=list(net.B_fb), **kw)
+    for st, B, tr in zip(starts, net.B_fb, stacked, strict=True):
+        one = integrate_matrices(rule, st, target, 2.0, leak, feedback=B, **kw)
+        assert tr.status == one.status == "ok" and np.allclose(tr.tau, one.tau)
+        assert np.max(np.abs(tr.W - one.W)) < 1e-8 and np.max(np.abs(tr.loss / one.loss - 1)) < 1e-8
+
+
+@pytest.mark.parametrize("leak", [1.0, 0.5])
+def test_doubling_route_equals_dense_and_schur_routes(leak, monkeypatch):
+    """N = 16, student radius 0.99 (a dozen doublings): the doubling route, which computes
+    no eigenvalue, against the dense Kronecker field (BPTT) and the Schur route (all)."""
+    import sys
+
+    field_module = sys.modules["symdyn.meanfield.field"]  # the package exports field()
+    net, teacher = random_network(16, 3, 2, leak=leak, seed=3, radius=0.99)
+    student, target = (net.W[0], net.U[0], net.V[0]), (teacher.W[0], teacher.U[0], teacher.V[0])
+    for rule, k in (("bptt", None), ("rflo", None), ("tbptt", 3)):
+        with monkeypatch.context() as mp:  # the doubling route, and nothing else
+            mp.setattr(field_module, "_modal_field", lambda *a: pytest.fail("not doubled"))
+            fast = expected_update(rule, student, target, leak, feedback=net.B_fb[0],
+                                   truncation=k)
+        with monkeypatch.context() as mp:
+            mp.setattr(field_module, "DOUBLING_MIN_N", 10**9)
+            mp.setattr(modal_module, "MAX_CONDITION", 0.0)  # the Schur route
+            slow = expected_update(rule, student, target, leak, feedback=net.B_fb[0],
+                                   truncation=k)
+        for f, s in zip(fast, slow, strict=True):
+            assert np.max(np.abs(f - s)) < 1e-11 * np.max(np.abs(s))
+        if rule == "bptt":
+            for f, d in zip(fast, _bptt_dense(student, target, leak), strict=True):
+                assert np.max(np.abs(f - d)) < 1e-10 * np.max(np.abs(d))
+
+
+@pytest.mark.parametrize("rho", [1 - 1e-6, 1 + 1e-9, 1.5])
+def test_doubling_route_leaves_the_stability_verdict_to_the_eigenvalues(rho):
+    """Near or beyond radius one the doubling route declines (it never reports a radius);
+    the eigenvalue routes then compute the field or raise the instability error."""
+    from symdyn.errors import UnstableError
+    from symdyn.meanfield import doubling
+
+    rng = np.random.default_rng(1)
+    n = 16
+    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    W = Q @ np.diag(np.linspace(-rho, rho, n)) @ Q.T  # spectral radius rho, exactly
+    U, V = rng.standard_normal((n, 2)), rng.standard_normal((2, n))
+    teacher = (0.5 * Q, rng.standard_normal((n, 2)), rng.standard_normal((2, n)))
+    assert doubling.moments_and_adjoints(W, doubling.powers(teacher[0]), U @ U.T,
+                                         teacher[1] @ U.T, V.T @ teacher[2], V.T @ V) is None
+    if rho < 1:
+        got = expected_update("bptt", (W, U, V), teacher, 1.0)
+        want = _bptt_dense((W, U, V), teacher, 1.0)
+        for g, w in zip(got, want, strict=True):
+            assert np.max(np.abs(g - w)) < 1e-6 * np.max(np.abs(w))
+    else:
+        with pytest.raises(UnstableError, match="spectral radius"):
+            expected_update("bptt", (W, U, V), teacher, 1.0)

@@ -39,12 +39,15 @@ def compare_with_simulation(rule: str, leak: float, *, n_hidden: int = 32, n_inp
         getattr(teacher, name)[:] = getattr(teacher, name)[0]
     k = truncation if rule == "tbptt" else None
     sub = 8  # ODE outputs per record window, for the window-averaged loss
+    # rtol 1e-4: the ODE's error (< 1e-4) is ~1e-3 of the smallest SGD spread (0.07-0.5 at
+    # N = 32). Measured on the check's case seeds 0-7, quick, against rtol 1e-5: `worst`
+    # moved by <= 1.1e-4 and `loss_rel` by <= 2.2e-5 (thresholds 2.5 and 0.25; rtol 1e-3
+    # would still move them by < 2e-3), with 30 % fewer field evaluations.
     traj = integrate_matrices(rule, (net.W[0], net.U[0], net.V[0]),
                               (teacher.W[0], teacher.U[0], teacher.V[0]), tau_end, leak,
                               feedback=net.B_fb[0], truncation=k, n_eval=n_points * sub + 1,
-                              rtol=1e-5, atol=1e-8)
-    rho_max = float(max(np.max(np.abs(np.linalg.eigvals((1 - leak) * np.eye(n_hidden)
-                                                         + leak * W))) for W in traj.W))
+                              rtol=1e-4, atol=1e-7)
+    rho_max = float(np.max(traj.radius))
     n_steps = int(round(tau_end / eta))
     def unmatched(why: str) -> dict:  # nothing to compare: say why beside the ODE's status
         return {"rule": rule, "leak": leak, "eta": eta, "status": traj.status,

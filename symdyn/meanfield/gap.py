@@ -13,10 +13,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..simulate import aligned_network, project_matrices, train
-from .integrate import integrate_matrices
+from .integrate import integrate_matrices, integrate_stack
 
 A_STARS = np.array([0.5, 0.0, -0.3])
 WINDOW = (5.0, 10.0)
+#: The field here is not stiff (Jacobian eigenvalues within |mu| <= 4.1 along the ODE), so
+#: at the tight tolerance the slopes need, the 8th-order stepper takes a quarter of RK45's
+#: steps: 17 % fewer field evaluations (1408 -> 1171 for BPTT, 1156 -> 991 for RFLO), and
+#: the slopes move by < 2e-6 (BPTT) and < 2e-5 (RFLO's restarts; its ODE slope by 1e-4,
+#: which is the rounding of a loss of 1e-13 computed as a difference of O(1) terms).
+METHOD = "DOP853"
 
 
 def setup(batch: int):
@@ -37,29 +43,27 @@ def aligned_part(mats, bases):
     return (R @ np.diag(p["a"]) @ R.T, R @ np.diag(p["b"]) @ Q.T, P @ np.diag(p["c"]) @ R.T)
 
 
-def _restart(rule, start, target, B, tau0: float) -> float:
-    tr = integrate_matrices(rule, start, target, WINDOW[1] - tau0, feedback=B, n_eval=41,
-                            rtol=1e-9, atol=1e-12)
-    return log10_slope(tr.tau + tau0, tr.loss)
-
-
 def gap(rule: str, eta: float = 4e-3, batch: int = 2, n_restarts: int = 2) -> dict:
     """Slopes (log10 per unit tau) of the ODE, SGD, and the restarted matrix ODE."""
     net, teacher, bases = setup(1)
     target = (teacher.W[0], teacher.U[0], teacher.V[0])
     ode = integrate_matrices(rule, (net.W[0], net.U[0], net.V[0]), target, WINDOW[1],
-                             feedback=net.B_fb[0], n_eval=101, rtol=1e-9, atol=1e-12)
+                             feedback=net.B_fb[0], n_eval=101, rtol=1e-9, atol=1e-12,
+                             method=METHOD)
     net, teacher, bases = setup(batch)
     n = int(round(WINDOW[1] / eta))
     sim = train(net, teacher, rule=rule, eta=eta, n_steps=n, leak=1.0, seed=2,
                 record_every=n // 40)
     tau = sim.steps * eta
     i5 = int(np.argmin(np.abs(tau - WINDOW[0])))
-    full, modes = [], []
-    for b in range(min(batch, n_restarts)):
-        mats = (sim.W[i5, b], sim.U[i5, b], sim.V[i5, b])
-        full.append(_restart(rule, mats, target, net.B_fb[b], tau[i5]))
-        modes.append(_restart(rule, aligned_part(mats, bases), target, net.B_fb[b], tau[i5]))
+    runs = range(min(batch, n_restarts))
+    full = [(sim.W[i5, b], sim.U[i5, b], sim.V[i5, b]) for b in runs]
+    # All restarts as one ODE (N = 3: one stacked field evaluation costs about one single)
+    restarts = integrate_stack(rule, full + [aligned_part(m, bases) for m in full], target,
+                               WINDOW[1] - tau[i5], feedbacks=[net.B_fb[b] for b in runs] * 2,
+                               n_eval=41, rtol=1e-9, atol=1e-12, method=METHOD)
+    slopes = [log10_slope(tr.tau + tau[i5], tr.loss) for tr in restarts]
+    full, modes = slopes[:len(runs)], slopes[len(runs):]
     residual = project_matrices(sim.W, sim.U, sim.V, bases)["residual"]
     return {"rule": rule, "eta": eta, "batch": batch,
             "ode": log10_slope(ode.tau, ode.loss), "sgd": log10_slope(tau, sim.loss.mean(1)),

@@ -15,6 +15,9 @@ with ``u = alpha P^-1 U``, ``u* = alpha P*^-1 U*``, ``k = kappa(lam)``, ``G = P^
     E dU = alpha P^-T (Xh u* - Yh u),
     E dV = ((V* P*) Chx - (V P) Ch) P^T.
 
+Every function here also takes a stack of students (leading axes on the student's arrays,
+``lam`` and ``P``; the teacher's stay two-dimensional): the same arithmetic, broadcast.
+
 One eigendecomposition and four complex N x N products replace the real Schur factor,
 its Cayley transform and four triangular Sylvester solves (LAPACK ``dtrsyl``, unblocked,
 which dominate at N <~ 100).  Rounding errors grow with the condition number of the
@@ -46,41 +49,48 @@ class Modal:
 
     @classmethod
     def of(cls, M: np.ndarray) -> Modal | None:
-        """The eigendecomposition, or None if ``P`` is ill-conditioned (near-defective M)."""
+        """The eigendecomposition, or None if ``P`` is ill-conditioned (near-defective M;
+        for a stack of matrices: if that holds for any of them)."""
         try:
             lam, P = np.linalg.eig(M)
             Pinv = np.linalg.inv(P)
         except np.linalg.LinAlgError:  # no convergence, or singular P: the Schur route
             return None
-        cond = _norm1(P) * _norm1(Pinv)
+        cond = float(np.max(_norm1(P) * _norm1(Pinv)))
         return cls(lam, P, Pinv) if np.isfinite(cond) and cond <= MAX_CONDITION else None
 
     @property
     def radius(self) -> float:
+        """The spectral radius (of a stack: the largest of them)."""
         return float(np.max(np.abs(self.lam)))
 
 
-def _norm1(M: np.ndarray) -> float:
+def _norm1(M: np.ndarray) -> np.ndarray:
     """The 1-norm (largest column sum of moduli), as ``np.linalg.norm(M, 1)`` computes it."""
-    return float(np.abs(M).sum(axis=0).max())
+    return np.abs(M).sum(axis=-2).max(axis=-1)
+
+
+def _t(M: np.ndarray) -> np.ndarray:
+    """The transpose of a matrix or of each matrix of a stack."""
+    return np.swapaxes(M, -1, -2)
 
 
 def _geometric(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``1 / (1 - a_i b_j)``: the elementwise sum ``sum_m a_i^m b_j^m``."""
-    return 1.0 / (1.0 - np.multiply.outer(a, b))
+    return 1.0 / (1.0 - a[..., :, None] * b[..., None, :])
 
 
 def covariances(s: Modal, t: Modal, U: np.ndarray, Ut: np.ndarray, leak: float
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``u, u*, Ch, Chx`` (module doc): the covariances in eigen-coordinates."""
     u, ut = leak * (s.Pinv @ U), leak * (t.Pinv @ Ut)
-    return u, ut, (u @ u.T) * _geometric(s.lam, s.lam), (ut @ u.T) * _geometric(t.lam, s.lam)
+    return u, ut, (u @ _t(u)) * _geometric(s.lam, s.lam), (ut @ _t(u)) * _geometric(t.lam, s.lam)
 
 
 def real_covariances(s: Modal, t: Modal, Ch: np.ndarray, Chx: np.ndarray
                      ) -> tuple[np.ndarray, np.ndarray]:
     """``C = P Ch P^T`` and ``C* = P* Chx P^T`` as real arrays."""
-    return (s.P @ Ch @ s.P.T).real, (t.P @ Chx @ s.P.T).real
+    return (s.P @ Ch @ _t(s.P)).real, (t.P @ Chx @ _t(s.P)).real
 
 
 def unbounded(s: Modal, t: Modal, kappa: np.ndarray, F: np.ndarray, V: np.ndarray,
@@ -88,13 +98,14 @@ def unbounded(s: Modal, t: Modal, kappa: np.ndarray, F: np.ndarray, V: np.ndarra
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(E dW, E dU, E dV)`` of a rule with an unbounded window, ``kappa = kappa(lam)``."""
     u, ut, Ch, Chx = covariances(s, t, U, Ut, leak)
-    G, VP, VPt = s.P.T @ F, V @ s.P, Vt @ t.P
+    G, VP, VPt = _t(s.P) @ F, V @ s.P, Vt @ t.P
     Xh = (G @ VPt) * _geometric(kappa, t.lam)
     Yh = (G @ VP) * _geometric(kappa, s.lam)
-    inner = (Xh * t.lam) @ Chx - (Yh * s.lam) @ Ch
-    dW = leak * (s.Pinv.T @ inner @ s.P.T).real
-    dU = leak * (s.Pinv.T @ (Xh @ ut - Yh @ u)).real
-    dV = ((VPt @ Chx - VP @ Ch) @ s.P.T).real
+    inner = (Xh * t.lam) @ Chx - (Yh * s.lam[..., None, :]) @ Ch
+    PinvT, PT = _t(s.Pinv), _t(s.P)
+    dW = leak * (PinvT @ inner @ PT).real
+    dU = leak * (PinvT @ (Xh @ ut - Yh @ u)).real
+    dV = ((VPt @ Chx - VP @ Ch) @ PT).real
     return dW, dU, dV
 
 
