@@ -143,10 +143,12 @@ def _inputs(ode: LearningODE, initial, params: Mapping, tau_end, n_eval, method)
 
 
 def _system(ode: LearningODE, values: dict, n: int) -> tuple[Callable, Callable]:
-    rhs, jac = bound_functions(ode, values)
-
-    def field(_tau: float, y: np.ndarray) -> np.ndarray:
-        return rhs(y.reshape(n, 3).T).T.ravel()
+    if n == 1:  # one mode: the field at one point, in Python floats (codegen._rhs_numpy)
+        rhs, jac = bound_functions(ode, {k: float(v[0]) for k, v in values.items()})
+        field = lambda _tau, y: rhs(y)  # noqa: E731
+    else:
+        rhs, jac = bound_functions(ode, values)
+        field = lambda _tau, y: rhs(y.reshape(n, 3).T).T.ravel()  # noqa: E731
 
     def jacobian(_tau: float, y: np.ndarray) -> np.ndarray:
         blocks = jac(y.reshape(n, 3).T)          # (3, 3, n)
