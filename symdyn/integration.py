@@ -26,7 +26,7 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
 from scipy.linalg import block_diag
 from scipy.optimize import brentq
 
-from .codegen import bound_functions, check_region
+from .codegen import bound_functions, check_region, mode_field
 from .errors import SymdynError
 from .model import lam_numeric
 from .ode import LearningODE
@@ -143,12 +143,11 @@ def _inputs(ode: LearningODE, initial, params: Mapping, tau_end, n_eval, method)
 
 
 def _system(ode: LearningODE, values: dict, n: int) -> tuple[Callable, Callable]:
-    if n == 1:  # one mode: the field at one point, in Python floats (codegen._rhs_numpy)
-        rhs, jac = bound_functions(ode, {k: float(v[0]) for k, v in values.items()})
-        field = lambda _tau, y: rhs(y)  # noqa: E731
-    else:
-        rhs, jac = bound_functions(ode, values)
-        field = lambda _tau, y: rhs(y.reshape(n, 3).T).T.ravel()  # noqa: E731
+    _, jac = bound_functions(ode, values)
+    rhs = mode_field(ode, values, n)
+
+    def field(_tau: float, y: np.ndarray) -> np.ndarray:
+        return rhs(y)
 
     def jacobian(_tau: float, y: np.ndarray) -> np.ndarray:
         blocks = jac(y.reshape(n, 3).T)          # (3, 3, n)
