@@ -46,6 +46,7 @@ from scipy.linalg.lapack import dgetrf, dgetrs
 
 from . import symbols as S
 from .averaging import joint_state, solve_stein
+from .codegen import NO_DOCSTRING
 from .errors import SymdynError, UnknownSymbolError, UnstableError
 from .model import recurrence
 from .ode import LearningODE, working_rule
@@ -176,7 +177,7 @@ def _numeric_matrices(ode: LearningODE) -> tuple[Callable, list[tuple[int, int]]
     state = noisy_state(ode)
     exprs = [sp.Matrix(e) for e in (state.F, state.G, *state.Q, state.V)]
     flat = [x for e in exprs for x in e]
-    return sp.lambdify(NUMERIC_ARGS, flat, "numpy"), [e.shape for e in exprs]
+    return sp.lambdify(NUMERIC_ARGS, flat, "numpy", **NO_DOCSTRING), [e.shape for e in exprs]
 
 
 def _matrices_at(ode: LearningODE, args: list[float]) -> list[np.ndarray]:
