@@ -187,16 +187,17 @@ def _march(solver, grid: np.ndarray, taus: list, rows: list, edges: dict,
             if solver.status == "failed":
                 return "failed", float(t_old), str(message)
             return "diverged", float(t_old), "the solver produced a non-finite state"
-        dense = solver.dense_output()
-        crossed = [(_crossing(lambda t, edge=edge, dense=dense: edge(dense(t)), t_old,
-                              solver.t), status)
-                   for status, edge in edges.items() if edge(solver.y) <= 0]
-        if crossed:
-            t_stop, status = min(crossed)
+        out = [(status, edge) for status, edge in edges.items() if edge(solver.y) <= 0]
+        if out:
+            dense = solver.dense_output()
+            t_stop, status = min(
+                (_crossing(lambda t, edge=edge, dense=dense: edge(dense(t)), t_old, solver.t),
+                 status) for status, edge in out)
             _sample(grid, index, t_stop, dense, taus, rows)
             _append(taus, rows, t_stop, dense(t_stop))
             return status, float(t_stop), ""
-        index = _sample(grid, index, solver.t, dense, taus, rows)
+        if index < len(grid) and grid[index] <= solver.t:  # the step passed grid points
+            index = _sample(grid, index, solver.t, solver.dense_output(), taus, rows)
         if deadline is not None and time.monotonic() > deadline and solver.status == "running":
             _append(taus, rows, solver.t, solver.y.copy())
             return "budget", float(solver.t), ""
