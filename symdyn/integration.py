@@ -26,7 +26,7 @@ from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
 from scipy.linalg import block_diag
 from scipy.optimize import brentq
 
-from .codegen import bound_functions, check_region
+from .codegen import POINTWISE_MODES, bound_functions, check_region, mode_field
 from .errors import SymdynError
 from .model import lam_numeric
 from .ode import LearningODE
@@ -102,9 +102,7 @@ def integrate(ode: LearningODE, initial, params: Mapping, tau_end: float,
     y0, values, tau_end = _inputs(ode, initial, params, tau_end, n_eval, method)
     n = y0.shape[0]
     field, jacobian = _system(ode, values, n)
-    lam = _lam_function(ode, values)
-    edges = {"left_region": lambda y: 1 - EDGE_MARGIN - np.max(np.abs(lam(y))),
-             "diverged": lambda y: bound - np.max(np.abs(y))}
+    edges = _edges(ode, values, n, bound)
     kwargs = {"jac": jacobian} if method in IMPLICIT else {}
     solver = SOLVERS[method](field, 0.0, y0.ravel(), tau_end, rtol=rtol, atol=atol, **kwargs)
     grid = np.linspace(0.0, tau_end, n_eval)
@@ -143,10 +141,11 @@ def _inputs(ode: LearningODE, initial, params: Mapping, tau_end, n_eval, method)
 
 
 def _system(ode: LearningODE, values: dict, n: int) -> tuple[Callable, Callable]:
-    rhs, jac = bound_functions(ode, values)
+    _, jac = bound_functions(ode, values)
+    rhs = mode_field(ode, values, n)
 
     def field(_tau: float, y: np.ndarray) -> np.ndarray:
-        return rhs(y.reshape(n, 3).T).T.ravel()
+        return rhs(y)
 
     def jacobian(_tau: float, y: np.ndarray) -> np.ndarray:
         blocks = jac(y.reshape(n, 3).T)          # (3, 3, n)
@@ -155,14 +154,24 @@ def _system(ode: LearningODE, values: dict, n: int) -> tuple[Callable, Callable]
     return field, jacobian
 
 
-def _lam_function(ode: LearningODE, values: dict) -> Callable[[np.ndarray], np.ndarray]:
-    """Each mode's ``lam`` from the flat state, by the model's own leak map."""
+def _edges(ode: LearningODE, values: dict, n: int, bound: float) -> dict[str, Callable]:
+    """``status -> margin(y)`` of the flat state, > 0 inside: the largest ``|lam|`` (the
+    model's own leak map) below ``1 - EDGE_MARGIN``, the largest ``|a|, |b|, |c|`` below
+    ``bound``.  Evaluated after every solver step: up to ``POINTWISE_MODES`` modes on the
+    state's floats (the same numbers; NumPy's calls on a few entries cost more than the
+    arithmetic), on arrays above."""
     alpha = values["alpha"] if "alpha" in values else float(ode.leak)
+    if n > POINTWISE_MODES:
+        return {"left_region": lambda y: 1 - EDGE_MARGIN - np.max(np.abs(
+                    lam_numeric(y.reshape(-1, 3)[:, 0], alpha))),
+                "diverged": lambda y: bound - np.max(np.abs(y))}
+    alphas = np.broadcast_to(alpha, (n,)).tolist()
 
-    def lam(y: np.ndarray) -> np.ndarray:
-        return lam_numeric(y.reshape(-1, 3)[:, 0], alpha)
+    def left_region(y: np.ndarray) -> float:
+        return 1 - EDGE_MARGIN - max(abs(lam_numeric(a, al))
+                                     for a, al in zip(y[0::3].tolist(), alphas, strict=True))
 
-    return lam
+    return {"left_region": left_region, "diverged": lambda y: bound - max(map(abs, y.tolist()))}
 
 
 def _march(solver, grid: np.ndarray, taus: list, rows: list, edges: dict,
@@ -178,16 +187,17 @@ def _march(solver, grid: np.ndarray, taus: list, rows: list, edges: dict,
             if solver.status == "failed":
                 return "failed", float(t_old), str(message)
             return "diverged", float(t_old), "the solver produced a non-finite state"
-        dense = solver.dense_output()
-        crossed = [(_crossing(lambda t, edge=edge, dense=dense: edge(dense(t)), t_old,
-                              solver.t), status)
-                   for status, edge in edges.items() if edge(solver.y) <= 0]
-        if crossed:
-            t_stop, status = min(crossed)
+        out = [(status, edge) for status, edge in edges.items() if edge(solver.y) <= 0]
+        if out:
+            dense = solver.dense_output()
+            t_stop, status = min(
+                (_crossing(lambda t, edge=edge, dense=dense: edge(dense(t)), t_old, solver.t),
+                 status) for status, edge in out)
             _sample(grid, index, t_stop, dense, taus, rows)
             _append(taus, rows, t_stop, dense(t_stop))
             return status, float(t_stop), ""
-        index = _sample(grid, index, solver.t, dense, taus, rows)
+        if index < len(grid) and grid[index] <= solver.t:  # the step passed grid points
+            index = _sample(grid, index, solver.t, solver.dense_output(), taus, rows)
         if deadline is not None and time.monotonic() > deadline and solver.status == "running":
             _append(taus, rows, solver.t, solver.y.copy())
             return "budget", float(solver.t), ""

@@ -35,15 +35,18 @@ the Gauss-Newton matrix. At ``sigma = 0`` the update noise vanishes there entire
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
 import sympy as sp
-from scipy.linalg import lu_factor, lu_solve, solve_discrete_lyapunov
+from scipy.linalg import lu_factor, solve_discrete_lyapunov
+from scipy.linalg.lapack import dgetrf, dgetrs
 
 from . import symbols as S
 from .averaging import joint_state, solve_stein
+from .codegen import NO_DOCSTRING
 from .errors import SymdynError, UnknownSymbolError, UnstableError
 from .model import recurrence
 from .ode import LearningODE, working_rule
@@ -168,10 +171,23 @@ def on_manifold_noise(ode: LearningODE) -> sp.Matrix:
 
 # --- numeric --------------------------------------------------------------------------
 @lru_cache(maxsize=32)
-def _numeric_matrices(ode: LearningODE):
+def _numeric_matrices(ode: LearningODE) -> tuple[Callable, list[tuple[int, int]]]:
+    """``F, G, Q_1, Q_2, Q_3, V`` lambdified as one flat list of their entries (row by
+    row, one conversion to an array per point), and their shapes."""
     state = noisy_state(ode)
-    exprs = [state.F, state.G, *state.Q, state.V]
-    return sp.lambdify(NUMERIC_ARGS, [sp.Matrix(e).tolist() for e in exprs], "numpy")
+    exprs = [sp.Matrix(e) for e in (state.F, state.G, *state.Q, state.V)]
+    flat = [x for e in exprs for x in e]
+    return sp.lambdify(NUMERIC_ARGS, flat, "numpy", **NO_DOCSTRING), [e.shape for e in exprs]
+
+
+def _matrices_at(ode: LearningODE, args: list[float]) -> list[np.ndarray]:
+    """The matrices of :func:`_numeric_matrices` at the numeric arguments ``args``."""
+    compiled, shapes = _numeric_matrices(ode)
+    flat, out, i = np.array(compiled(*args), dtype=float), [], 0
+    for rows, cols in shapes:
+        out.append(flat[i:i + rows * cols].reshape(rows, cols))
+        i += rows * cols
+    return out
 
 
 #: Teacher and feedback values a point may leave out.
@@ -238,12 +254,18 @@ class _SharedStein:
     def __init__(self, F: np.ndarray) -> None:
         n = F.shape[0]
         self.F = F
-        self.lu = lu_factor(np.eye(n * n) - np.kron(F, F), check_finite=False)
+        # F kron F, entry (i n + k, j n + l) = F_ij F_kl, as np.kron forms it
+        K = np.eye(n * n) - (F[:, None, :, None] * F[None, :, None, :]).reshape(n * n, n * n)
+        # LAPACK's getrf and getrs, as lu_factor and lu_solve call them, without their
+        # argument checks (a third of the cost at these sizes); lu_factor where singular,
+        # for its warning
+        lu, piv, info = dgetrf(K)
+        self.lu = (lu, piv) if info == 0 else lu_factor(K, check_finite=False)
 
     def __call__(self, A: np.ndarray, R: np.ndarray) -> np.ndarray:
         for trans, M in ((0, self.F), (1, self.F.T)):
-            if A.shape == M.shape and np.array_equal(A, M):
-                x = lu_solve(self.lu, np.ravel(R), trans=trans, check_finite=False)
+            if A.shape == M.shape and (A == M).all():
+                x, _ = dgetrs(*self.lu, np.ravel(R), trans=trans)
                 return x.reshape(R.shape)
         return _dlyap(A, R)
 
@@ -269,7 +291,7 @@ def numeric_moments(ode: LearningODE, point: dict, sigma: float = 0.0) -> Numeri
     by :func:`long_run_covariance`, the formula the symbolic path uses too; ``lag0`` and
     the mean with the three ``Q_i`` stacked (one ``einsum`` each)."""
     args = numeric_arguments(ode, point, sigma)
-    F, G, *rest = (np.array(m, dtype=float) for m in _numeric_matrices(ode)(*args))
+    F, G, *rest = _matrices_at(ode, args)
     Q, V = np.stack(rest[:3]), rest[3]
     stein = _stein_solver(F)
     P = stein(F, G @ G.T)

@@ -12,9 +12,11 @@ import symdyn as sd
 from symdyn import autodiff
 from symdyn import symbols as S
 from symdyn.codegen import (
+    POINTWISE_MODES,
     jacobian_function,
     loss_function,
     loss_hessian_function,
+    mode_field,
     rhs_function,
 )
 
@@ -88,3 +90,22 @@ def test_rhs_at_a_pole_is_not_an_exception():
         out = rhs_function(ode)(np.array([1.0, 0.5, 0.5]), {"a_star": 0.2, "b_star": 1.0,
                                                              "c_star": 1.0})
     assert out.shape == (3,) and not np.all(np.isfinite(out))
+
+
+@pytest.mark.parametrize("n", [1, 3, POINTWISE_MODES + 1])
+def test_mode_field_equals_the_field_on_arrays(n):
+    """codegen.mode_field (each mode in Python floats up to POINTWISE_MODES, on arrays
+    above) gives the field of every mode; at a pole, inf or nan as arrays do."""
+    ode = sd.derive("bptt", leak=S.alpha)
+    rng = np.random.default_rng(n)
+    y = rng.uniform(-0.8, 0.8, (n, 3))
+    values = {"a_star": rng.uniform(-0.5, 0.5, n), "b_star": 1.1, "c_star": -0.8,
+              "alpha": 0.6}
+    want = rhs_function(ode)(y.T, values).T.ravel()
+    np.testing.assert_allclose(mode_field(ode, values, n)(y.ravel()), want, rtol=1e-14,
+                               atol=1e-15)
+    y[0, 0] = 1.0  # lam = 1: the stationary loss has a pole
+    with np.errstate(all="ignore"):
+        out = mode_field(ode, values, n)(y.ravel())
+    assert out.shape == (3 * n,) and not np.all(np.isfinite(out[:3]))
+    assert np.all(np.isfinite(out[3:]))

@@ -26,6 +26,7 @@ from symdyn import symbols as S
 from symdyn.analysis.fixed_points import FixedPointReport
 from symdyn.analysis.pointwise import format_complex
 from symdyn.analysis.spectrum import clean_eigenvalues, numeric_class
+from symdyn.codegen import POINTWISE_MODES
 from symdyn.errors import CannotPredict, SymdynError
 from symdyn.integration import IntegrationStopped
 from symdyn.values import BadValueError
@@ -146,6 +147,19 @@ def test_integration_statuses_and_completed_run():
     assert capped.status == "diverged" and np.max(np.abs(capped.final)) == pytest.approx(0.9)
     quick = sd.integrate(ode, [0.0, 0.6, 0.2], BPTT_TEACHER, tau_end=100, budget=1e-9)
     assert quick.status == "budget" and np.all(np.isfinite(quick.states))
+
+
+@pytest.mark.parametrize("modes", [2, POINTWISE_MODES + 1])
+def test_edges_of_many_modes_stop_where_one_mode_stops(modes):
+    """The region edge and the bound are judged on the state's floats up to
+    POINTWISE_MODES modes and on arrays above: copies of one mode stop where it stops."""
+    for ode, start, teacher, bound in ((sd.derive("bptt"), [0.0, 0.6, 0.2], BPTT_TEACHER, 0.9),
+                                       (sd.derive("rflo"), [0.5, -1.8, 0.4], RFLO_TEACHER,
+                                        1e6)):
+        one = sd.integrate(ode, [start], teacher, tau_end=50, bound=bound)
+        many = sd.integrate(ode, [start] * modes, teacher, tau_end=50, bound=bound)
+        assert one.status in ("diverged", "left_region") and many.status == one.status
+        assert many.stopped_at == pytest.approx(one.stopped_at, rel=1e-6)
 
 
 def test_predict_limit_says_when_it_cannot():

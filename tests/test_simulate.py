@@ -189,6 +189,22 @@ def test_aligned_projection_recovers_parameters():
     assert project_modes(net, bases)["residual"][0] > 1e-5
 
 
+def test_aligned_network_on_given_bases():
+    """``bases=`` of an earlier call with the seed builds the same network as drawing them
+    again (another state on the same bases), and bases of other sizes are refused."""
+    p = {**SCALAR, "a": 0.2}
+    net, teacher, bases = aligned_network(5, 4, 3, **p, beta=0.7, leak=0.5, batch=2, seed=4)
+    again, teacher2, same = aligned_network(5, 4, 3, **p, beta=0.7, leak=0.5, batch=2,
+                                            seed=4, bases=bases)
+    assert same is bases
+    for name in ("W", "U", "V", "B_fb"):
+        np.testing.assert_array_equal(getattr(net, name), getattr(again, name))
+    for name in ("W", "U", "V"):
+        np.testing.assert_array_equal(getattr(teacher, name), getattr(teacher2, name))
+    with pytest.raises(ValueError, match="sizes"):
+        aligned_network(4, 5, 3, **p, beta=0.7, leak=0.5, bases=bases)
+
+
 def test_spectral_radius_and_instability():
     W = np.diag([0.5, -2.9])[None]  # eig J = 1 - alpha + alpha eig W = 0.75, -0.95
     assert spectral_radius(W, 0.5)[0] == pytest.approx(0.95)

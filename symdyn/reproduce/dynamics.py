@@ -15,7 +15,7 @@ import sympy as sp
 from scipy.integrate import solve_ivp
 
 from .. import integrate, loss_function, rhs_function
-from ..codegen import bound_functions
+from ..codegen import NO_DOCSTRING, bound_functions
 from ..plots import LABELS
 from ..validation import Case, simulate_modes
 from .common import RULES, TEACHER, FigureData, Section, analysed
@@ -84,7 +84,7 @@ def optimal_branches(report, params: dict, edge: float = 2.0) -> list[dict]:
         stable = np.ones(int(keep.sum()), bool)
         for g in optimal.conditions:
             names = sorted(g.free_symbols, key=lambda x: x.name)
-            values = sp.lambdify(names, g)(*(point[x.name] for x in names))
+            values = sp.lambdify(names, g, **NO_DOCSTRING)(*(point[x.name] for x in names))
             stable &= np.broadcast_to(np.asarray(values, float) > 0, stable.shape)
         branches.append({"b": b[keep], "c": c[keep], "stable": stable})
     return branches

@@ -27,6 +27,7 @@ __all__ = ["mc_blocks", "summed_updates_chunk", "summed_updates_setup", "train_l
 
 _NO_BLOCKS = np.zeros((0, 0))  # training: no Monte Carlo blocks (the kernel's types kept)
 _NO_MC = ((np.zeros((0, 0, 0, 0)),) * 3, _NO_BLOCKS, (np.zeros((0, 0, 0)),) * 3)
+_NO_RECORD = (0, (np.zeros((0, 0, 0, 0)),) * 3, _NO_BLOCKS)  # Monte Carlo: no snapshots
 
 
 def _traces(runner: Runner) -> tuple[np.ndarray, np.ndarray, int]:
@@ -66,10 +67,13 @@ def _columns(m: np.ndarray, rows: slice) -> np.ndarray:
 
 
 def _chunk(runner: Runner, eta: float, xs: np.ndarray, loss_acc: np.ndarray,
-           mc: tuple = (0, 0, 1) + _NO_MC) -> None:
+           mc: tuple = (0, 0, 1) + _NO_MC, record: tuple = _NO_RECORD) -> None:
     """Advance `runner` by len(xs) steps (training with `eta`, or Monte Carlo with `mc` =
     (start, burn_in, block_len, blocks, block_loss, squares)), in blocks of
-    :data:`CHAIN_BLOCK` chains where the batch's state is large (:data:`CACHE_BYTES`)."""
+    :data:`CHAIN_BLOCK` chains where the batch's state is large (:data:`CACHE_BYTES`).
+    In training, ``mc[0]`` is the number of steps already taken and ``record`` =
+    (every, snapshots of W, U, V, window losses) what the kernel records (kernels.run_chunk).
+    """
     s1, s2, pos = _traces(runner)
     noise = (runner.noise_rng.standard_normal(xs.shape[:2] + (runner.net.V.shape[1],))
              if runner.sigma else xs)
@@ -77,23 +81,28 @@ def _chunk(runner: Runner, eta: float, xs: np.ndarray, loss_acc: np.ndarray,
                                                          runner.teacher.V))
     net = _contiguous(runner.net)
     start, burn_in, block_len, blocks, block_loss, squares = mc
+    every, snaps, snap_loss = record
     nb = xs.shape[1]
     state = sum(m.nbytes for m in (*net, *teacher, s1, s2, runner.h, runner.hs))
     size = CHAIN_BLOCK if state > CACHE_BYTES and net[0].shape[1] > 1 else nb
     mc_run = block_loss.shape[0] > 0
+    # the kernel's outputs with a batch axis 1, filled per block of chains and copied back
+    filled = (*blocks, block_loss) if mc_run else (*snaps, snap_loss)
     for b0 in range(0, nb, size):
         rows = slice(b0, b0 + size)
-        own = tuple(_columns(b, rows) for b in blocks) if mc_run else blocks
-        own_loss = _columns(block_loss, rows) if mc_run else block_loss
+        own = tuple(_columns(m, rows) if m.shape[0] else m for m in filled)
+        mc_out = (own[:3], own[3]) if mc_run else (blocks, block_loss)
+        record_out = (snaps, snap_loss) if mc_run else (own[:3], own[3])
         pos_out = kernels.run_chunk(
             kernels.RULE_CODES[runner.rule.name], runner.leak, float(eta), runner.sigma,
             tuple(m[rows] for m in net), tuple(m[rows] for m in teacher), runner.h[rows],
             runner.hs[rows], s1[rows], s2[rows], pos, _columns(xs, rows),
-            _columns(noise, rows), loss_acc[rows], start, burn_in, block_len, own, own_loss,
-            tuple(q[rows] if q.shape[0] else q for q in squares))
-        if mc_run and size < nb:  # the block's sums back into the whole batch's
-            for whole, mine in zip((*blocks, block_loss), (*own, own_loss), strict=True):
-                whole[:, rows] = mine
+            _columns(noise, rows), loss_acc[rows], start, burn_in, block_len, *mc_out,
+            tuple(q[rows] if q.shape[0] else q for q in squares), every, *record_out)
+        if size < nb:
+            for whole, part in zip(filled, own, strict=True):
+                if whole.shape[0]:
+                    whole[:, rows] = part
     if isinstance(runner.rule, TBPTT):
         runner.rule.pos = pos_out
 
@@ -106,18 +115,46 @@ def _next_stop(t: int, n_steps: int, periods: tuple[int, ...]) -> int:
 def train_loop(net: Network, runner: Runner, inputs: _Inputs, rec: _Recorder, eta: float,
                n_steps: int, record_every: int, progress: Callable[[int, int], None] | None,
                leak: float, rule: str, max_seconds: float | None) -> None:
-    """engine._train_loop, in compiled chunks (same arguments, same effects)."""
+    """engine._train_loop, in compiled chunks (same arguments, same effects).
+
+    The kernel records every ``record_every`` steps itself (loss window means and weight
+    snapshots, :func:`_windows`); the driver stops only where it acts itself, at the
+    stability check, the progress calls and the ends of input chunks (noise runs
+    recording every ~20 steps went back to Python ~200 times a run for the records)."""
     between = Between(n_steps, record_every, progress, leak, rule, max_seconds)
-    periods = (CHECK_EVERY, record_every) + ((between.every_progress,) if progress else ())
+    periods = (CHECK_EVERY,) + ((between.every_progress,) if progress else ())
     loss_acc = np.zeros(runner.h.shape[0])
     t = 0
     while t < n_steps:
         xs = inputs.take(_next_stop(t, n_steps, periods) - t)
-        _chunk(runner, eta, xs, loss_acc)
+        record = _windows(net, rec, t, xs.shape[0], record_every)
+        _chunk(runner, eta, xs, loss_acc, (t, 0, 1) + _NO_MC, record)
+        _keep(rec, record, t, xs.shape[0])
         t += xs.shape[0]
-        rec.acc, rec.count = loss_acc, rec.count + xs.shape[0]
-        if between.act(t, net, runner, rec):
-            loss_acc = np.zeros_like(loss_acc)
+        rec.acc, rec.count = loss_acc, t % record_every
+        # the kernel recorded the multiples of record_every; the end of the run is left
+        between.act(t, net, runner, rec, flush=t == n_steps and t % record_every != 0)
+
+
+def _windows(net: Network, rec: _Recorder, start: int, steps: int, every: int) -> tuple:
+    """The kernel's ``record`` argument for steps ``start + 1`` to ``start + steps``: room
+    for the window losses and the recorded weights at each multiple of ``every``."""
+    n = (start + steps) // every - start // every
+    snaps = tuple(np.empty((n,) + getattr(net, k).shape) if k in rec.record else
+                  np.empty((0, 0, 0, 0)) for k in ("W", "U", "V"))
+    return every, snaps, np.empty((n, net.shape[0]))
+
+
+def _keep(rec: _Recorder, record: tuple, start: int, steps: int) -> None:
+    """The kernel's records of steps ``start + 1`` to ``start + steps`` into ``rec``, as
+    its flushes keep them."""
+    every, snaps, snap_loss = record
+    first = (start // every + 1) * every
+    rec.steps.extend(range(first, start + steps + 1, every))
+    rec.loss.extend(snap_loss)
+    for k, snap in zip(("W", "U", "V"), snaps, strict=True):
+        if k in rec.record:
+            rec.snaps[k].extend(snap)
 
 
 def mc_blocks(runner: Runner, inputs: _Inputs, burn_in: int, n_blocks: int, block_len: int

@@ -317,8 +317,11 @@ class Between:
         self.every_progress = max(1, n_steps // 20)
         self.end = None if max_seconds is None else time.perf_counter() + max_seconds
 
-    def act(self, t: int, net: Network, runner: Runner, rec: _Recorder) -> bool:
-        """Act after step ``t``; True if the recorder was flushed."""
+    def act(self, t: int, net: Network, runner: Runner, rec: _Recorder,
+            flush: bool | None = None) -> bool:
+        """Act after step ``t``; True if the recorder was flushed (``flush``: whether to
+        flush, for a caller that records the windows itself; default: at each multiple
+        of ``record_every`` and at the end)."""
         last = t == self.n_steps
         if t % CHECK_EVERY == 0 or last:
             _check_running(net, runner, self.leak, self.rule, t)
@@ -326,7 +329,7 @@ class Between:
                 raise SimulationTimeout(
                     f"train(rule={self.rule!r}) did not finish its {self.n_steps} steps "
                     f"within {self.max_seconds:g} s (stopped at {t})")
-        flushed = t % self.record_every == 0 or last
+        flushed = t % self.record_every == 0 or last if flush is None else flush
         if flushed:
             rec.flush(t, net)
         if self.progress is not None and (t % self.every_progress == 0 or last):

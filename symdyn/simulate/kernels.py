@@ -327,6 +327,28 @@ def _add(src: Array, dst: Array, keep: float) -> None:
 
 
 @njit(cache=True)
+def _record(step: int, start: int, every: int, net: tuple, loss_acc: Array, snaps: tuple,
+            snap_loss: Array) -> None:
+    """After training step ``step`` of the run (counted from 1), if it is a multiple of
+    ``every`` (> 0): the window's mean loss ``loss_acc / every`` into row ``i`` of
+    ``snap_loss`` and ``loss_acc`` back to 0, and copies of W, U, V into row ``i`` of
+    each non-empty ``snaps`` (row 0 is the chunk's first multiple after ``start``): what
+    engine._Recorder.flush keeps, without a return to Python per window."""
+    if every <= 0 or step % every != 0:
+        return
+    i = step // every - start // every - 1
+    for b in range(loss_acc.shape[0]):
+        snap_loss[i, b] = loss_acc[b] / every
+        loss_acc[b] = 0.0
+    if snaps[0].shape[0] > 0:
+        _add(net[0], snaps[0][i], 0.0)
+    if snaps[1].shape[0] > 0:
+        _add(net[1], snaps[1][i], 0.0)
+    if snaps[2].shape[0] > 0:
+        _add(net[2], snaps[2][i], 0.0)
+
+
+@njit(cache=True)
 def _one_mode(W: Array, U: Array, V: Array) -> bool:
     """Whether the networks have one hidden unit, one input and one output (N = D = M = 1):
     the noise checks' networks, whose steps :func:`_run_scalar` fuses."""
@@ -337,7 +359,8 @@ def _one_mode(W: Array, U: Array, V: Array) -> bool:
 def _run_scalar(rule: int, leak: float, eta: float, sigma: float, net: tuple,
                 teacher: tuple, h: Array, hs: Array, s1: Array, s2: Array, X: Array,
                 noise: Array, loss_acc: Array, start: int, burn_in: int, block_len: int,
-                blocks: tuple, block_loss: Array, squares: tuple) -> None:
+                blocks: tuple, block_loss: Array, squares: tuple, every: int,
+                snaps: tuple, snap_loss: Array) -> None:
     """:func:`run_chunk` for N = D = M = 1 (and tBPTT k = 1), same arguments: every step
     of every batch element in one loop, each quantity a scalar.  The same floating-point
     operations in the same order as the helpers above at N = 1 (each of their sums has one
@@ -396,14 +419,16 @@ def _run_scalar(rule: int, leak: float, eta: float, sigma: float, net: tuple,
                     squares[1][b, 0, 0] += du * du
                     squares[2][b, 0, 0] += dv * dv
                 block_loss[blk, b] = block_loss[blk, b] + loss
-
+        if not mc:
+            _record(start + t + 1, start, every, net, loss_acc, snaps, snap_loss)
 
 
 @njit(cache=True)
 def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teacher: tuple,
               h: Array, hs: Array, s1: Array, s2: Array, pos: int, X: Array, noise: Array,
               loss_acc: Array, start: int, burn_in: int, block_len: int, blocks: tuple,
-              block_loss: Array, squares: tuple) -> int:
+              block_loss: Array, squares: tuple, every: int, snaps: tuple,
+              snap_loss: Array) -> int:
     """Advance every batch element by X.shape[0] steps in place; returns the new tBPTT slot.
 
     ``net`` = (W, U, V, B_fb) and ``teacher`` = (W*, U*, V*), each (B, ...); h, hs (B, N);
@@ -414,6 +439,9 @@ def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teac
     ``start + t`` of the run, once past ``burn_in``, adds its (dW, dU, dV) to block
     ``(start + t - burn_in) // block_len`` of ``blocks`` (each (n_blocks, B, ...)), its loss
     to ``block_loss`` and the squares of its directions to ``squares`` (each (B, ...)).
+    In training, step ``start + t`` counts the run's steps from 0: with ``every`` > 0 each
+    multiple of it is recorded (:func:`_record`: the window's mean loss into ``snap_loss``
+    (n, B), W, U, V into ``snaps`` (each (n, B, ...), or empty if not recorded)).
     Every helper loops over the batch inside, so that its call costs (reference counts of
     its array arguments) are paid once per step, not once per batch element.
     """
@@ -421,7 +449,8 @@ def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teac
     nb, n, d, m, k = W.shape[0], W.shape[1], U.shape[2], V.shape[1], s1.shape[1]
     if _one_mode(W, U, V) and k == 1:
         _run_scalar(rule, leak, eta, sigma, net, teacher, h, hs, s1, s2, X, noise, loss_acc,
-                    start, burn_in, block_len, blocks, block_loss, squares)
+                    start, burn_in, block_len, blocks, block_loss, squares, every, snaps,
+                    snap_loss)
         return 0 if rule == TBPTT and X.shape[0] > 0 else pos
     J, deltas = np.empty((nb, n, n)), np.empty((k, nb, n))
     tmp1, tmp2 = _sens_scratch(s1), _sens_scratch(s2)
@@ -450,6 +479,7 @@ def run_chunk(rule: int, leak: float, eta: float, sigma: float, net: tuple, teac
             _fold(eta, U, dU, no_sq)
             _fold(eta, V, dV, no_sq)
             _add(loss.reshape(1, nb), loss_acc.reshape(1, nb), 1.0)
+            _record(start + t + 1, start, every, net, loss_acc, snaps, snap_loss)
         elif start + t >= burn_in:
             blk = (start + t - burn_in) // block_len
             _fold(1.0, blocks[0][blk], dW, squares[0])

@@ -173,7 +173,8 @@ def _aligned_mats(bases: Bases, a: np.ndarray, b: np.ndarray, c: np.ndarray
 
 def aligned_network(n_hidden: int, n_input: int, n_output: int, *, a, b, c, a_star, b_star,
                     c_star, beta, leak: float, batch: int = 1, seed: int = 0,
-                    a_rest=0.0, a_star_rest=0.0) -> tuple[Network, Teacher, Bases]:
+                    a_rest=0.0, a_star_rest=0.0, bases: Bases | None = None
+                    ) -> tuple[Network, Teacher, Bases]:
     """Data-aligned student/teacher pair (docs/theory.md, 'Model').
 
     With Haar-random orthogonal Q (D×D), R (N×N), P (M×M) from `seed` and n = min(N,D,M):
@@ -181,12 +182,20 @@ def aligned_network(n_hidden: int, n_input: int, n_output: int, *, a, b, c, a_st
     B_fb = R_n diag(beta) P_n^T, teacher likewise with (a*, b*, c*).  Per-mode arguments are
     scalars, (n,) or (B, n); `a_rest`, `a_star_rest` fill hidden directions i >= n (no mode).
     Raises UnstableNetworkError if |1 - alpha + alpha a| >= 1 anywhere.
+    ``bases``: the bases an earlier call with this ``seed`` and these sizes returned (the
+    same draws), to build another network on them without drawing them again.
     """
     leak = check_leak(leak)
     n = min(n_hidden, n_input, n_output)
-    rng = np.random.default_rng(seed)
-    bases = Bases(Q=_haar_orthogonal(n_input, rng), R=_haar_orthogonal(n_hidden, rng),
-                  P=_haar_orthogonal(n_output, rng))
+    if bases is None:
+        rng = np.random.default_rng(seed)
+        bases = Bases(Q=_haar_orthogonal(n_input, rng), R=_haar_orthogonal(n_hidden, rng),
+                      P=_haar_orthogonal(n_output, rng))
+    elif (bases.Q.shape[0], bases.R.shape[0], bases.P.shape[0]) != (n_input, n_hidden,
+                                                                      n_output):
+        raise ValueError(f"bases of sizes {bases.Q.shape[0]}, {bases.R.shape[0]}, "
+                         f"{bases.P.shape[0]} given for a network of sizes {n_input}, "
+                         f"{n_hidden}, {n_output}")
     rest = n_hidden - n
     a_full = np.concatenate([_modes(a, batch, n, "a"), _modes(a_rest, batch, rest, "a_rest")], 1)
     as_full = np.concatenate([_modes(a_star, batch, n, "a_star"),

@@ -8,6 +8,7 @@ import sympy as sp
 
 from .. import symbols as S
 from ..analysis import limit_candidates, predict_limit, slowest_rate
+from ..codegen import NO_DOCSTRING
 from ..errors import SymdynError
 from .case import Analysis, Case, simulate_modes
 from .registry import provides, register
@@ -67,7 +68,7 @@ def conserved_run(case: Case, analysis: Analysis) -> dict:
     extra = [modes[p.name] for p in case.ode.parameters]
     values = []
     for q in analysis.conserved:
-        f = sp.lambdify(args, q, modules="numpy")
+        f = sp.lambdify(args, q, modules="numpy", **NO_DOCSTRING)
         values.append(np.broadcast_to(f(*np.moveaxis(run.states, -1, 0), *extra),
                                       run.states.shape[:-1]).mean(axis=1))  # (n_t, n)
     return {"modes": modes, "run": run, "limits": limits, "quantities": analysis.conserved,

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..analysis.fluctuations import critical_learning_rate
 from ..simulate import (
+    Bases,
     Network,
     Teacher,
     UnstableNetworkError,
@@ -58,6 +59,7 @@ def large_batch_runs(case: Case, point: dict, etas: list[float], *, iterations: 
     burn_in, n_blocks = 100, 10
     total = burn_in + (steps // n_blocks) * n_blocks  # the inputs expected_update_mc reads
     drawn: dict[int, np.ndarray] = {}
+    run_bases: dict[int, Bases] = {}  # each run's bases, drawn from its seed once
     for it in range(iterations):
         parts = []
         for r in list(going):
@@ -67,7 +69,9 @@ def large_batch_runs(case: Case, point: dict, etas: list[float], *, iterations: 
             try:
                 state = {k: np.full((chains, 1), v) for k, v in zip("abc", theta, strict=True)}
                 parts.append((r, *aligned_network(1, 1, 1, leak=case.leak, batch=chains,
-                                                  seed=seeds[r], **state, **teacher)))
+                                                  seed=seeds[r], bases=run_bases.get(r), **state,
+                                                  **teacher)))
+                run_bases[r] = parts[-1][3]
             except UnstableNetworkError:
                 out[r] += [np.inf] * (iterations - it)
                 going.remove(r)
