@@ -26,6 +26,8 @@ from sympy.core.mul import _keep_coeff
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyElement, PolyRing
 
+from .factoring import factor_list as factor_list_of
+
 Factors = dict[sp.Expr, int]
 
 
@@ -267,7 +269,7 @@ def _element_key(f) -> tuple:
 def _factored(f) -> sp.Expr:
     coeff, factors = sp.Integer(1), {}
     for poly, sign in ((f.numer, 1), (f.denom, -1)):
-        c, pairs = poly.factor_list()
+        c, pairs = factor_list_of(poly)  # FLINT's where installed: the same result
         coeff *= sp.Integer(int(c)) ** sign
         for base, k in pairs:
             expr = as_expr(base)

@@ -30,6 +30,7 @@ from ..algebra import (
     to_field,
     vanishes_on,
 )
+from ..factoring import factor_list as factor_list_of
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters, signed
@@ -85,7 +86,7 @@ def numerators_and_denominators(ode: LearningODE) -> tuple[list[sp.Expr], list[s
             factors = []
         else:
             numerators.append(as_expr(f.numer))
-            factors = [as_expr(p) for p, _ in f.denom.factor_list()[1]]
+            factors = [as_expr(p) for p, _ in factor_list_of(f.denom)[1]]
         denominators += [d for d in factors if d.free_symbols & set(STATE)]
     return numerators, _unique(denominators)
 
