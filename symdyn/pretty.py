@@ -27,6 +27,7 @@ from sympy.printing.str import StrPrinter
 
 from . import symbols as S
 from .algebra import as_expr, field_element
+from .factoring import factor_list as factor_list_of
 
 #: Symbols the numerator is grouped by: the student's and teacher's input/output weights.
 AMPLITUDES = (S.b, S.c, S.b_star, S.c_star)
@@ -163,8 +164,11 @@ def _factor_list(poly: PolyElement) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]]
     rest = poly.exquo(ring({monomial: 1}))
     used = [i for i in range(ring.ngens) if rest.degree(i) > 0]
     rep = {tuple(m[i] for i in used): c for m, c in rest.terms()}
-    coefficient, pairs = sp.Poly.from_dict(rep, [ring.symbols[i] for i in used],
-                                           domain=sp.ZZ).factor_list()
+    gens = [ring.symbols[i] for i in used]
+    # Poly.factor_list's factors (dmp_factor_list's, as PolyElement.factor_list's), by
+    # FLINT where installed (symdyn.factoring)
+    coefficient, elements = factor_list_of(PolyRing(gens, sp.ZZ).from_dict(rep))
+    pairs = [(sp.Poly.from_dict(dict(f), gens, domain=sp.ZZ), k) for f, k in elements]
     # The monomial's factors in the order of its product's arguments (ties keep it).
     product = sp.Mul(*[ring.symbols[i]**k for i, k in enumerate(monomial) if k])
     symbols = [arg.as_base_exp() for arg in sp.Mul.make_args(product) if arg != 1]
