@@ -18,9 +18,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+import sympy as sp
 from sympy.polys.orderings import lex
-from sympy.polys.polyutils import _sort_factors
-from sympy.polys.rings import PolyElement
+from sympy.polys.polytools import _sorted_factors
+from sympy.polys.polyutils import _sort_factors, _sort_gens
+from sympy.polys.rings import PolyElement, PolyRing
 
 
 def factor_list(p: PolyElement) -> tuple[object, list[tuple[PolyElement, int]]]:
@@ -57,3 +59,42 @@ def _flint():
 def _context(n: int):
     """FLINT's ring of integer polynomials in ``n`` generators, lex order."""
     return _flint().fmpz_mpoly_ctx.get(("x", n), "lex")
+
+
+def factor_list_in(expr: sp.Expr, gens: tuple[sp.Symbol, ...]) -> list[tuple[sp.Expr, int]]:
+    """``sp.factor_list(expr, *gens)[1]`` for an expanded polynomial ``expr`` with integer
+    coefficients: the factors over ``Z[other symbols]`` in the same order, the irreducible
+    factorisation by FLINT (:func:`factor_list`); SymPy's route for anything else.
+
+    As SymPy does: ``together`` takes the monomial common to all terms out as separate
+    factors (its symbols among ``gens`` are factors, in the domain ``ZZ``; the others go to
+    the coefficient); the rest is a polynomial in ``gens`` over ``ZZ[its other symbols]``,
+    whose factors are those of the rest in ``Z[gens, others]`` (in that order, as
+    ``dmp_factor_list`` injects them) that contain a generator, the others being content.
+    The factors are sorted with SymPy's own key (``_sorted_factors``).
+    """
+    from .algebra import as_expr, monomial_terms
+
+    symbols = _sort_gens(list(expr.free_symbols)) if expr.is_Add else []
+    parsed = monomial_terms(expr, {s: i for i, s in enumerate(symbols)}) if symbols else None
+    if _flint() is None or parsed is None or not all(c.is_Integer for _, c in parsed):
+        return sp.factor_list(expr, *gens)[1]
+    terms: dict[tuple, int] = {}
+    for monom, c in parsed:
+        terms[monom] = terms.get(monom, 0) + int(c)
+    p = PolyRing(symbols, sp.ZZ).from_dict({m: c for m, c in terms.items() if c})
+    common = [min(m[i] for m in p.monoms()) for i in range(len(symbols))]
+    rest = p.exquo(p.ring({tuple(common): 1}))
+    # SymPy's multiplicity of a power s**k taken out is 1 * Integer(k) (an int for k = 1)
+    factors = [(sp.Poly(s, *gens), 1 if k == 1 else sp.Integer(k))
+               for s, k in zip(symbols, common, strict=True) if k and s in gens]
+    others = [s for i, s in enumerate(symbols) if s not in gens and rest.degree(i) > 0]
+    domain = sp.ZZ.poly_ring(*others) if others else sp.ZZ
+    injected = PolyRing([*gens, *others], sp.ZZ)
+    positions = [injected.symbols.index(s) if s in injected.symbols else None for s in symbols]
+    q = injected.from_dict({tuple(sum(e for e, j in zip(m, positions, strict=True) if j == i)
+                                  for i in range(injected.ngens)): c for m, c in rest.items()})
+    for f, k in factor_list(q)[1]:
+        if any(f.degree(i) > 0 for i in range(len(gens))):
+            factors.append((sp.Poly(as_expr(f), *gens, domain=domain), k))
+    return [(poly.as_expr(), k) for poly, k in _sorted_factors(factors, "factor")]

@@ -59,3 +59,28 @@ def test_without_flint_or_outside_zz_sympy_factors(monkeypatch):
     Z, u, v = ring("u, v", sp.ZZ)
     q = -2 * (u**2 - v) ** 2 * (u * v + 1)
     assert factor_list(q) == q.factor_list()
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_factor_list_in_equals_sympy(seed):
+    """Factors over Z[parameters] in the state variables, in SymPy's order: with a
+    monomial common to all terms (in state variables and parameters), numeric content,
+    parameter-only factors and repeated factors."""
+    pytest.importorskip("flint")
+    from symdyn.factoring import factor_list_in
+
+    rng = random.Random(seed)
+    lam, b, c, p, q = sp.symbols("lambda b c p q", real=True)
+    gens = (lam, b, c)
+    pool = [lam, b, c, p, q]
+    expr = sp.Integer(rng.choice([-6, -1, 1, 4]))
+    for _ in range(rng.randint(1, 3)):
+        factor = sum(rng.choice([-2, -1, 1, 3]) * sp.Mul(*rng.sample(pool, rng.randint(0, 3)))
+                     for _ in range(rng.randint(1, 3)))
+        expr *= factor ** rng.choice([1, 1, 2])
+    expr = sp.expand(expr * sp.Mul(*[s ** rng.randint(0, 2) for s in pool]))
+    if not expr.is_Add:
+        expr = sp.expand(expr * (lam + p))
+    assert factor_list_in(expr, gens) == sp.factor_list(expr, *gens)[1]
+    assert [type(k) for _, k in factor_list_in(expr, gens)] == \
+        [type(k) for _, k in sp.factor_list(expr, *gens)[1]]

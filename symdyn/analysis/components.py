@@ -31,6 +31,7 @@ from ..algebra import (
     vanishes_on,
 )
 from ..factoring import factor_list as factor_list_of
+from ..factoring import factor_list_in
 from ..ode import LearningODE
 from .deadline import Deadline
 from .region import in_region, sample_parameters, signed
@@ -134,7 +135,7 @@ def _state_factors(equation: sp.Expr) -> tuple[sp.Expr, ...]:
     solved variable's coefficient vanishes keeps the same equations, and sibling branches
     and related ODEs meet the same ones again (22 of the 58 factorisations of the shared
     analyses and tBPTT(2..6) were repeats)."""
-    return tuple(factor for factor, _ in sp.factor_list(equation, *STATE)[1])
+    return tuple(factor for factor, _ in factor_list_in(equation, STATE))  # FLINT's, same
 
 
 def _total_degree(equation: sp.Expr) -> int:
