@@ -21,6 +21,7 @@ from sympy.polys.matrices import DomainMatrix
 
 from .. import algebra
 from ..algebra import factor_parts, factored, substitute, to_field
+from ..factoring import factor_list_in
 from ..ode import LearningODE
 from .components import POINT_ARGS, WorkingComponent
 from .signs import implied, simplify_positive, sqrt
@@ -124,7 +125,7 @@ def _roots(poly: sp.Poly, monic: list | None = None) -> tuple[list[Root], bool]:
     if quick is not None:
         return quick, len(monic) == 2
     expr = sp.together(poly.as_expr())
-    _, factors = sp.factor_list(sp.numer(expr), X)
+    factors = factor_list_in(sp.numer(expr), (X,))  # sp.factor_list's, by FLINT
     roots, split = [], True
     for factor, multiplicity in factors:
         fpoly = sp.Poly(factor, X)
