@@ -26,6 +26,7 @@ from sympy.core.mul import _keep_coeff
 from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyElement, PolyRing
 
+from .factoring import cancel
 from .factoring import factor_list as factor_list_of
 
 Factors = dict[sp.Expr, int]
@@ -402,8 +403,10 @@ def _to_field(field, expr: sp.Expr, index: dict):
         if poly is not None:
             return poly
         return reduce(lambda x, y: x + y, [_to_field(field, a, index) for a in expr.args])
-    if expr.is_Mul:
-        return reduce(lambda x, y: x * y, [_to_field(field, a, index) for a in expr.args])
+    if expr.is_Mul:  # one cancellation of the product, not one per factor
+        parts = [_to_field(field, a, index) for a in expr.args]
+        return field.raw_new(*cancel(reduce(lambda x, y: x * y, [f.numer for f in parts]),
+                                     reduce(lambda x, y: x * y, [f.denom for f in parts])))
     if expr.is_Pow:
         base, e = expr.as_base_exp()
         if e.is_Integer and e != 0:

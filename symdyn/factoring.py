@@ -37,7 +37,7 @@ def factor_list(p: PolyElement) -> tuple[object, list[tuple[PolyElement, int]]]:
     constant, flint_factors = context.from_dict({m: int(c) for m, c in p.items()}).factor()
     sign, factors = 1, []
     for f, k in flint_factors:
-        q = ring.from_dict({m: ring.domain(int(c)) for m, c in f.to_dict().items()})
+        q = _element(ring, f.to_dict())
         if q.LC < 0:  # SymPy's normal form (FLINT's too, but it does not promise it)
             q, sign = -q, sign * (-1) ** k
         factors.append((ring.to_dense(q), int(k)))
@@ -98,3 +98,24 @@ def factor_list_in(expr: sp.Expr, gens: tuple[sp.Symbol, ...]) -> list[tuple[sp.
         if any(f.degree(i) > 0 for i in range(len(gens))):
             factors.append((sp.Poly(as_expr(f), *gens, domain=domain), k))
     return [(poly.as_expr(), k) for poly, k in _sorted_factors(factors, "factor")]
+
+
+def cancel(numer: PolyElement, denom: PolyElement) -> tuple[PolyElement, PolyElement]:
+    """``numer.cancel(denom)``: the fraction divided by the gcd of its terms, the
+    denominator's leading coefficient made positive, with FLINT's gcd where installed (a
+    cancelled fraction normalised so is unique: the same pair as SymPy's)."""
+    ring = numer.ring
+    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens \
+            or not numer:
+        return numer.cancel(denom)
+    context = _context(ring.ngens)
+    top = context.from_dict({m: int(c) for m, c in numer.items()})
+    bottom = context.from_dict({m: int(c) for m, c in denom.items()})
+    divisor = top.gcd(bottom)
+    p, q = (_element(ring, (x / divisor).to_dict()) for x in (top, bottom))
+    return (-p, -q) if q.LC < 0 else (p, q)
+
+
+def _element(ring, terms: dict) -> PolyElement:
+    """The polynomial of ``ring`` with FLINT's ``terms`` (exponent tuple -> integer)."""
+    return ring.from_dict({tuple(map(int, m)): ring.domain(int(c)) for m, c in terms.items()})

@@ -84,3 +84,18 @@ def test_factor_list_in_equals_sympy(seed):
     assert factor_list_in(expr, gens) == sp.factor_list(expr, *gens)[1]
     assert [type(k) for _, k in factor_list_in(expr, gens)] == \
         [type(k) for _, k in sp.factor_list(expr, *gens)[1]]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_cancel_equals_sympy(seed):
+    """A fraction with a common factor, integer content and a denominator of either
+    sign: FLINT's cancellation gives SymPy's pair exactly (without FLINT, SymPy's)."""
+    from symdyn.factoring import cancel
+
+    rng = random.Random(seed)
+    R, *gens = ring("x0, x1, x2", sp.ZZ)
+    common = _random_product(rng, R, gens)
+    numer = common * _random_product(rng, R, gens)
+    denom = common * _random_product(rng, R, gens) * rng.choice([-3, -1, 1, 2])
+    assert cancel(numer, denom) == numer.cancel(denom)
+    assert cancel(R.zero, denom) == R.zero.cancel(denom)
