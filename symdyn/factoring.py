@@ -47,12 +47,22 @@ def factor_list(p: PolyElement) -> tuple[object, list[tuple[PolyElement, int]]]:
 
 @lru_cache(maxsize=1)
 def _flint():
-    """The ``flint`` module (python-flint), or ``None`` when it is not installed."""
+    """The ``flint`` module (python-flint), or ``None`` when it is not installed or its
+    multivariate polynomials do not answer as this module expects (checked once, on
+    ``2 x^2 y - 2 x y^2``): another python-flint falls back to SymPy, never errs."""
     try:
         import flint
-    except ImportError:
+
+        x, y = flint.fmpz_mpoly_ctx.get(("x", 2), "lex").gens()
+        constant, factors = (2 * x**2 * y - 2 * x * y**2).factor()
+        found = {(frozenset((tuple(map(int, m)), int(c)) for m, c in f.to_dict().items()),
+                  int(k)) for f, k in factors}
+        expected = {(frozenset({((1, 0), 1)}), 1), (frozenset({((0, 1), 1)}), 1),
+                    (frozenset({((1, 0), 1), ((0, 1), -1)}), 1)}
+        ok = int(constant) == 2 and found == expected and (x * y).gcd(2 * x) == x
+    except Exception:  # not installed, or another API: SymPy factors
         return None
-    return flint if hasattr(flint, "fmpz_mpoly_ctx") else None
+    return flint if ok else None
 
 
 @lru_cache(maxsize=32)

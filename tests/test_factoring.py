@@ -99,3 +99,10 @@ def test_cancel_equals_sympy(seed):
     denom = common * _random_product(rng, R, gens) * rng.choice([-3, -1, 1, 2])
     assert cancel(numer, denom) == numer.cancel(denom)
     assert cancel(R.zero, denom) == R.zero.cancel(denom)
+
+
+def test_flint_is_used_when_installed():
+    """The tests above compare FLINT's route only if the self-check accepts FLINT."""
+    pytest.importorskip("flint")
+    factoring._flint.cache_clear()
+    assert factoring._flint() is not None
