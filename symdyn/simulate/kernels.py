@@ -66,12 +66,13 @@ def _matvec(A: Array, v: Array, transpose: bool, out: Array) -> None:
     nb = A.shape[0]
     rows, cols = (A.shape[2], A.shape[1]) if transpose else (A.shape[1], A.shape[2])
     if nb <= 8 * rows * cols:
-        for b in range(nb):
+        for b in range(nb):  # 1-d rows: loops numba compiles tighter
+            Ab, vb, ob = A[b], v[b], out[b]
             for i in range(rows):
                 acc = 0.0
                 for j in range(cols):
-                    acc += (A[b, j, i] if transpose else A[b, i, j]) * v[b, j]
-                out[b, i] = acc
+                    acc += (Ab[j, i] if transpose else Ab[i, j]) * vb[j]
+                ob[i] = acc
         return
     for i in range(rows):
         for b in range(nb):
@@ -215,10 +216,11 @@ def _outer(f: Array, s: Array, scale: float, out: Array) -> None:
     nb, rows, cols = out.shape
     if nb <= 8 * rows * cols:
         for b in range(nb):
+            ob, sb = out[b], s[b, 0]
             for i in range(rows):
-                fi = scale * f[b, i]
+                fi, oi = scale * f[b, i], ob[i]
                 for j in range(cols):
-                    out[b, i, j] = fi * s[b, 0, j]
+                    oi[j] = fi * sb[j]
         return
     for i in range(rows):
         for j in range(cols):
