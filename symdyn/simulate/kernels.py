@@ -66,12 +66,13 @@ def _matvec(A: Array, v: Array, transpose: bool, out: Array) -> None:
     nb = A.shape[0]
     rows, cols = (A.shape[2], A.shape[1]) if transpose else (A.shape[1], A.shape[2])
     if nb <= 8 * rows * cols:
-        for b in range(nb):
+        for b in range(nb):  # 1-d rows: loops numba compiles tighter
+            Ab, vb, ob = A[b], v[b], out[b]
             for i in range(rows):
                 acc = 0.0
                 for j in range(cols):
-                    acc += (A[b, j, i] if transpose else A[b, i, j]) * v[b, j]
-                out[b, i] = acc
+                    acc += (Ab[j, i] if transpose else Ab[i, j]) * vb[j]
+                ob[i] = acc
         return
     for i in range(rows):
         for b in range(nb):
@@ -128,17 +129,21 @@ def _propagate_sens(J: Array, S: Array, tmp: Array) -> None:
                 for b in range(nb):
                     S[b, k, col] = tmp[k, col, b]
         return
+    t2 = tmp.reshape(n, c)
     for b in range(nb):
+        Sb, Jb = S[b], J[b]
         for k in range(n):
+            tk = t2[k]
             for col in range(c):
-                tmp[k, col, 0] = 0.0
+                tk[col] = 0.0
             for m in range(n):
-                jk = J[b, k, m]
+                jk, sm = Jb[k, m], Sb[m]
                 for col in range(c):
-                    tmp[k, col, 0] += jk * S[b, m, col]
+                    tk[col] += jk * sm[col]
         for k in range(n):
+            sk, tk = Sb[k], t2[k]
             for col in range(c):
-                S[b, k, col] = tmp[k, col, 0]
+                sk[col] = tk[col]
 
 
 #: Largest number of multiply-adds per batch element for which the RTRL loops run over
@@ -169,12 +174,11 @@ def _advance(rule: int, leak: float, J: Array, hp: Array, x: Array, s1: Array, s
     if rule == BPTT:
         _propagate_sens(J, s1, tmp1)
         _propagate_sens(J, s2, tmp2)
-        for i in range(n):  # immediate term alpha e_i h_{t-1}^T (alpha e_i x_t^T for U)
-            for j in range(n):
-                for b in range(nb):
+        for b in range(nb):  # immediate term alpha e_i h_{t-1}^T (alpha e_i x_t^T for U)
+            for i in range(n):
+                for j in range(n):
                     s1[b, i, i * n + j] += leak * hp[b, j]
-            for j in range(d):
-                for b in range(nb):
+                for j in range(d):
                     s2[b, i, i * d + j] += leak * x[b, j]
         return
     store = rule == TBPTT  # tbptt stores into its ring buffer, rflo filters
@@ -212,10 +216,11 @@ def _outer(f: Array, s: Array, scale: float, out: Array) -> None:
     nb, rows, cols = out.shape
     if nb <= 8 * rows * cols:
         for b in range(nb):
+            ob, sb = out[b], s[b, 0]
             for i in range(rows):
-                fi = scale * f[b, i]
+                fi, oi = scale * f[b, i], ob[i]
                 for j in range(cols):
-                    out[b, i, j] = fi * s[b, 0, j]
+                    oi[j] = fi * sb[j]
         return
     for i in range(rows):
         for j in range(cols):
@@ -237,13 +242,14 @@ def _rtrl_directions(g: Array, S: Array, out: Array) -> None:
                 for b in range(nb):
                     flat[b, c] += g[b, k] * S[b, k, c]
         return
-    for b in range(out.shape[0]):
+    for b in range(out.shape[0]):  # 1-d rows: loops numba compiles tighter
+        fb, Sb = flat[b], S[b]
         for c in range(cols):
-            flat[b, c] = 0.0
+            fb[c] = 0.0
         for k in range(S.shape[1]):
-            gk = g[b, k]
+            gk, sk = g[b, k], Sb[k]
             for c in range(cols):
-                flat[b, c] += gk * S[b, k, c]
+                fb[c] += gk * sk[c]
 
 
 @njit(cache=True)
