@@ -68,7 +68,8 @@ def key(kind: str, *parts: object) -> str:
     """The file name for a result of ``kind`` computed from ``parts`` (their ``repr``)."""
     from . import __version__
 
-    context = (__version__, source_hash(), _sympy_version(), platform.python_version())
+    context = (__version__, source_hash(), _sympy_version(), _ground_types(),
+               platform.python_version())
     text = repr((context, kind, parts))
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:40]}.pickle"
 
@@ -80,6 +81,25 @@ def _sympy_version() -> str:
     from importlib.metadata import version
 
     return version("sympy")
+
+
+def _ground_types() -> tuple[str, str, str]:
+    """What decides SymPy's ground types (its integers: Python's, gmpy2's or FLINT's): the
+    request in ``SYMPY_GROUND_TYPES`` and the installed gmpy2 and python-flint. A pickled
+    polynomial carries its domain's type, so a result computed under one must not be read
+    under another (installing python-flint switches SymPy to FLINT by itself)."""
+    return (os.environ.get("SYMPY_GROUND_TYPES", ""), _installed("gmpy2"),
+            _installed("python-flint"))
+
+
+def _installed(distribution: str) -> str:
+    """The installed version of ``distribution``, or '' (read without importing it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return ""
 
 
 def load(name: str) -> object | None:

@@ -83,6 +83,19 @@ def test_key_changes_with_rule_definition_version_and_source(monkeypatch):
     assert cache.key("derive", *rule_key(a)) != before
 
 
+def test_key_changes_with_sympy_ground_types(monkeypatch):
+    """Installing python-flint (or asking for other ground types) switches SymPy's
+    integers, which pickled polynomials carry: a result from before is not read after."""
+    a = Rule("mine", S.lam, S.c)
+    before = cache.key("derive", *rule_key(a))
+    installed = cache._installed
+    monkeypatch.setattr(cache, "_installed", lambda name: installed(name) + "-other")
+    assert cache.key("derive", *rule_key(a)) != before
+    monkeypatch.undo()
+    monkeypatch.setenv("SYMPY_GROUND_TYPES", "python")
+    assert cache.key("derive", *rule_key(a)) != before
+
+
 def test_redefined_rule_is_not_answered_from_cache(cache_dir):
     """Same name, other feedback: the second derivation must not be the first's."""
     first = sd.derive(Rule("mine", S.lam, S.c), 1)
