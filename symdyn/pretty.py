@@ -18,7 +18,7 @@ and ``sympify(str(result))`` equals the input (tests check this at random points
 
 from __future__ import annotations
 
-from functools import reduce
+from functools import lru_cache, reduce
 
 import sympy as sp
 from sympy.polys.polyutils import _sort_gens
@@ -35,7 +35,14 @@ AMPLITUDES = (S.b, S.c, S.b_star, S.c_star)
 
 def theorist(expr: sp.Expr, groups: tuple[sp.Symbol, ...] = AMPLITUDES) -> sp.Expr:
     """``expr`` (a rational function) in grouped, factored, sign-normalised form."""
-    expr = sp.sympify(expr)
+    return _theorist(sp.sympify(expr), tuple(groups))
+
+
+# Kept per expression: the same expressions are written again and again (the loss is the
+# same for every rule, a set's conditions in its text, LaTeX and JSON), and the result is
+# an immutable expression that depends on nothing but the input.
+@lru_cache(maxsize=4096)
+def _theorist(expr: sp.Expr, groups: tuple[sp.Symbol, ...]) -> sp.Expr:
     fraction = _fraction(expr)
     if fraction is None:
         expr = sp.cancel(expr)
@@ -181,6 +188,14 @@ def _factor_list(poly: PolyElement) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]]
 def _factors(poly: sp.Expr | PolyElement) -> tuple[int, list[sp.Expr]]:
     """(sign, factors) of a polynomial, each factor with a positive constant term and
     pairs with a binomial product merged; the numeric content is the first factor."""
+    sign, factors = _factored(poly)
+    return sign, list(factors)
+
+
+# Kept per polynomial: the groups of different equations share coefficients, and
+# factoring is the costly part of :func:`theorist`.
+@lru_cache(maxsize=4096)
+def _factored(poly: sp.Expr | PolyElement) -> tuple[int, tuple[sp.Expr, ...]]:
     if isinstance(poly, PolyElement):
         coefficient, pairs = _factor_list(poly)
     else:
@@ -193,9 +208,10 @@ def _factors(poly: sp.Expr | PolyElement) -> tuple[int, list[sp.Expr]]:
         factors.append(g if m == 1 else sp.Pow(g, m, evaluate=False))
     factors = _merge_binomials(factors)
     content = abs(coefficient)
-    return sign, ([content] if content != 1 else []) + factors
+    return sign, tuple(([content] if content != 1 else []) + factors)
 
 
+@lru_cache(maxsize=4096)  # the same few factors (1 - a^2, b, ...) come back every time
 def _normalised(f: sp.Expr) -> tuple[int, sp.Expr]:
     """``f`` or ``-f``, whichever has a positive constant term (or leading coefficient
     when there is none), written constant first and collected in the variables."""
