@@ -49,14 +49,17 @@ def _theorist(expr: sp.Expr, groups: tuple[sp.Symbol, ...]) -> sp.Expr:
         if expr == 0 or expr.is_number:
             return expr
         numerator, denominator = (sp.expand(e) for e in sp.fraction(expr))
+        content_n, numerator = numerator.as_content_primitive()
+        content_d, denominator = denominator.as_content_primitive()
     else:
-        numerator, denominator = (as_expr(p) for p in fraction)
-    content_n, numerator = numerator.as_content_primitive()
-    content_d, denominator = denominator.as_content_primitive()
-    polys = (None, None) if fraction is None else (
-        fraction[0].quo_ground(int(content_n)), fraction[1].quo_ground(int(content_d)))
-    sign_n, front, body = _numerator(numerator, groups, polys[0])
-    sign_d, den_factors = _factors(denominator if polys[1] is None else polys[1])
+        # The contents (what ``as_content_primitive`` of their expressions would take out:
+        # the positive gcd of the integer coefficients) and the primitive parts, all on
+        # the polynomials: no expression of the numerator or denominator is built.
+        content_n, content_d = (sp.Integer(abs(p.content())) for p in fraction)
+        numerator = fraction[0].quo_ground(int(content_n))
+        denominator = fraction[1].quo_ground(int(content_d))
+    sign_n, front, body = _numerator(numerator, groups)
+    sign_d, den_factors = _factors(denominator)
     sign = sign_n * sign_d
     factors = [f for f in front if f != 1]
     constant = sign * content_n / content_d
@@ -103,15 +106,15 @@ def _div(top: sp.Expr, bottom: sp.Expr) -> sp.Expr:
     return sp.Mul(top, sp.Pow(bottom, -1, evaluate=False), evaluate=False)
 
 
-def _numerator(numerator: sp.Expr, groups, poly: PolyElement | None = None,
+def _numerator(numerator: sp.Expr | PolyElement, groups,
                ) -> tuple[int, list[sp.Expr], sp.Expr]:
-    """(sign, common factors, grouped remainder) of an expanded polynomial numerator;
-    ``poly`` is the same polynomial in a ring over the integers, when at hand."""
-    present = [g for g in groups if g in numerator.free_symbols]
+    """(sign, common factors, grouped remainder) of a polynomial numerator: an expanded
+    expression, or a polynomial in a ring over the integers."""
+    present = [g for g in groups if g in _symbols_of(numerator)]
     if not present:
-        sign, fs = _factors(numerator if poly is None else poly)
+        sign, fs = _factors(numerator)
         return sign, fs, sp.Integer(1)
-    poly = _ring_element(numerator) if poly is None else poly
+    poly = numerator if isinstance(numerator, PolyElement) else _ring_element(numerator)
     terms = _grouped(poly, present)  # the order of ``sp.Poly(numerator, *present).terms()``
     # The gcd of the coefficients up to sign: a sign carried by every group cancels out.
     common = reduce(lambda x, y: x.gcd(y), [c for _, c in terms])
@@ -136,6 +139,13 @@ def _numerator(numerator: sp.Expr, groups, poly: PolyElement | None = None,
     terms_out = [p if s * first_sign > 0 else sp.Mul(-1, p, evaluate=False)
                  for s, p in pieces]
     return sign, front, sp.Add(*terms_out, evaluate=False)
+
+
+def _symbols_of(poly: sp.Expr | PolyElement) -> set[sp.Symbol]:
+    """The free symbols of an expression, or the generators a polynomial depends on."""
+    if not isinstance(poly, PolyElement):
+        return poly.free_symbols
+    return {x for i, x in enumerate(poly.ring.symbols) if poly.degree(i) > 0}
 
 
 def _ring_element(poly: sp.Expr) -> PolyElement:
