@@ -14,7 +14,7 @@ import numpy as np
 import sympy as sp
 
 from .. import derive
-from ..algebra import rational_field
+from ..algebra import rational_field, to_field
 from ..latex import ode_latex
 from ..model import leak_text
 from ..plots import LABELS
@@ -50,12 +50,12 @@ def _exact_gradient_flow(ode) -> bool:
     functions (:func:`symdyn.algebra.rational_field`): exact differentiation of cancelled
     fractions, far cheaper than ``sp.diff`` and ``sp.cancel`` on the expression trees."""
     field = rational_field([*ode.rhs, ode.loss]).field
-    try:
-        loss = field.from_expr(ode.loss)
-        rhs = [field.from_expr(r) for r in ode.rhs]
+    try:  # to_field: from_expr's elements, each sum of monomials converted in one pass
+        loss = to_field(field, ode.loss)
+        rhs = [to_field(field, r) for r in ode.rhs]
     except ValueError:  # not a rational function: the expression route decides
         return False
-    return all(not (r + loss.diff(field.from_expr(s)))
+    return all(not (r + loss.diff(to_field(field, s)))
                for r, s in zip(rhs, ode.state, strict=True))
 
 
