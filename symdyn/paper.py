@@ -92,13 +92,13 @@ def source_key(quick: bool) -> str:
 #: Seconds of each step of a cold run, quick and full, measured (benchmarks/paper.py, quiet
 #: 2-core machine): the pool starts the longest first so that the cores finish together.
 #: Unlisted steps count 1 s.
-COST = {True: {"beyond": 5.4, "truncation": 3, "noise": 2.9, "invariants": 1.8,
-               "validation bptt": 1.8, "rates": 1.7, "dynamics": 1.7, "validation tbptt": 1.3,
-               "validation rflo": 1.2, "stability": 0.8, "odes": 0.7, "low_rank": 0.7,
-               "fixed_points": 0.2},
-        False: {"beyond": 10.5, "noise": 7.9, "validation bptt": 7.3, "truncation": 4.9,
-                "validation tbptt": 4.1, "validation rflo": 3.4, "low_rank": 2.2,
-                "dynamics": 1.8, "rates": 1.6, "stability": 1.4, "invariants": 1.3,
+COST = {True: {"beyond": 3.2, "noise": 2.9, "truncation": 2.6, "dynamics": 1.6,
+               "validation bptt": 1.3, "rates": 1.2, "validation tbptt": 1.1,
+               "invariants": 1.0, "stability": 0.9, "validation rflo": 0.6, "odes": 0.5,
+               "low_rank": 0.5, "fixed_points": 0.2},
+        False: {"beyond": 10.5, "noise": 7.2, "validation bptt": 7.1, "truncation": 4.8,
+                "validation tbptt": 4.4, "validation rflo": 3.2, "low_rank": 2.7,
+                "dynamics": 2.1, "rates": 1.6, "stability": 1.4, "invariants": 1.3,
                 "odes": 0.7, "fixed_points": 0.1}}
 
 
@@ -391,7 +391,7 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors, phase
 
 def _pool(pending, cached, quick, figures, workers, report, errors, phases, context, start):
     if context.get_start_method() == "fork":
-        _preload(quick, simulate=bool(pending))
+        _preload(quick, computing=bool(pending))
     phases["preload"], start = time.perf_counter() - start, time.perf_counter()
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker)
     try:
@@ -424,19 +424,20 @@ def _pool(pending, cached, quick, figures, workers, report, errors, phases, cont
     phases["pool"] = time.perf_counter() - start
 
 
-def _preload(quick: bool, simulate: bool) -> None:
-    """Load here, once, what every forked worker would otherwise load for itself: the
-    steps' modules (:func:`steps`), mathtext's grammar (:func:`symdyn.plots.warm_up`), the
-    simulator's compiled loops (compiled when numba's cache is empty) when steps are to
-    run, and matplotlib's PDF backend when the run writes PDFs (0.3 s a worker)."""
+def _preload(quick: bool, computing: bool) -> None:
+    """Load here, once, what every forked worker would otherwise load for itself when
+    steps are to run (none is loaded when every step comes from the cache): the steps'
+    modules (:func:`steps`), mathtext's grammar (:func:`symdyn.plots.warm_up`), the
+    simulator's compiled loops (compiled when numba's cache is empty), and matplotlib's
+    PDF backend when the run writes PDFs (0.3 s a worker)."""
+    if not computing:
+        return
     from .plots import warm_up as build_mathtext
+    from .simulate import warm_up
 
     steps()
     build_mathtext()
-    if simulate:
-        from .simulate import warm_up
-
-        warm_up()
+    warm_up()
     if "pdf" in FORMATS[quick]:
         import matplotlib.backends.backend_pdf  # noqa: F401
 
