@@ -92,8 +92,10 @@ def _ground_types() -> tuple[str, str, str]:
             _installed("python-flint"))
 
 
+@lru_cache(maxsize=8)
 def _installed(distribution: str) -> str:
-    """The installed version of ``distribution``, or '' (read without importing it)."""
+    """The installed version of ``distribution``, or '' (read without importing it; once a
+    process: each reading scans the installed distributions)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -26,8 +26,9 @@ import pickle
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -220,32 +221,34 @@ def _take(index: int) -> None:
 
 def _warm_early() -> None:
     """The early process: :data:`SHARED` from the first job on, while the parent is still
-    importing what the steps need (about 2.5 s of an otherwise idle core)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it (_stop_early)
+    loading what the steps need (:func:`_preload`, 1.6 to 2.4 s measured, when the second
+    core had nothing to do)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     _start_worker()
     for index in range(len(SHARED)):
         _take(index)
 
 
-def _start_early(context: multiprocessing.context.BaseContext):
-    """Fork :func:`_warm_early` now, with only the symbolic engine imported; None where
-    the shared analyses would not be read back (no on-disk cache) or cannot be forked."""
+@contextmanager
+def _shared_analyses_early(context: multiprocessing.context.BaseContext,
+                           wanted: bool) -> Iterator[None]:
+    """:func:`_warm_early` in a process forked now, with only the symbolic engine
+    imported, for the block; none where the shared analyses would not be read back (no
+    on-disk cache), cannot be forked, or are not ``wanted``. The block's end stops it: a
+    step that needed an analysis has it by then."""
     global _CLAIMS
-    if context.get_start_method() != "fork" or not disk.enabled():
-        return None
+    if not wanted or context.get_start_method() != "fork" or not disk.enabled():
+        yield
+        return
     _CLAIMS = context.Array("b", len(SHARED))
     process = context.Process(target=_warm_early, name="symdyn-shared", daemon=True)
     process.start()
-    return process
-
-
-def _stop_early(process) -> None:
-    """The early process has nothing left that a step reads once the pool is done."""
-    global _CLAIMS
-    if process is not None:
+    try:
+        yield
+    finally:
         process.terminate()
         process.join()
-    _CLAIMS = None
+        _CLAIMS = None
 
 
 def _start_worker() -> None:
@@ -381,12 +384,9 @@ def _run_in_pool(pending, cached, quick, figures, workers, report, errors, phase
     The shared analyses start first, in an early process forked before the steps' modules
     are imported (:func:`_start_early`); the pool's workers take them from the other end."""
     context, start = _context(), time.perf_counter()
-    early = _start_early(context) if pending else None
-    try:
+    with _shared_analyses_early(context, bool(pending)):
         yield from _pool(pending, cached, quick, figures, workers, report, errors, phases,
                          context, start)
-    finally:
-        _stop_early(early)
 
 
 def _pool(pending, cached, quick, figures, workers, report, errors, phases, context, start):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -36,15 +37,19 @@ def test_a_taken_shared_analysis_is_not_taken_again(monkeypatch):
     assert calls == [paper.SHARED[0], paper.SHARED[3], paper.SHARED[8]]
 
 
-def test_the_early_process_takes_from_the_front_and_stops(monkeypatch, tmp_path):
-    """Forked, it claims SHARED in order; stopping it resets the claims."""
+def test_the_early_process_takes_every_shared_analysis_and_stops(monkeypatch, tmp_path):
+    """Forked, it claims all of SHARED; the block's end stops it and resets the claims."""
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("the early process exists only where fork does")
     monkeypatch.setenv("SYMDYN_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(paper, "_warm", lambda *job: None)
     context = multiprocessing.get_context("fork")
-    early = paper._start_early(context)
-    early.join(timeout=30)
-    assert early.exitcode == 0 and list(paper._CLAIMS) == [1] * len(paper.SHARED)
-    paper._stop_early(early)
+    with paper._shared_analyses_early(context, wanted=True):
+        claims = paper._CLAIMS
+        deadline = time.monotonic() + 30
+        while not all(claims) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert list(claims) == [1] * len(paper.SHARED)
     assert paper._CLAIMS is None
+    with paper._shared_analyses_early(context, wanted=False):
+        assert paper._CLAIMS is None
