@@ -198,9 +198,10 @@ SHARED = ([(rule, 1, None) for rule in RULES] + [(rule, 1, 0) for rule in RULES]
           + [(rule, "alpha", None) for rule in RULES])
 
 
-#: One flag per job of :data:`SHARED`, set by the process that takes it: shared memory made
-#: before any fork (``_run_in_pool``), so that the early process and the pool's workers,
-#: which work through SHARED from opposite ends, never analyse the same ODE twice.
+#: One flag per job of :data:`SHARED`, set by the process that takes it: shared memory
+#: made before any fork (:func:`_shared_analyses_early`), so that the early process and the
+#: pool's workers, which work through SHARED from opposite ends, never analyse the same ODE
+#: twice.
 _CLAIMS = None
 
 
