@@ -52,10 +52,10 @@ def moments_and_adjoints(J: np.ndarray, teacher: list, A: np.ndarray, Ax: np.nda
     given, ``X = sum J^Tm FVt J*^m`` and ``Y = sum J^Tm FV J^m``; ``teacher``: the cached
     :func:`powers` of ``J*`` (extended here).  None if the route declines."""
     n = J.shape[0]
-    Jk, jn = J, float(np.sum(J * J))
+    student = powers(J)
     C, Cx, X, Y = A, Ax, FVt, FV
     for k in range(MAX_DOUBLINGS + 1):
-        Tk, tn = power(teacher, k)
+        (Jk, jn), (Tk, tn) = power(student, k), power(teacher, k)
         if jn <= TAIL and tn <= TAIL:
             return C, Cx, X, Y
         if k == MAX_DOUBLINGS or jn > BLOW_UP or tn > BLOW_UP:
@@ -65,6 +65,4 @@ def moments_and_adjoints(J: np.ndarray, teacher: list, A: np.ndarray, Ax: np.nda
         if X is not None:
             L = Jk.T @ np.concatenate((X, Y), axis=1)  # J_k^T (X, Y)
             X, Y = X + L[:, :n] @ Tk, Y + L[:, n:] @ Jk
-        Jk = Jk @ Jk
-        jn = float(np.sum(Jk * Jk))
     return None

@@ -329,7 +329,7 @@ class Between:
                 raise SimulationTimeout(
                     f"train(rule={self.rule!r}) did not finish its {self.n_steps} steps "
                     f"within {self.max_seconds:g} s (stopped at {t})")
-        flushed = t % self.record_every == 0 or last if flush is None else flush
+        flushed = (t % self.record_every == 0 or last) if flush is None else flush
         if flushed:
             rec.flush(t, net)
         if self.progress is not None and (t % self.every_progress == 0 or last):
