@@ -109,3 +109,19 @@ def test_flint_is_used_when_installed():
     pytest.importorskip("flint")
     factoring._flint.cache_clear()
     assert factoring._flint() is not None
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_derivative_equals_sympy(seed):
+    """The quotient rule cancelled by FLINT's gcd: the element ``f.diff(x)`` gives."""
+    from sympy.polys.fields import field
+
+    from symdyn.factoring import derivative
+
+    rng = random.Random(seed)
+    F, *gens = field("x0, x1, x2", sp.ZZ)
+    R = F.ring
+    common = _random_product(rng, R, R.gens)
+    f = F(common * _random_product(rng, R, R.gens)) / F(common * _random_product(rng, R, R.gens))
+    for x in gens:
+        assert derivative(f, x) == f.diff(x)
