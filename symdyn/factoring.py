@@ -126,6 +126,15 @@ def cancel(numer: PolyElement, denom: PolyElement) -> tuple[PolyElement, PolyEle
     return (-p, -q) if q.LC < 0 else (p, q)
 
 
+def derivative(f, x):
+    """``f.diff(x)`` for an element ``f`` of a fraction field and a generator ``x``: the
+    quotient rule ``(n' d - n d') / d^2``, cancelled by :func:`cancel` (FLINT's gcd where
+    installed; the same element)."""
+    x = x.to_poly()
+    numer, denom = f.numer, f.denom
+    return f.raw_new(*cancel(numer.diff(x) * denom - numer * denom.diff(x), denom**2))
+
+
 def _element(ring, terms: dict) -> PolyElement:
     """The polynomial of ``ring`` with FLINT's ``terms`` (exponent tuple -> integer)."""
     return ring.from_dict({tuple(map(int, m)): ring.domain(int(c)) for m, c in terms.items()})

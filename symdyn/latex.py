@@ -105,7 +105,8 @@ def lambda_definition(ode) -> str:
 
 @lru_cache(maxsize=16)
 def _lambda_row(lam: sp.Expr, lam_star: sp.Expr) -> str:
-    # One leak map for every rule at a leak: written once (theorist factors it each time)
+    # One leak map for every rule at a leak: written once (theorist keeps its own results,
+    # but tex would print them again for every rule)
     return (rf"&\text{{where }} \lambda = {tex(theorist(lam))}, \quad "
             rf"\lambda^{{*}} = {tex(theorist(lam_star))} \notag")
 

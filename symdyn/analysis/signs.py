@@ -39,13 +39,14 @@ def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
 
 
 @lru_cache(maxsize=256)
-def lambdified(expr: sp.Expr) -> tuple[list[sp.Symbol], Callable]:
+def lambdified(expr: sp.Expr) -> tuple[tuple[sp.Symbol, ...], Callable]:
     """``expr`` lambdified over its free symbols sorted by name (square roots of negative
     numbers complex), once per expression: the factors of the region, such as
     ``1 - lam**2``, are sampled for every set, and the rates section asks for the same
     rate's function once per panel."""
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    return symbols, sp.lambdify(symbols, expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
+    # a tuple: the result is shared by every caller (lru_cache), so it must not change
+    symbols = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    return symbols, sp.lambdify(list(symbols), expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
 
 
 def sampled_sign(expr: sp.Expr, points: Sequence[dict]) -> int:

@@ -22,7 +22,7 @@ from sympy.polys.polyutils import _sort_gens
 from sympy.polys.rings import PolyRing
 
 from ..algebra import factor_parts, rational_field, to_field
-from ..factoring import cancel
+from ..factoring import derivative
 from ..ode import LearningODE
 
 
@@ -55,15 +55,7 @@ def _build(ode: LearningODE) -> WorkingField | None:
     except ValueError:
         return None
     gens = [to_field(field, v) for v in ode.working_state]
-    return WorkingField(field, gens, rows, [[_derivative(f, x) for x in gens] for f in rows])
-
-
-def _derivative(f, x):
-    """``f.diff(x)`` (the quotient rule, then cancelled), cancelled by
-    :func:`symdyn.factoring.cancel` (FLINT's gcd where installed; the same element)."""
-    x = x.to_poly()
-    numer, denom = f.numer, f.denom
-    return f.raw_new(*cancel(numer.diff(x) * denom - numer * denom.diff(x), denom**2))
+    return WorkingField(field, gens, rows, [[derivative(f, x) for x in gens] for f in rows])
 
 
 _NUMERIC: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

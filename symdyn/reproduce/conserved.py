@@ -18,6 +18,7 @@ from .. import symbols as S
 from ..algebra import is_zero, rational_field, to_field
 from ..analysis import limit_candidates
 from ..analysis.evaluate import evaluate
+from ..factoring import derivative
 from ..latex import tex
 from ..model import leak_text
 from ..plots import LABELS
@@ -42,12 +43,12 @@ def conserves(ode, quantity: sp.Expr) -> bool:
     except ValueError:
         return is_zero(sum(sp.diff(quantity, s) * r
                            for s, r in zip(ode.state, ode.rhs, strict=True)))
-    derivative = field.zero
+    flow = field.zero
     for s, r in zip(ode.state, rhs, strict=True):
-        slope = q.diff(to_field(field, s))
+        slope = derivative(q, to_field(field, s))  # q.diff's element, by FLINT's gcd
         if slope:
-            derivative += slope * r
-    return not derivative
+            flow += slope * r
+    return not flow
 
 
 def limit_check(rule: str, tau_end: float) -> list[dict]:

@@ -15,6 +15,7 @@ import sympy as sp
 
 from .. import derive
 from ..algebra import rational_field, to_field
+from ..factoring import derivative
 from ..latex import ode_latex
 from ..model import leak_text
 from ..plots import LABELS
@@ -55,7 +56,7 @@ def _exact_gradient_flow(ode) -> bool:
         rhs = [to_field(field, r) for r in ode.rhs]
     except ValueError:  # not a rational function: the expression route decides
         return False
-    return all(not (r + loss.diff(to_field(field, s)))
+    return all(not (r + derivative(loss, to_field(field, s)))  # loss.diff's element
                for r, s in zip(rhs, ode.state, strict=True))
 
 

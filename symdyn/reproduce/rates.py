@@ -162,9 +162,11 @@ def compute(quick: bool = False) -> Section:
     for rule in RULES:
         # mpmath from the exact binary inputs (substituting Floats into the tree and
         # evalf cost 0.1-0.3 s for the three rates)
-        closed = evaluate([rates[rule].rate], {S.PUBLIC[k]: v for k, v in point.items()})
+        closed = evaluate([rates[rule].rate], {S.PUBLIC[k]: v for k, v in point.items()})[0]
+        if closed.imag:  # a rate is real (float() of the former evalf raised here)
+            raise ValueError(f"the closed-form rate of {rule} is not real at {point}")
         data["at_point"][rule] = {"numeric": rates[rule].at(point_for(rule, point)),
-                                  "closed_form": closed[0].real}
+                                  "closed_form": closed.real}
     positive, pairs_pos = slower_condition(1)
     negative, _ = slower_condition(-1)
     data["rflo_slower_a_star_0"] = {"c > 0": str(positive), "c < 0": str(negative),
