@@ -227,7 +227,10 @@ def _warm_early() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     _start_worker()
     for index in range(len(SHARED)):
-        _take(index)
+        try:
+            _take(index)
+        except Exception:  # as in the pool: the step that needs it shows the error again
+            continue
 
 
 @contextmanager

@@ -38,11 +38,16 @@ def test_a_taken_shared_analysis_is_not_taken_again(monkeypatch):
 
 
 def test_the_early_process_takes_every_shared_analysis_and_stops(monkeypatch, tmp_path):
-    """Forked, it claims all of SHARED; the block's end stops it and resets the claims."""
+    """Forked, it claims all of SHARED, past an analysis that fails; the block's end stops
+    it and resets the claims."""
     if "fork" not in multiprocessing.get_all_start_methods():
         pytest.skip("the early process exists only where fork does")
     monkeypatch.setenv("SYMDYN_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(paper, "_warm", lambda *job: None)
+    def warm(*job):  # the first analysis fails: the early process goes on to the others
+        if job == paper.SHARED[0]:
+            raise ValueError("no fixed points")
+
+    monkeypatch.setattr(paper, "_warm", warm)
     context = multiprocessing.get_context("fork")
     with paper._shared_analyses_early(context, wanted=True):
         claims = paper._CLAIMS
