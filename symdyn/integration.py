@@ -22,9 +22,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.integrate import BDF, DOP853, LSODA, RK23, RK45, Radau
-from scipy.linalg import block_diag
-from scipy.optimize import brentq
 
 from .codegen import POINTWISE_MODES, bound_functions, check_region, mode_field
 from .errors import SymdynError
@@ -32,8 +29,9 @@ from .model import lam_numeric
 from .ode import LearningODE
 from .values import number
 
-SOLVERS = {"LSODA": LSODA, "BDF": BDF, "Radau": Radau, "RK45": RK45, "RK23": RK23,
-           "DOP853": DOP853}
+#: SciPy's solvers by their class names in :mod:`scipy.integrate`, imported on first use
+#: (SciPy takes longer to import than SymPy, and the symbolic engine never needs it).
+SOLVERS = ("LSODA", "BDF", "Radau", "RK45", "RK23", "DOP853")
 IMPLICIT = ("LSODA", "BDF", "Radau")
 #: ``|lam|`` at which a trajectory counts as having left the stationary region.
 EDGE_MARGIN = 1e-6
@@ -104,7 +102,10 @@ def integrate(ode: LearningODE, initial, params: Mapping, tau_end: float,
     field, jacobian = _system(ode, values, n)
     edges = _edges(ode, values, n, bound)
     kwargs = {"jac": jacobian} if method in IMPLICIT else {}
-    solver = SOLVERS[method](field, 0.0, y0.ravel(), tau_end, rtol=rtol, atol=atol, **kwargs)
+    import scipy.integrate
+
+    solver = getattr(scipy.integrate, method)(field, 0.0, y0.ravel(), tau_end, rtol=rtol,
+                                              atol=atol, **kwargs)
     grid = np.linspace(0.0, tau_end, n_eval)
     taus, rows = [0.0], [y0.ravel()]
     with warnings.catch_warnings(), np.errstate(all="ignore"):
@@ -146,6 +147,8 @@ def _system(ode: LearningODE, values: dict, n: int) -> tuple[Callable, Callable]
 
     def field(_tau: float, y: np.ndarray) -> np.ndarray:
         return rhs(y)
+
+    from scipy.linalg import block_diag
 
     def jacobian(_tau: float, y: np.ndarray) -> np.ndarray:
         blocks = jac(y.reshape(n, 3).T)          # (3, 3, n)
@@ -220,6 +223,8 @@ def _sample(grid: np.ndarray, index: int, t_end: float, dense, taus: list, rows:
 
 def _crossing(f: Callable[[float], float], t_old: float, t_new: float) -> float:
     """Where ``f`` (positive at ``t_old``, not at ``t_new``) reaches zero."""
+    from scipy.optimize import brentq
+
     if f(t_old) <= 0 or t_new <= t_old:
         return t_old
     return float(brentq(f, t_old, t_new, xtol=1e-12 * max(1.0, abs(t_new))))

@@ -15,9 +15,9 @@ from symdyn import paper
 
 def test_importing_the_paper_loads_no_step_module():
     """The early process is forked right after ``import symdyn.paper``: that import must
-    not load matplotlib, numba or the steps (they are the parent's work meanwhile)."""
+    not load SciPy, matplotlib, numba or the steps (they are the parent's work meanwhile)."""
     code = ("import sys, symdyn.paper; "
-            "print(sorted(m for m in ('matplotlib', 'numba', 'symdyn.reproduce.beyond', "
+            "print(sorted(m for m in ('scipy', 'matplotlib', 'numba', 'symdyn.reproduce.beyond', "
             "'symdyn.simulate.kernels') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=60, check=True).stdout
