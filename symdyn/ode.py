@@ -108,7 +108,7 @@ class LearningODE:
         # paper's sections at a* = 0) reads it instead of cancelling and factoring again.
         key = (*self.cache_key(), tuple((s.name, sp.srepr(v)) for s, v in public.items()))
         return cache.cached("specialize", key,
-                            lambda: self._specialized(public, working))
+                            lambda: _with_key(self._specialized(public, working)))
 
     def _specialized(self, public: dict[sp.Symbol, sp.Expr],
                      working: dict[sp.Symbol, sp.Expr]) -> LearningODE:
@@ -307,7 +307,16 @@ def _derive(rule: Rule, leak: sp.Expr, use_cache: bool = True) -> LearningODE:
     from . import cache
 
     return cache.cached("derive", (*rule_key(rule), sp.srepr(leak)),
-                        lambda: _derivation(rule, leak), use_cache)
+                        lambda: _with_key(_derivation(rule, leak)), use_cache)
+
+
+def _with_key(ode: LearningODE) -> LearningODE:
+    """``ode`` with its :meth:`~LearningODE.cache_key` and parameters computed, so that
+    they are pickled with it: every process that reads it from disk would otherwise print
+    the whole working field again (``srepr``) before looking up its first analysis."""
+    ode.cache_key()
+    ode.parameters  # noqa: B018 -- a cached property, computed for the pickle
+    return ode
 
 
 def _derivation(rule: Rule, leak: sp.Expr) -> LearningODE:
