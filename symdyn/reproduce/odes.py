@@ -18,6 +18,7 @@ from ..algebra import rational_field, to_field
 from ..factoring import derivative
 from ..latex import ode_latex
 from ..model import leak_text
+from ..ode import to_dicts
 from ..plots import LABELS
 from .common import RULES, Section, leak_heading, md_math
 
@@ -69,14 +70,13 @@ def compute(quick: bool = False) -> Section:
     ]
     md_parts = [latex_parts[0]]
     data: dict = {}
-    for leak in LEAKS:
-        for rule in RULES:
-            ode = derive(rule, leak)
-            heading = f"{LABELS[rule]}, leak {leak_heading(ode.leak)}"
-            body = ode_latex(ode)
-            latex_parts.append(rf"\subsection*{{{heading}}}" + "\n" + body)
-            md_parts.append(f"**{heading}**\n\n" + md_math(body))
-            data.setdefault(rule, {})[leak_text(ode.leak)] = ode.to_dict()
+    odes = [derive(rule, leak) for leak in LEAKS for rule in RULES]
+    for ode, shape in zip(odes, to_dicts(odes), strict=True):
+        heading = f"{LABELS[ode.rule.name]}, leak {leak_heading(ode.leak)}"
+        body = ode_latex(ode)
+        latex_parts.append(rf"\subsection*{{{heading}}}" + "\n" + body)
+        md_parts.append(f"**{heading}**\n\n" + md_math(body))
+        data.setdefault(ode.rule.name, {})[leak_text(ode.leak)] = shape
     residuals = {leak_text(derive("bptt", leak).leak): gradient_residual(leak) for leak in LEAKS}
     data["bptt_gradient_residual"] = residuals
     checks = {f"BPTT is the gradient flow of the loss at leak {k}": v < 1e-9
