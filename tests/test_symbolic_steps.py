@@ -2,7 +2,9 @@
 
 ``reproduce.rates.positive_set`` against ``sp.solve_univariate_inequality`` (the same set,
 also where it falls back to it); ``reproduce.conserved.conserves`` (decided in a field)
-against the derivative of the quantity along the numeric right-hand side.
+against the derivative of the quantity along the numeric right-hand side;
+``reproduce.spectra.reduced_coefficients`` (mapped and factored in a field) against
+``FixedPointSet.characteristic`` and against the numeric Jacobian's spectrum.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import symdyn as sd
 from symdyn import symbols as S
 from symdyn.reproduce.conserved import BALANCE, conserves
 from symdyn.reproduce.rates import positive_set
+from symdyn.reproduce.spectra import reduced_coefficients
 
 P = sp.Symbol("p", positive=True)
 B = sp.Symbol("b", positive=True)
@@ -80,3 +83,24 @@ def test_conserves_when_a_state_variable_appears_nowhere():
     ode = SimpleNamespace(state=[S.a, b, c], rhs=[sp.Integer(0), c, b])
     assert conserves(ode, BALANCE)
     assert not conserves(ode, b * c)
+
+
+@pytest.mark.parametrize("rule, leak", [("rflo", 1), ("tbptt", 1), ("rflo", "alpha")])
+def test_reduced_coefficients_are_the_characteristic_polynomial(rule, leak):
+    """The same expressions as ``characteristic()`` (factored in working variables, mapped
+    factor by factor), and ``x^2 + p_1 x + p_0`` has the two non-zero eigenvalues of the
+    numeric Jacobian at a point of the optimal manifold."""
+    ode = sd.derive(rule, leak)
+    optimal = sd.fixed_points(ode)["optimal"]
+    p1, p0 = reduced_coefficients(ode, optimal)
+    assert [p1, p0] == optimal.characteristic()[::-1]
+    values = {"a_star": 0.3, "b_star": 1.2, "c_star": 0.7, "alpha": 0.6, "beta": 0.8}
+    params = {p.name: values[p.name] for p in ode.parameters}
+    b = 0.9
+    state = [0.3, b, 1.2 * 0.7 / b]
+    numeric = np.linalg.eigvals(sd.jacobian_function(ode)(state, params))
+    nonzero = sorted(numeric, key=abs)[1:]
+    subs = {S.by_name(k): v for k, v in {**params, "a": state[0], "b": b, "c": state[2]}.items()}
+    coefficients = [complex(sp.N(p.subs(subs))) for p in (p1, p0)]
+    assert np.allclose(sorted(np.roots([1, *coefficients]), key=lambda z: (z.real, z.imag)),
+                       sorted(nonzero, key=lambda z: (z.real, z.imag)), atol=1e-9)
