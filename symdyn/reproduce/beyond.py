@@ -16,7 +16,7 @@ from ..meanfield.symmetry import field_jacobian, split_spectrum
 from ..plots import LABELS
 from ..simulate import aligned_network
 from ..validation.case import Case
-from ..validation.meanfield import check_meanfield
+from ..validation.meanfield import check_meanfield, sizes
 from .common import RULES, FigureData, Section
 
 INTRO = (r"For any network, aligned or not, the expected update of whole matrices "
@@ -63,8 +63,9 @@ def compute(quick: bool = False) -> Section:
     spec = spectra()
     reach = rflo_reach(tau_end=QUICK_REACH_TAU if quick else 20.0)
     gaps = {r: gap(r) for r in ("bptt", "rflo")}
+    n = {r: sizes(r, quick)["n_hidden"] for r in RULES}
     checks = {
-        f"{LABELS[r]}: matrix ODE inside the SGD cloud on a dense network (N = 32)":
+        f"{LABELS[r]}: matrix ODE inside the SGD cloud on a dense network (N = {n[r]})":
             meanfield[r].passed for r in RULES}
     checks["aligned optimum: no unstable direction; kernel = symmetry orbit (dim 9)"] = all(
         s["neutral"] == s["orbit"] == 9 and not any(k.endswith("unstable") for k in s)
@@ -76,14 +77,15 @@ def compute(quick: bool = False) -> Section:
     checks["learning-curve gap: not mode coupling (full and mode-only restarts agree)"] = all(
         abs(g["restart_full"] - g["restart_modes"]) < abs(g["ode"] - g["sgd"]) / 3
         for g in gaps.values())
-    lines = [INTRO, _cmp_text(cmp), _spec_text(spec), _reach_text(reach), _gap_text(gaps)]
+    lines = [INTRO, _cmp_text(cmp, quick), _spec_text(spec), _reach_text(reach), _gap_text(gaps)]
     data = {"compare": {r: _plain(c) for r, c in cmp.items()}, "spectra": spec,
             "reach": _plain({k: v for k, v in reach.items() if k in ("rflo", "bptt", "sgd")}),
             "gap": gaps}
     figure = FigureData("beyond_alignment", "beyond_alignment",
                         {"compare": cmp, "reach": reach},
                         "Left: stationary loss of the matrix ODE (lines) and SGD (dots, mean "
-                        "of 4 runs) on a dense network, N = 32. Right: singular values of "
+                        f"of 4 runs) on a dense network, N = 32{_quick_bptt(quick)}. Right: "
+                        "singular values of "
                         "$W - W_0$ for a teacher that needs a rank-8 change: RFLO's ODE and "
                         "SGD stop at rank M = 4.")
     body = "\n\n".join(lines)
@@ -100,12 +102,22 @@ def _plain(d):
     return d
 
 
-def _cmp_text(cmp: dict) -> str:
+def _quick_bptt(quick: bool) -> str:
+    """The quick run's other size for BPTT, said where N = 32 is (empty in the full run)."""
+    if not quick:
+        return ""
+    s = sizes("bptt", True)
+    return (f" ({LABELS['bptt']} in this quick run: $N = {s['n_hidden']}$, "
+            f"$\\eta = {1e4 * s['eta']:g}\\cdot 10^{{-4}}$)")
+
+
+def _cmp_text(cmp: dict, quick: bool) -> str:
     parts = [f"{LABELS[r]} {c['worst']:.2f} (loss {c['loss_ode'][-1]:.4f} vs "
              f"{c['loss_sim'][-1]:.4f})" for r, c in cmp.items() if c["sim_status"] == "ok"]
     return ("Matrix ODE against SGD (dense random network, $N = 32$, $D = M = 4$, leak 1, "
-            r"$\eta = 5\cdot 10^{-4}$, 4 runs): largest distance of the SGD mean from the "
-            "ODE in units of the run-to-run spread: " + "; ".join(parts) + ".")
+            r"$\eta = 5\cdot 10^{-4}$, 4 runs" + _quick_bptt(quick) + "): largest distance "
+            "of the SGD mean from the ODE in units of the run-to-run spread: "
+            + "; ".join(parts) + ".")
 
 
 def _spec_text(spec: dict) -> str:
