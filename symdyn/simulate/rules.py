@@ -25,7 +25,10 @@ def _mv(A: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def jacobian(W: np.ndarray, leak: float) -> np.ndarray:
-    """J = (1 - alpha) I + alpha W, batched."""
+    """J = (1 - alpha) I + alpha W, batched; at alpha = 1 that is W itself (not a copy:
+    the callers only read it)."""
+    if leak == 1.0:
+        return W
     J = leak * W
     idx = np.arange(W.shape[-1])
     J[..., idx, idx] += 1.0 - leak
