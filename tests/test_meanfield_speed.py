@@ -163,3 +163,23 @@ def test_doubling_route_leaves_the_stability_verdict_to_the_eigenvalues(rho):
     else:
         with pytest.raises(UnstableError, match="spectral radius"):
             expected_update("bptt", (W, U, V), teacher, 1.0)
+
+
+def test_stacked_losses_equal_point_by_point(monkeypatch):
+    """integrate._with_loss in one stacked pass: the numbers of the loop over the points,
+    bit for bit, cut at the same first unstable point."""
+    from symdyn.meanfield import integrate
+    from symdyn.meanfield.field import TeacherField
+
+    net, teacher = random_network(6, 3, 2, leak=0.7, seed=4)
+    tf = TeacherField.of((teacher.W[0], teacher.U[0], teacher.V[0]), 0.7)
+    rng = np.random.default_rng(2)
+    mats = [(net.W[0] + 0.05 * rng.standard_normal((6, 6)), net.U[0], net.V[0] * (1 + i))
+            for i in range(5)]
+    mats[3] = (3.0 * mats[3][0], mats[3][1], mats[3][2])  # unstable from here on
+    fast = integrate._with_loss(mats, tf)
+    monkeypatch.setattr(integrate, "losses_and_radii", lambda *a: None)
+    slow = integrate._with_loss(mats, tf)
+    assert len(fast[0]) == len(slow[0]) == 3
+    np.testing.assert_array_equal(fast[1], slow[1])
+    np.testing.assert_array_equal(fast[2], slow[2])

@@ -156,12 +156,26 @@ def loss_and_radius(student: Matrices, tf: TeacherField) -> tuple[float, float]:
     if s is not None:  # the eigenbasis route, as in field()
         rho = s.radius
         _check_radius(rho, "student")
-        cross, own = modal.readout_traces(s, tf.modal, U, tf.U, V, tf.V, tf.leak)
+        cross, own = map(float, modal.readout_traces(s, tf.modal, U, tf.U, V, tf.V, tf.leak))
     else:
         m = moments(student, tf)
         rho = float(np.max(np.abs(m.schur.eigenvalues)))
         cross, own = float(np.trace(tf.V @ m.Cx @ V.T)), float(np.trace(V @ m.C @ V.T))
     return tf.power - cross + 0.5 * own, rho
+
+
+def losses_and_radii(students: Matrices, tf: TeacherField
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    """:func:`loss_and_radius` of each student of a stack (``W`` (S, N, N), ...) by one
+    pass of the eigenbasis route, the same numbers (unstable students included: the
+    caller cuts); None where a student would take the Schur route (an ill-conditioned
+    eigenvector matrix), so that the caller goes student by student."""
+    W, U, V = students
+    s = Modal.of(jacobian_matrix(W, tf.leak)) if tf.modal is not None else None
+    if s is None:
+        return None
+    cross, own = modal.readout_traces(s, tf.modal, U, tf.U, V, tf.V, tf.leak)
+    return tf.power - cross + 0.5 * own, np.max(np.abs(s.lam), axis=-1)
 
 
 def _feedback(rule: MatrixRule, V: np.ndarray, B: np.ndarray | None) -> np.ndarray:

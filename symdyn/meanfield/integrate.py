@@ -16,7 +16,16 @@ from scipy.integrate import DOP853, RK45
 
 from ..errors import SymdynError
 from ..rules import Rule
-from .field import Matrices, TeacherField, _as_triple, field, field_stack, loss_and_radius, moments
+from .field import (
+    Matrices,
+    TeacherField,
+    _as_triple,
+    field,
+    field_stack,
+    loss_and_radius,
+    losses_and_radii,
+    moments,
+)
 from .rkc import integrate_rkc
 from .rule import matrix_rule
 
@@ -166,7 +175,12 @@ def _trajectory(mats: list, tf: TeacherField, times: np.ndarray, status: str, me
 
 def _with_loss(mats: list, tf: TeacherField) -> tuple[list, np.ndarray, np.ndarray]:
     """Stationary losses and spectral radii along the output, cut at the first unstable
-    point."""
+    point: all points in one pass of the eigenbasis route where it applies to each."""
+    fast = losses_and_radii(tuple(np.array(x) for x in zip(*mats, strict=True)), tf)
+    if fast is not None:
+        loss, radius = fast
+        n = int(np.argmax(radius >= 1.0)) if np.any(radius >= 1.0) else len(mats)
+        return mats[:n], loss[:n], radius[:n]
     rows = []
     for m in mats:
         try:
