@@ -308,6 +308,8 @@ def _adjoints(rule: MatrixRule, m: Moments, t: TeacherField, F: np.ndarray, V: n
     if len(rule.decay) == 1:
         kappa = rule.decay[0]
         _check_trace(rule, abs(kappa))
+        if kappa == 0.0:  # K = 0 (RFLO at leak 1): the solves with I would return V*, V
+            return F @ t.V, F @ V
         eye = np.eye(m.J.shape[0])
         return (F @ np.linalg.solve((eye - kappa * t.J).T, t.V.T).T,
                 F @ np.linalg.solve((eye - kappa * m.J).T, V.T).T)

@@ -29,8 +29,8 @@ __all__ = ["check_meanfield"]
 SIZES = {False: {"n_hidden": 32, "eta": 5e-4, "tau_end": 4.0},
          True: {"n_hidden": 32, "eta": 5e-4, "tau_end": 1.0}}
 #: The quick run's BPTT at N = 16 and eta = 2.5e-4 (4000 steps to tau = 1): its RTRL costs
-#: O(N^4) a step, and at N = 16 it runs compiled; the SGD runs took ~1.2 of the quick
-#: section's ~2.8 CPU s at N = 32, now ~0.15.  Calibrated over seeds 0-7: all pass, as at
+#: O(N^4) a step, and at N = 16 it runs compiled: the quick BPTT comparison took 1.7-1.8
+#: CPU s (1.5 of them SGD) at N = 32, now ~0.3.  Calibrated over seeds 0-7: all pass, as at
 #: N = 32 (worst <= 1.11 spreads against 0.48-0.71 at N = 32, loss within 21 % against
 #: 22 %).  At eta = 5e-4, N = 16 failed two seeds (SGD diverges on seed 1; seed 4's loss
 #: is off by 37 %).  Wrong BPTT fields still fail every seed: the feedback's sign flipped
