@@ -84,10 +84,11 @@ def large_batch_runs(case: Case, point: dict, etas: list[float], *, iterations: 
                                                       axis=1))
         blocks = mc["blocks"]
         proj = project_matrices(blocks["dW"], blocks["dU"], blocks["dV"], bases)
+        # each run's mean over blocks, then over its chains: (runs, 3)
+        means = np.stack([proj[k].mean(axis=0).reshape(len(going), chains).mean(axis=1)
+                           for k in ("a", "b", "c")], axis=1)
         for i, r in enumerate(going):
-            rows = slice(i * chains, (i + 1) * chains)
-            step = [proj[k][:, rows].mean(axis=0).mean() for k in ("a", "b", "c")]
-            thetas[r] = thetas[r] + etas[r] * np.array(step)
+            thetas[r] = thetas[r] + etas[r] * means[i]
     return [np.array(o) for o in out]
 
 
