@@ -75,6 +75,11 @@ def optimal_branches(report, params: dict, edge: float = 2.0) -> list[dict]:
     holds there (an unconditionally stable set is stable everywhere)."""
     optimal = next(s for s in report if s.name.startswith("optimal"))
     product = params["b_star"] * params["c_star"]
+    # each condition compiled once, for both branches
+    conditions = []
+    for g in optimal.conditions:
+        names = sorted(g.free_symbols, key=lambda x: x.name)
+        conditions.append((names, sp.lambdify(names, g, **NO_DOCSTRING)))
     branches = []
     for sign in (1, -1):
         b = sign * np.linspace(0.02, edge, 400)
@@ -82,9 +87,8 @@ def optimal_branches(report, params: dict, edge: float = 2.0) -> list[dict]:
         keep = np.abs(c) <= edge
         point = {**params, "a": params["a_star"], "b": b[keep], "c": c[keep]}
         stable = np.ones(int(keep.sum()), bool)
-        for g in optimal.conditions:
-            names = sorted(g.free_symbols, key=lambda x: x.name)
-            values = sp.lambdify(names, g, **NO_DOCSTRING)(*(point[x.name] for x in names))
+        for names, condition in conditions:
+            values = condition(*(point[x.name] for x in names))
             stable &= np.broadcast_to(np.asarray(values, float) > 0, stable.shape)
         branches.append({"b": b[keep], "c": c[keep], "stable": stable})
     return branches

@@ -32,6 +32,7 @@ from .report import Check, make_check
 __all__ = ["check_critical_rate", "large_batch_run", "large_batch_runs"]
 
 KICK = 0.05
+MODE_KEYS = ("a", "b", "c", "a_star", "b_star", "c_star", "beta")
 FACTORS_QUICK = (0.8, 1.25)
 FACTORS_FULL = (0.8, 0.9, 0.95, 1.05, 1.1, 1.25)
 
@@ -50,52 +51,84 @@ def large_batch_runs(case: Case, point: dict, etas: list[float], *, iterations: 
     every run still going is one call of the simulator, each run on its own ``chains``
     rows with its own network and inputs, so each gets the numbers it gets alone (rows
     do not interact).  Iteration ``it`` of a run draws its inputs from ``seed + it``: the
-    runs' seeds are consecutive, so most draws serve several runs and are drawn once."""
-    teacher = {k: np.full((chains, 1), point[k]) for k in ("a_star", "b_star", "c_star",
-                                                            "beta")}
+    runs' seeds are consecutive, so most draws serve several runs and are drawn once.
+
+    The networks of all runs are built on the bases of the first seed, in one call per
+    iteration (and projected in one): a one-mode network's bases are signs, and flipping
+    them flips the signs of the hidden state, output and error exactly (IEEE arithmetic
+    is symmetric under negation), so a run's projected updates are the same numbers on
+    any bases; one call instead of one per run and iteration took a tenth of the check."""
     thetas = [np.array([point["a"] + KICK, point["b"], point["c"] - KICK]) for _ in etas]
     out: list[list[float]] = [[] for _ in etas]
     going = list(range(len(etas)))
     burn_in, n_blocks = 100, 10
     total = burn_in + (steps // n_blocks) * n_blocks  # the inputs expected_update_mc reads
     drawn: dict[int, np.ndarray] = {}
-    run_bases: dict[int, Bases] = {}  # each run's bases, drawn from its seed once
+    bases = _bases(case, point, seeds[0])
     for it in range(iterations):
-        parts = []
-        for r in list(going):
-            theta = thetas[r]
-            out[r].append(np.hypot(theta[0] - point["a_star"],
-                                   theta[1] * theta[2] - point["b_star"] * point["c_star"]))
-            try:
-                state = {k: np.full((chains, 1), v) for k, v in zip("abc", theta, strict=True)}
-                parts.append((r, *aligned_network(1, 1, 1, leak=case.leak, batch=chains,
-                                                  seed=seeds[r], bases=run_bases.get(r), **state,
-                                                  **teacher)))
-                run_bases[r] = parts[-1][3]
-            except UnstableNetworkError:
-                out[r] += [np.inf] * (iterations - it)
-                going.remove(r)
-        if not parts:
+        for r in going:
+            out[r].append(np.hypot(thetas[r][0] - point["a_star"], thetas[r][1] * thetas[r][2]
+                                   - point["b_star"] * point["c_star"]))
+        stable, net, tea = _stable_networks(case, point, thetas, going, chains, bases)
+        for r in set(going) - set(stable):
+            out[r] += [np.inf] * (iterations - it)
+        going = stable
+        if not going:
             break
         drawn = {s: drawn.get(s) if s in drawn else draw_inputs(chains, 1, s, total)
-                 for s in (seeds[r] + it for r, *_ in parts)}
-        net = Network(*(np.concatenate([getattr(p[1], k) for p in parts])
-                        for k in ("W", "U", "V", "B_fb")))
-        tea = Teacher(*(np.concatenate([getattr(p[2], k) for p in parts])
-                        for k in ("W", "U", "V")))
+                 for s in (seeds[r] + it for r in going)}
         mc = expected_update_mc(net, tea, rule=case.rule, leak=case.leak,
                                 truncation=case.k, n_steps=steps, burn_in=burn_in,
                                 n_blocks=n_blocks, keep_blocks=True,
-                                inputs=np.concatenate([drawn[seeds[r] + it]
-                                                       for r, *_ in parts], axis=1))
+                                inputs=np.concatenate([drawn[seeds[r] + it] for r in going],
+                                                      axis=1))
         blocks = mc["blocks"]
-        for i, (r, _, _, bases) in enumerate(parts):
-            rows = slice(i * chains, (i + 1) * chains)
-            proj = project_matrices(blocks["dW"][:, rows], blocks["dU"][:, rows],
-                                    blocks["dV"][:, rows], bases)
-            step = [proj[k].mean(axis=0).mean() for k in ("a", "b", "c")]
-            thetas[r] = thetas[r] + etas[r] * np.array(step)
+        proj = project_matrices(blocks["dW"], blocks["dU"], blocks["dV"], bases)
+        # each run's mean over blocks, then over its chains: (runs, 3)
+        means = np.stack([proj[k].mean(axis=0).reshape(len(going), chains).mean(axis=1)
+                           for k in ("a", "b", "c")], axis=1)
+        for i, r in enumerate(going):
+            thetas[r] = thetas[r] + etas[r] * means[i]
     return [np.array(o) for o in out]
+
+
+def _bases(case: Case, point: dict, seed: int) -> Bases:
+    """The bases of a one-mode network drawn from ``seed`` (at the manifold point)."""
+    return aligned_network(1, 1, 1, leak=case.leak, seed=seed,
+                           **{k: point[k] for k in MODE_KEYS})[2]
+
+
+def _networks(case: Case, point: dict, thetas: list[np.ndarray], chains: int, bases: Bases
+              ) -> tuple[Network, Teacher]:
+    """The one-mode networks at ``thetas``, each on ``chains`` rows, with the teacher."""
+    state = {k: np.repeat([theta[i] for theta in thetas], chains)[:, None]
+             for i, k in enumerate("abc")}
+    net, teacher, _ = aligned_network(1, 1, 1, leak=case.leak, batch=chains * len(thetas),
+                                      bases=bases, **state,
+                                      **{k: point[k] for k in MODE_KEYS[3:]})
+    return net, teacher
+
+
+def _stable_networks(case: Case, point: dict, thetas: list[np.ndarray], going: list[int],
+                     chains: int, bases: Bases) -> tuple[list[int], Network | None,
+                                                         Teacher | None]:
+    """The runs of ``going`` whose network at their ``theta`` is stable, and their networks
+    (:func:`_networks`; ``None`` if no run is): all in one call, run by run only when
+    a network is not stable (once per diverging run)."""
+    try:
+        return list(going), *_networks(case, point, [thetas[r] for r in going], chains, bases)
+    except UnstableNetworkError:
+        pass
+    stable = []
+    for r in going:
+        try:
+            _networks(case, point, [thetas[r]], 1, bases)
+            stable.append(r)
+        except UnstableNetworkError:
+            continue
+    if not stable:
+        return stable, None, None
+    return stable, *_networks(case, point, [thetas[r] for r in stable], chains, bases)
 
 
 @register("critical_rate", threshold=0.5)
