@@ -88,7 +88,10 @@ class ModeModel:
 
 @lru_cache(maxsize=1)
 def _numeric_leak_map():
-    return sp.lambdify((S.a, S.alpha), ModeModel(S.alpha).lam, "numpy")
+    import numpy as np
+
+    # NumPy as a module: as signs.lambdified, without `from numpy import *`
+    return sp.lambdify((S.a, S.alpha), ModeModel(S.alpha).lam, np)
 
 
 def lam_numeric(a, alpha):

@@ -414,8 +414,10 @@ def _random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Genera
 
 def _solved_functions(comp: WorkingComponent) -> dict:
     if not comp.functions and comp.solved:
+        # NumPy as a module, not "numpy": the same printer and functions (see
+        # signs.lambdified), without the first call's `from numpy import *`
         comp.functions.update({
-            v: sp.lambdify(POINT_ARGS, e, modules=["numpy", {"sqrt": np.emath.sqrt}])
+            v: sp.lambdify(POINT_ARGS, e, modules=[np, {"sqrt": np.emath.sqrt}])
             for v, e in comp.solved.items()})
     return comp.functions
 

@@ -46,7 +46,10 @@ def lambdified(expr: sp.Expr) -> tuple[tuple[sp.Symbol, ...], Callable]:
     rate's function once per panel."""
     # a tuple: the result is shared by every caller (lru_cache), so it must not change
     symbols = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
-    return symbols, sp.lambdify(list(symbols), expr, modules=["numpy", {"sqrt": np.emath.sqrt}])
+    # NumPy given as the module rather than "numpy": lambdify picks the same printer and
+    # the same functions, but skips `from numpy import *`, whose lazy submodules (f2py,
+    # testing) cost a process 0.13-0.2 s on its first call (the early process of the paper)
+    return symbols, sp.lambdify(list(symbols), expr, modules=[np, {"sqrt": np.emath.sqrt}])
 
 
 def sampled_sign(expr: sp.Expr, points: Sequence[dict]) -> int:

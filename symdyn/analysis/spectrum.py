@@ -267,7 +267,7 @@ def sampled_classes(ode: LearningODE, comp: WorkingComponent, points: list[dict]
         return []
     jacobians = numeric_jacobian(ode)
     if jacobians is None:
-        jac = sp.lambdify(POINT_ARGS, ode.working_jacobian, "numpy")
+        jac = sp.lambdify(POINT_ARGS, ode.working_jacobian, np)  # as signs.lambdified
         matrices = np.array([np.asarray(jac(*[p.get(s, 0.0) for s in POINT_ARGS]),
                                         dtype=float) for p in points])
     else:
