@@ -124,8 +124,11 @@ def _roots(poly: sp.Poly, monic: list | None = None) -> tuple[list[Root], bool]:
     quick = _roots_from_field(monic) if monic is not None else None
     if quick is not None:
         return quick, len(monic) == 2
-    expr = sp.together(poly.as_expr())
-    factors = factor_list_in(sp.numer(expr), (X,))  # sp.factor_list's, by FLINT
+    numerator = sp.numer(sp.together(poly.as_expr()))
+    # Expanded, so that FLINT factors it (factor_list_in takes only expanded integer
+    # polynomials; SymPy's factor_list, where it went otherwise, expands a sum itself
+    # and factors each factor of a product: the same irreducible factors, sorted alike)
+    factors = factor_list_in(sp.expand(numerator), (X,))
     roots, split = [], True
     for factor, multiplicity in factors:
         fpoly = sp.Poly(factor, X)
