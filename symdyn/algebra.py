@@ -321,10 +321,29 @@ def factor_list(expr: sp.Expr) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]]:
     parts = _known_parts(expr)
     if parts is not None:
         return parts[0], [(b, k) for b, k in parts[1].items() if k]
-    coeff, pairs = sp.factor_list(expr)
+    coeff, pairs = _field_factor_list(expr) or sp.factor_list(expr)
     for base, _ in pairs:
         _learn(base)
     return coeff, pairs
+
+
+def _field_factor_list(expr: sp.Expr) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]] | None:
+    """``sp.factor_list(expr)`` of an expanded polynomial with rational coefficients, by
+    :func:`~symdyn.factoring.factor_list` (FLINT where installed) on its numerator in the
+    :func:`rational_field` of its symbols, whose generators are ``factor_list``'s: the
+    same coefficient and factors, normalised alike, in another order (which no caller
+    reads: a product is rebuilt from them); ``None`` for any other expression."""
+    if not expr.is_Add:
+        return None
+    field = rational_field([expr]).field
+    index = _generator_index(field)
+    if index is None or monomial_terms(expr, index) is None:
+        return None
+    f = to_field(field, expr)
+    if not f.denom.is_ground:
+        return None
+    c, pairs = factor_list_of(f.numer)
+    return sp.Rational(int(c), int(f.denom.LC)), [(as_expr(b), int(k)) for b, k in pairs]
 
 
 def remember(expr: sp.Expr) -> sp.Expr:

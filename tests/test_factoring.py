@@ -125,3 +125,27 @@ def test_derivative_equals_sympy(seed):
     f = F(common * _random_product(rng, R, R.gens)) / F(common * _random_product(rng, R, R.gens))
     for x in gens:
         assert derivative(f, x) == f.diff(x)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_algebra_factor_list_equals_sympy(seed):
+    """``algebra.factor_list`` of an expanded polynomial with rational coefficients (by
+    FLINT, in the rational field of its symbols) has ``sp.factor_list``'s coefficient and
+    factors with their multiplicities; the order is not part of its promise."""
+    from symdyn.algebra import _field_factor_list
+
+    rng = random.Random(seed)
+    pool = sp.symbols("lambda b c p q", real=True)
+    expr = sp.Rational(rng.choice([-6, -1, 1, 4]), rng.choice([1, 2, 3]))
+    for _ in range(rng.randint(1, 3)):
+        factor = sum(rng.choice([-2, -1, 1, 3]) * sp.Mul(*rng.sample(pool, rng.randint(0, 3)))
+                     for _ in range(rng.randint(1, 3)))
+        expr *= factor ** rng.choice([1, 1, 2])
+    expr = sp.expand(expr * sp.Mul(*[s ** rng.randint(0, 2) for s in pool]))
+    if not expr.is_Add:
+        expr = sp.expand(expr * (pool[0] + pool[3]))
+    coefficient, pairs = sp.factor_list(expr)
+    found = _field_factor_list(expr)
+    assert found is not None
+    assert found[0] == coefficient and type(found[0]) is type(coefficient)
+    assert sorted(found[1], key=sp.srepr) == sorted(pairs, key=sp.srepr)
