@@ -120,12 +120,21 @@ def _branch(equations: list[sp.Expr], solved: dict, ctx: _Context, depth: int) -
         return
     if depth > 12:
         return
-    equation = min(remaining, key=lambda e: (_total_degree(e), sp.count_ops(e)))
+    equation = _simplest(remaining)
     others = [e for e in remaining if e is not equation]
     for factor in _state_factors(equation):
         if not factor.free_symbols & set(STATE) or _is_denominator(factor, solved, ctx):
             continue
         _solve_factor(factor, others, solved, ctx, depth)
+
+
+def _simplest(equations: list[sp.Expr]) -> sp.Expr:
+    """``min(equations, key=lambda e: (_total_degree(e), sp.count_ops(e)))``, counting
+    operations only among the equations of least degree (``count_ops`` walks the whole
+    expression, and mostly one equation has the least degree)."""
+    degrees = [_total_degree(e) for e in equations]
+    lowest = [e for e, d in zip(equations, degrees, strict=True) if d == min(degrees)]
+    return lowest[0] if len(lowest) == 1 else min(lowest, key=sp.count_ops)
 
 
 @lru_cache(maxsize=1024)
@@ -239,8 +248,7 @@ def _is_denominator(factor: sp.Expr, solved: dict, ctx: _Context) -> bool:
     denominator on the branch ``solved`` (those numerators are computed once per branch)."""
     key = tuple(solved.items())
     if key not in ctx.denominator_numerators:
-        numerators = [sp.expand(sp.numer(sp.together(den.subs(solved))))
-                      for den in ctx.denominators]
+        numerators = [together_numerator(den.subs(solved)) for den in ctx.denominators]
         ctx.denominator_numerators[key] = [d for d in numerators
                                            if d != 0 and d.free_symbols & set(STATE)]
     return any(_free_of_state(factor / d) for d in ctx.denominator_numerators[key])
