@@ -269,25 +269,49 @@ def _free_of_state(expr: sp.Expr) -> bool:
 
 def _solve_factor(factor: sp.Expr, others: list, solved: dict, ctx: _Context, depth: int) -> None:
     variables = [v for v in SOLVE_ORDER if v in factor.free_symbols and v not in solved]
-    linear = [v for v in variables if sp.degree(factor, v) == 1]
+    linear = [v for v in variables if _degree(factor, v) == 1]
     if linear:
         v = linear[0]
         coefficient = sp.expand(factor).coeff(v, 1)
         rest = sp.expand(factor - coefficient * v)
-        extended = _extend(solved, v, sp.cancel(-rest / coefficient))
+        extended = _extend(solved, v, _quotient(-rest, coefficient))
         if extended is not None:
             _branch(others, extended, ctx, depth + 1)
         # The branch where the coefficient vanishes: then the rest must vanish too.
         if coefficient.free_symbols & set(STATE):
             _branch(others + [coefficient, rest], solved, ctx, depth + 1)
         return
-    v = min(variables, key=lambda s: sp.degree(factor, s))
+    v = min(variables, key=lambda s: _degree(factor, s))
     if no_real_zeros(factor, v):
         return  # every branch through it is non-real, which _is_valid would reject
     for root in sp.solve(factor, v):
         extended = _extend(solved, v, root)
         if extended is not None:
             _branch(others, extended, ctx, depth + 1)
+
+
+def _degree(poly: sp.Expr, v: sp.Symbol) -> int:
+    """``sp.degree(poly, v)`` of a polynomial, read off the terms where each is a product
+    of powers of symbols (an expanded factor); SymPy's otherwise."""
+    degree = 0
+    for term in sp.Add.make_args(poly):
+        for factor in sp.Mul.make_args(term):
+            base, exponent = factor.as_base_exp()
+            if base == v and exponent.is_Integer and exponent > 0:
+                degree = max(degree, int(exponent))
+            elif not base.is_Symbol and v in base.free_symbols:
+                return int(sp.degree(poly, v))
+            elif base == v:  # a negative or symbolic power
+                return int(sp.degree(poly, v))
+    return degree
+
+
+def _quotient(numerator: sp.Expr, denominator: sp.Expr) -> sp.Expr:
+    """``numerator / denominator`` in ``sp.factor(sp.cancel(...))``'s form, the form
+    :func:`_extend` gives a solved value (:func:`~symdyn.algebra.factored`, by FLINT in
+    the rational field; SymPy's ``cancel`` where it is not a rational function)."""
+    f = field_element(numerator / denominator)
+    return sp.cancel(numerator / denominator) if f is None else algebra.factored(f)
 
 
 def no_real_zeros(factor: sp.Expr, v: sp.Symbol) -> bool:
