@@ -307,12 +307,15 @@ _MAX_KNOWN = 50_000
 
 def factor(expr: sp.Expr) -> sp.Expr:
     """``sp.factor(sp.cancel(expr))``; immediate when ``expr`` is a product of powers of
-    known irreducible factors (then it is its own canonical factored form)."""
+    known irreducible factors (then it is its own canonical factored form), and computed
+    in a :func:`rational_field` (:func:`factored`, by FLINT) where ``expr`` is a rational
+    function with rational coefficients."""
     expr = sp.sympify(expr)
     parts = _known_parts(expr)
     if parts is not None:
         return from_parts(*parts)
-    return remember(sp.factor(sp.cancel(expr)))
+    f = field_element(expr) if expr.free_symbols else None
+    return factored(f) if f is not None else remember(sp.factor(sp.cancel(expr)))
 
 
 def factor_list(expr: sp.Expr) -> tuple[sp.Expr, list[tuple[sp.Expr, int]]]:
