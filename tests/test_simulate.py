@@ -25,7 +25,6 @@ from symdyn.simulate import (
     train,
 )
 from symdyn.simulate.engine import (
-    RTRL_COMPILED_MAX_N,
     SIMULATOR_ENV,
     _compiled_path,
     _Inputs,
@@ -420,6 +419,27 @@ def test_compiled_expected_update_equals_reference(monkeypatch, rule, k, leak, s
         _close(val, fast[key], key)
 
 
+@pytest.mark.parametrize("leak,sigma", [(1.0, 0.0), (0.5, 0.4)])
+def test_compiled_rtrl_with_blas_equals_reference(monkeypatch, leak, sigma):
+    """From N = kernels.BLAS_MIN_N the compiled RTRL hands J S to BLAS, on S^W's padded
+    rows (rules.ROW_PAD) taken whole: training and Monte Carlo as the reference."""
+    kernels = pytest.importorskip("symdyn.simulate.kernels")
+    n = kernels.BLAS_MIN_N
+    net, teacher = random_network(n, 3, 2, leak=leak, batch=2, seed=6, radius=0.6,
+                                  teacher_radius=0.7)
+    ref, fast = _both_paths(monkeypatch, train, net=net, teacher=teacher, rule="bptt",
+                            eta=0.01, n_steps=300, leak=leak, seed=4, record_every=70,
+                            label_noise=sigma)
+    for name in ("W", "U", "V", "loss"):
+        _close(getattr(ref, name), getattr(fast, name), name)
+    assert np.abs(ref.W[-1] - net.W).max() > 1e-3  # the weights really moved
+    ref, fast = _both_paths(monkeypatch, expected_update_mc, net=net, teacher=teacher,
+                            rule="bptt", leak=leak, n_steps=200, burn_in=50, n_blocks=4,
+                            seed=2, label_noise=sigma)
+    for key, val in ref.items():
+        _close(val, fast[key], key)
+
+
 @pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 2), ("rflo", 1)])
 @pytest.mark.parametrize("leak,sigma", [(1.0, 0.0), (0.5, 0.4)])
 def test_compiled_summed_updates_equal_reference(monkeypatch, rule, k, leak, sigma):
@@ -442,7 +462,7 @@ def test_simulator_choice(monkeypatch):
     pytest.importorskip("numba")
     monkeypatch.setenv(SIMULATOR_ENV, "auto")
     assert _compiled_path("rflo", 32) is not None and _compiled_path("bptt", 4) is not None
-    assert _compiled_path("bptt", RTRL_COMPILED_MAX_N + 1) is None  # BLAS-bound: NumPy
+    assert _compiled_path("bptt", 32) is not None  # J S by BLAS inside the compiled loops
     monkeypatch.setenv(SIMULATOR_ENV, "numpy")
     assert _compiled_path("rflo", 2) is None
     monkeypatch.setenv(SIMULATOR_ENV, "fortran")

@@ -33,8 +33,8 @@ _NO_RECORD = (0, (np.zeros((0, 0, 0, 0)),) * 3, _NO_BLOCKS)  # Monte Carlo: no s
 def _traces(runner: Runner) -> tuple[np.ndarray, np.ndarray, int]:
     """The rule's state in the kernel's layout (views: the kernel updates the runner's)."""
     rule, b = runner.rule, runner.h.shape[0]
-    if isinstance(rule, RTRL):
-        return rule.SW, rule.SU, 0
+    if isinstance(rule, RTRL):  # S^W with its padded rows whole (kernels._propagate_blas)
+        return (rule.SW if rule.SW.flags.c_contiguous else rule.SW.base), rule.SU, 0
     if isinstance(rule, TBPTT):
         return rule.H, rule.X, rule.pos
     assert isinstance(rule, RFLO)

@@ -5,12 +5,14 @@ the NumPy reference, the readable statement of each step; ``kernels.py`` (numba)
 by ``compiled.py``, repeats its arithmetic in compiled chunks of steps, 5-25x faster at
 the small sizes of the validation, with the same random streams and results equal to
 rounding.  :func:`train` and :func:`expected_update_mc` choose (``_compiled_path``): the
-compiled loops when numba is installed, except RTRL at large N where BLAS wins; the
-environment variable ``SYMDYN_SIMULATOR=numpy`` forces the reference.
+compiled loops when numba is installed (RTRL's product J S from N = kernels.BLAS_MIN_N on
+by BLAS inside them); the environment variable ``SYMDYN_SIMULATOR=numpy`` forces the
+reference.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -45,9 +47,6 @@ BLAS_THREADS = 1
 #: default: compiled where it is faster), "numba" (always compiled) or "numpy" (always the
 #: reference).  Read at each call from the environment variable of this name.
 SIMULATOR_ENV = "SYMDYN_SIMULATOR"
-#: Largest N at which "auto" compiles RTRL (`bptt`): beyond it one step is a large batched
-#: (N x N) @ (N x N^2) product, where BLAS beats the compiled loops (benchmarks/simulate.py).
-RTRL_COMPILED_MAX_N = 16
 
 
 def warm_up() -> bool:
@@ -60,6 +59,22 @@ def warm_up() -> bool:
     if fast is not None:
         fast.warm()
     return fast is not None
+
+
+def _blas_limit(fast: ModuleType | None, rule: str, n: int) -> contextlib.AbstractContextManager:
+    """The BLAS thread limit (BLAS_THREADS) around a loop that calls BLAS: the NumPy
+    reference (``fast`` None) and compiled RTRL from kernels.BLAS_MIN_N hidden units on
+    (its product J S, N x N by N x N^2, goes to BLAS); no limit (and no threadpoolctl
+    call, ~1 ms) around the compiled loops that do not call BLAS.
+
+    numba's np.dot calls the BLAS of scipy.linalg.cython_blas, loaded here first: a
+    library loaded inside the ``with`` escapes its limit (measured: BLAS threads spinning,
+    2-20 ms a step instead of 0.43)."""
+    if fast is not None and not (rule == "bptt" and n >= fast.kernels.BLAS_MIN_N):
+        return contextlib.nullcontext()
+    if fast is not None:
+        import scipy.linalg.cython_blas  # noqa: F401
+    return threadpool_limits(limits=BLAS_THREADS, user_api="blas")
 
 
 class SimulationTimeout(RuntimeError):
@@ -116,15 +131,16 @@ def _compiled_path(rule: str, n: int) -> ModuleType | None:
     """The compiled drivers (symdyn.simulate.compiled) if they should run this simulation,
     else None for the NumPy reference.
 
-    "auto" compiles every rule except RTRL above RTRL_COMPILED_MAX_N hidden units, and uses
-    the reference when numba is not installed: the package works without numba, only
-    slower (5-25x at the validation's sizes, benchmarks/simulate.py).  numba is imported
-    here, when a simulation runs, never at the import of symdyn.
+    "auto" compiles every rule (RTRL from kernels.BLAS_MIN_N hidden units on with its
+    product J S by BLAS), and uses the reference when numba is not installed: the package
+    works without numba, only slower (5-25x at the validation's sizes,
+    benchmarks/simulate.py).  numba is imported here, when a simulation runs, never at the
+    import of symdyn.
     """
     mode = os.environ.get(SIMULATOR_ENV, "auto").strip().lower() or "auto"
     if mode not in ("auto", "numba", "numpy"):
         raise ValueError(f"{SIMULATOR_ENV} must be auto, numba or numpy, got {mode!r}")
-    if mode == "numpy" or (mode == "auto" and rule == "bptt" and n > RTRL_COMPILED_MAX_N):
+    if mode == "numpy":
         return None
     try:
         import numba  # noqa: F401
@@ -279,11 +295,8 @@ def train(net: Network, teacher: Teacher, *, rule: str, eta: float, n_steps: int
     args = (net, runner, inputs, rec, eta, n_steps, record_every, progress, leak, rule,
             max_seconds)
     fast = _compiled_path(rule, net.shape[1])
-    if fast is not None:  # no BLAS in the compiled loops: no thread limit to set
-        fast.train_loop(*args)
-    else:
-        with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
-            _train_loop(*args)
+    with _blas_limit(fast, rule, net.shape[1]):
+        (_train_loop if fast is None else fast.train_loop)(*args)
     arr = rec.arrays()
     return TrainResult(steps=np.array(rec.steps), loss=arr["loss"], W=arr["W"], U=arr["U"],
                        V=arr["V"], initial=initial, final=net, rule=rule, eta=float(eta),
@@ -388,7 +401,8 @@ def expected_update_mc(net: Network, teacher: Teacher, *, rule: str, leak: float
         inputs = _Inputs.given(np.asarray(inputs, dtype=float), total, net.shape)
     fast = _compiled_path(rule, net.shape[1])
     if fast is not None:
-        blocks, sumsq = fast.mc_blocks(runner, inputs, burn_in, n_blocks, block_len)
+        with _blas_limit(fast, rule, net.shape[1]):
+            blocks, sumsq = fast.mc_blocks(runner, inputs, burn_in, n_blocks, block_len)
     else:
         with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):
             for _ in range(burn_in):
@@ -438,10 +452,11 @@ def summed_updates(runner: Runner, rng: np.random.Generator, n_steps: int, burn_
     total, t = burn_in + n_steps, 0
     if fast is not None:
         sums = fast.summed_updates_setup(runner)
-        while t < total:
-            xs = rng.standard_normal((min(INPUT_CHUNK, total - t), b, d))
-            fast.summed_updates_chunk(runner, xs, t, burn_in, n_steps, sums)
-            t += xs.shape[0]
+        with _blas_limit(fast, runner.rule.name, n):
+            while t < total:
+                xs = rng.standard_normal((min(INPUT_CHUNK, total - t), b, d))
+                fast.summed_updates_chunk(runner, xs, t, burn_in, n_steps, sums)
+                t += xs.shape[0]
         return sums[0][0][0], sums[0][1][0], sums[0][2][0]
     out = [np.zeros_like(m) for m in (runner.net.W, runner.net.U, runner.net.V)]
     with threadpool_limits(limits=BLAS_THREADS, user_api="blas"):

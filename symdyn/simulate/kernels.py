@@ -116,6 +116,9 @@ def _propagate_sens(J: Array, S: Array, tmp: Array) -> None:
     where the loops per element cost more than their arithmetic) over the batch
     innermost.  Same sums in the same order either way."""
     nb, n, c = S.shape[0], S.shape[1], S.shape[2]
+    if n >= BLAS_MIN_N:
+        _propagate_blas(J, S, tmp)
+        return
     if tmp.shape[2] == nb and nb > 1:
         for k in range(n):
             for col in range(c):
@@ -144,6 +147,26 @@ def _propagate_sens(J: Array, S: Array, tmp: Array) -> None:
             sk, tk = Sb[k], t2[k]
             for col in range(c):
                 sk[col] = tk[col]
+
+
+#: From this N on, J S goes to BLAS (:func:`_propagate_blas`): at N = 32 one step's
+#: product is (N x N) @ (N x N^2 + N D) per batch element, which BLAS runs near the
+#: machine's peak and these loops do not; the rest of the step stays in the loops, where
+#: NumPy paid ~25 calls a step.  train(bptt, N = 32, B = 4, leak 1), CPU per step: NumPy
+#: reference ~0.55 ms, compiled with BLAS ~0.43 ms (B = 1: 0.15 -> 0.09 ms).
+BLAS_MIN_N = 17
+
+
+@njit(cache=True)
+def _propagate_blas(J: Array, S: Array, tmp: Array) -> None:
+    """S[b] <- J[b] S[b] by BLAS (np.dot: dgemm) into the scratch ``tmp`` (N, C, 1), then
+    copied back.  S must be C-contiguous: np.dot copies a strided operand first (measured
+    1.8x slower), so S^W comes with its padded rows whole (compiled._traces), the pad
+    columns taking part (zeros times J stay zero)."""
+    t2 = tmp.reshape(S.shape[1], S.shape[2])
+    for b in range(S.shape[0]):
+        np.dot(J[b], S[b], t2)
+        S[b] = t2
 
 
 #: Largest number of multiply-adds per batch element for which the RTRL loops run over

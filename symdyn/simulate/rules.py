@@ -114,8 +114,9 @@ class RTRL(MatrixRule):
 
 
 #: Rows of S^W are padded by this many doubles from N = PAD_MIN_N on, the sizes at which
-#: the NumPy loop runs RTRL (above engine.RTRL_COMPILED_MAX_N = 16; the compiled loops
-#: take the contiguous layout).  At N = 32 a row is N^2 doubles = 8 KiB: rows a multiple
+#: RTRL's product J @ S^W goes to BLAS (here, and in the compiled loops from
+#: kernels.BLAS_MIN_N = 17 on, which take the padded buffer whole: compiled._traces).
+#: At N = 32 a row is N^2 doubles = 8 KiB: rows a multiple
 #: of 4 KiB apart share their L1 cache sets, and the product J @ S^W reads all N rows at
 #: once.  Padded, a step of `train` (N = 32, B = D = M = 4, one BLAS thread, 1000 steps,
 #: 8 alternating runs in one process) took a median 0.54 ms against 0.66 ms, with bitwise
