@@ -18,7 +18,8 @@ One step of one batch element (engine.Runner.step, then the update of engine.tra
 Rule state, one layout for all rules so that one compiled signature serves them (``s1``
 and ``s2`` have a leading batch axis B):
 
-    bptt   s1 = S^W (B, N, N*N), s2 = S^U (B, N, N*D)   RTRL sensitivities
+    bptt   s1 = S^W (B, N, N*N), s2 = S^U (B, N, N*D)   RTRL sensitivities (from N = 17
+           on S^W's rows padded: N*N + rules.ROW_PAD columns, the pad 0 throughout)
     tbptt  s1 = H (B, k, N),     s2 = X (B, k, D)       ring buffers, ``pos`` the newest slot
     rflo   s1 = p (B, 1, N),     s2 = q (B, 1, D)       leak-filtered presynaptic traces
 
