@@ -3,6 +3,8 @@ each from the ``data`` dict of a :class:`symdyn.reproduce.common.FigureData`."""
 
 from __future__ import annotations
 
+from itertools import groupby
+
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -20,9 +22,13 @@ def critical_rate_vs_beta(data: dict) -> Figure:
         ax.set(xlabel=r"feedback $\beta$", title=f"$a^* = {a_star:g}$")
         if a_star == 0 and "large_batch" in data:
             for i, (rule, run) in enumerate(data["large_batch"].items()):
-                for factor, ok in run["converged"].items():
-                    ax.plot(1.0 + 0.04 * (i - 1), factor * run["eta_c"], "o" if ok else "x",
-                            color=COLORS[rule], mfc=COLORS[rule] if ok else "none", ms=6)
+                # One line of markers per run of equal outcomes (converged: o, else x),
+                # in the order of the factors: the markers overlap, drawn as before.
+                for ok, group in groupby(run["converged"].items(), key=lambda item: item[1]):
+                    etas = [factor * run["eta_c"] for factor, _ in group]
+                    ax.plot(np.full(len(etas), 1.0 + 0.04 * (i - 1)), etas,
+                            "o" if ok else "x", color=COLORS[rule],
+                            mfc=COLORS[rule] if ok else "none", ms=6)
     np.atleast_1d(axes)[0].set_ylabel(r"critical learning rate $\eta_c$")
     legend_below(fig, axes)
     return fig

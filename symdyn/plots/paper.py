@@ -22,11 +22,7 @@ def phase_portraits(data: dict) -> Figure:
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
         _direction_field(ax, p["b"], p["c"], p["db"], p["dc"])
         _optimal_branches(ax, p["optimum"])
-        for i, path in enumerate(p["trajectories"]):
-            ax.plot(path[:, 1], path[:, 2], color=COLORS[p["rule"]], lw=1.3,
-                    label=f"{LABELS[p['rule']]}: ODE trajectories" if i == 0 else None)
-            ax.plot(path[0, 1], path[0, 2], "o", mfc="white", mec="k", ms=4.5, mew=1,
-                    zorder=5, label="trajectory start" if i == 0 else None)
+        _trajectories(ax, p["trajectories"], p["rule"])
         if p["saddle"]:
             ax.plot(0, 0, "X", color="k", ms=10, label="saddle $b = c = 0$")
         ax.set_xlim(-2, 2)
@@ -38,6 +34,24 @@ def phase_portraits(data: dict) -> Figure:
     np.atleast_1d(axes)[0].set_ylabel("$c$ (readout weight)")
     legend_below(fig, axes, ncol=5)
     return fig
+
+
+def _trajectories(ax, paths: list[np.ndarray], rule: str) -> None:
+    """The ODE's trajectories in the (b, c) plane as one line (the paths joined by NaN,
+    where a line breaks) and their starts as one line of markers: two artists a panel
+    instead of two a trajectory (48 in all), the same drawing (the markers, on top, in
+    the same order; where two trajectories run along each other, some of their edge
+    pixels blend differently). Each Line2D costs about 1 ms to make and draw: measured
+    on this figure, 0.36 -> 0.33 s CPU quick, 0.75 -> 0.64 full (PNG + PDF)."""
+    if not paths:
+        return
+    gap = np.full((1, 2), np.nan)
+    joined = np.concatenate([part for path in paths for part in (path[:, 1:3], gap)][:-1])
+    starts = np.array([path[0, 1:3] for path in paths])
+    ax.plot(joined[:, 0], joined[:, 1], color=COLORS[rule], lw=1.3,
+            label=f"{LABELS[rule]}: ODE trajectories")
+    ax.plot(starts[:, 0], starts[:, 1], "o", mfc="white", mec="k", ms=4.5, mew=1, zorder=5,
+            label="trajectory start")
 
 
 def _direction_field(ax, b: np.ndarray, c: np.ndarray, db: np.ndarray, dc: np.ndarray,
@@ -124,6 +138,9 @@ def stability_region(data: dict) -> Figure:
     cmap = ListedColormap(["#f4b6b6", "#b9e3b9"])
     extent = (data["b"][0], data["b"][-1], data["beta"][0], data["beta"][-1])
     drawn: set[int] = set()
+    left, right = data["b"] < 0, data["b"] > 0
+    b_split = _split(data["b"][None, :], left, right)[0]
+    b_split[left.sum()] = 0.0  # the gap's column, at b = 0
     for ax, p in zip(np.atleast_1d(axes), panels, strict=True):
         ax.imshow(p["stable"].astype(float), origin="lower", extent=extent, aspect="auto",
                   cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
@@ -135,11 +152,11 @@ def stability_region(data: dict) -> Figure:
                 if others else g
             if np.nanmin(bounding, initial=np.inf) < 0 < np.nanmax(bounding, initial=-np.inf):
                 drawn.add(i)
-            # c = b* c*/b jumps through infinity at b = 0: contour each side separately.
-            for side in (data["b"] < 0, data["b"] > 0):
-                ax.contour(data["b"][side], data["beta"], bounding[:, side], levels=[0],
-                           colors=[f"C{i}"], linewidths=1.5,
-                           linestyles=["-", "--", ":"][i % 3])
+            # c = b* c*/b jumps through infinity at b = 0: no contour across it (a column
+            # of NaN at b = 0 between the two sides, one contour set for both: the same
+            # lines as two sets, one a side, pixel for pixel).
+            ax.contour(b_split, data["beta"], _split(bounding, left, right), levels=[0],
+                       colors=[f"C{i}"], linewidths=1.5, linestyles=["-", "--", ":"][i % 3])
         ax.axvline(0, color="grey", lw=0.8, ls=":")
         ax.set_title(f"RFLO, $a = a^* = {p['a_star']}$")
         ax.set_xlabel("$b$  ($c = b^* c^* / b$)")
@@ -153,6 +170,13 @@ def stability_region(data: dict) -> Figure:
     np.atleast_1d(axes)[0].set_ylabel(r"feedback $\beta$")
     legend_below(fig, axes, handles)
     return fig
+
+
+def _split(grid: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """The columns of ``grid`` where ``left`` (b < 0), a column of NaN, then those where
+    ``right`` (b > 0)."""
+    gap = np.full((grid.shape[0], 1), np.nan)
+    return np.concatenate([grid[:, left], gap, grid[:, right]], axis=1)
 
 
 def slower_region(data: dict) -> Figure:
@@ -189,10 +213,11 @@ def slower_region(data: dict) -> Figure:
 
 
 def _slower_fill(ax, beta: np.ndarray, b: np.ndarray, p: dict, colors: dict) -> None:
-    # Rate comparison first, the unstable region over it: no unfilled seam between them.
+    # Rate comparison first (both bands in one contour set: the same polygons, pixel for
+    # pixel, as one set a band), the unstable region over it: no unfilled seam between them.
     stable, slower = p["stability_margin"], p["slower_margin"]
-    ax.contourf(beta, b, slower, levels=[-np.inf, 0], colors=[colors["faster"]])
-    ax.contourf(beta, b, slower, levels=[0, np.inf], colors=[colors["slower"]])
+    ax.contourf(beta, b, slower, levels=[-np.inf, 0, np.inf],
+                colors=[colors["faster"], colors["slower"]])
     ax.contour(beta, b, np.where(stable > 0, slower, np.nan), levels=[0], colors=["#b8860b"],
                linewidths=1.2)
     ax.contourf(beta, b, stable, levels=[-np.inf, 0], colors=[colors["unstable"]])
