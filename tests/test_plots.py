@@ -134,3 +134,50 @@ def test_warm_up_builds_the_mathtext_grammar():
             "symdyn.plots.warm_up()\n"
             "assert P._parser is not None\n")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def _segments(contour_set) -> set[tuple[float, ...]]:
+    """The line segments of a contour set, each as its two ends (rounded, in order)."""
+    found = set()
+    for path in contour_set.get_paths():
+        for points in path.to_polygons(closed_only=False):
+            for a, b in zip(points[:-1], points[1:], strict=True):
+                found.add(tuple(np.round(sorted([tuple(a), tuple(b)]), 9).ravel()))
+    return found
+
+
+def test_stability_boundary_split_at_b_zero_is_the_two_sides():
+    """One contour over both sides of b = 0 with a NaN column between them
+    (``_split``) has the segments of two contours, one a side, and none across b = 0."""
+    from symdyn.plots.paper import _split
+
+    b, beta = np.linspace(-2, 2, 40), np.linspace(-2, 2, 41)
+    g = np.add.outer(beta, 0.3 * b) * np.sign(b)  # changes sign across b = 0
+    _, ax = subplots()
+    left, right = b < 0, b > 0
+    b_split = _split(b[None, :], left, right)[0]
+    b_split[left.sum()] = 0.0
+    merged = _segments(ax.contour(b_split, beta, _split(g, left, right), levels=[0]))
+    sides = set().union(*(_segments(ax.contour(b[s], beta, g[:, s], levels=[0]))
+                          for s in (left, right)))
+    assert merged and merged == sides
+    assert all(max(s[0], s[2]) <= b[left][-1] + 1e-9 or min(s[0], s[2]) >= b[right][0] - 1e-9
+               for s in merged)
+
+
+def test_phase_portrait_lines_are_the_trajectories():
+    """The joined trajectories of a panel draw each trajectory's points, in order, and
+    its start once."""
+    from symdyn.plots.paper import _trajectories
+
+    rng = np.random.default_rng(0)
+    paths = [rng.normal(size=(n, 3)) for n in (5, 1, 7)]
+    _, ax = subplots()
+    _trajectories(ax, paths, "rflo")
+    line, starts = ax.get_lines()
+    x, y = line.get_xdata(), line.get_ydata()
+    pieces = np.split(np.column_stack([x, y]), np.flatnonzero(np.isnan(x)))
+    pieces = [p[~np.isnan(p[:, 0])] for p in pieces]
+    assert all(np.array_equal(p, path[:, 1:3]) for p, path in zip(pieces, paths, strict=True))
+    assert np.array_equal(np.column_stack([starts.get_xdata(), starts.get_ydata()]),
+                          [path[0, 1:3] for path in paths])
