@@ -291,7 +291,7 @@ def beyond_alignment(data: dict) -> Figure:
             continue
         left.semilogy(c["tau"], c["loss_ode"], "-", color=COLORS[rule], label=LABELS[rule])
         left.semilogy(c["tau"], c["loss_sim"], "o", color=COLORS[rule], ms=4)
-    left.set(xlabel=r"$\tau$", ylabel="loss", title="Dense network, N = 32: ODE vs SGD")
+    left.set(xlabel=r"$\tau$", ylabel="loss", title="Dense network: ODE vs SGD")
     left.legend(fontsize=8)
     reach = data["reach"]
     for key, style, label in (("rflo", "o-", "RFLO, matrix ODE"), ("bptt", "s-",
