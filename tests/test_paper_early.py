@@ -58,3 +58,10 @@ def test_the_early_process_takes_every_shared_analysis_and_stops(monkeypatch, tm
     assert paper._CLAIMS is None
     with paper._shared_analyses_early(context, wanted=False):
         assert paper._CLAIMS is None
+
+
+def test_every_step_has_a_measured_cost():
+    """The pool starts the longest step first by :data:`paper.COST`; a step missing there
+    would count 1 s and could start before longer ones."""
+    for quick in (True, False):
+        assert sorted(paper.COST[quick]) == sorted(paper.step_names())
