@@ -65,12 +65,15 @@ def timed(figure, out: Path, formats: tuple[str, ...]) -> dict[str, float]:
     from symdyn.plots import draw, save
 
     try:
-        from symdyn.plots import _collector_paused
-    except ImportError:  # an older symdyn (A/B runs): drawn with the collector on
-        _collector_paused = contextlib.nullcontext
+        from symdyn.collector import collector_paused
+    except ImportError:  # an older symdyn (A/B runs): its own pause, else the collector on
+        try:
+            from symdyn.plots import _collector_paused as collector_paused
+        except ImportError:
+            collector_paused = contextlib.nullcontext
     # A paper worker draws each figure once: no mathtext parsed by an earlier draw of it.
     MathTextParser._parse_cached.cache_clear()
-    with _collector_paused():  # as save_figure draws
+    with collector_paused():  # as save_figure draws
         start = time.process_time()
         fig = draw(figure)
         seconds = {"build": time.process_time() - start}

@@ -35,6 +35,7 @@ from pathlib import Path
 
 from . import __version__
 from . import cache as disk
+from .collector import collector_paused
 from .latex import compile_pdf, document, has_pdflatex, log_problems
 from .reproduce import SECTION_MODULES, validation
 from .reproduce.common import RULES, Section, analysed, jsonable, plain_text, tex_mixed
@@ -440,14 +441,15 @@ def _preload(quick: bool, computing: bool) -> None:
     PDF backend when the run writes PDFs (0.3 s a worker)."""
     if not computing:
         return
-    from .plots import warm_up as build_mathtext
-    from .simulate import warm_up
+    with collector_paused():  # long-lived objects: the workers freeze them after the fork
+        from .plots import warm_up as build_mathtext
+        from .simulate import warm_up
 
-    steps()
-    build_mathtext()
-    warm_up()
-    if "pdf" in FORMATS[quick]:
-        import matplotlib.backends.backend_pdf  # noqa: F401
+        steps()
+        build_mathtext()
+        warm_up()
+        if "pdf" in FORMATS[quick]:
+            import matplotlib.backends.backend_pdf  # noqa: F401
 
 
 def _context() -> multiprocessing.context.BaseContext:

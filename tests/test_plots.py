@@ -109,12 +109,12 @@ def test_collector_paused_restores_the_collector(enabled):
     """The collector is off inside the block and as it was after it, error or not."""
     import gc
 
-    from symdyn.plots import _collector_paused
+    from symdyn.collector import collector_paused
 
     was = gc.isenabled()
     try:
         (gc.enable if enabled else gc.disable)()
-        with pytest.raises(RuntimeError), _collector_paused():
+        with pytest.raises(RuntimeError), collector_paused():
             assert not gc.isenabled()
             raise RuntimeError
         assert gc.isenabled() is enabled

@@ -11,13 +11,11 @@ their ticks are fixed, so a figure whose limits change afterwards keeps its old 
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from matplotlib.figure import Figure
 
+from ..collector import collector_paused
 from .base import COLORS, LABELS, legend_below, save, subplots
 from .paper import DRAW
 
@@ -32,7 +30,7 @@ def draw(figure) -> Figure:
 
 def save_figure(figure, out: Path, formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
     """Draw ``figure`` and write ``NAME.png`` and ``NAME.pdf`` (or ``formats``) into ``out``."""
-    with _collector_paused():
+    with collector_paused():
         return save(draw(figure), Path(out), figure.name, formats=formats)
 
 
@@ -52,29 +50,5 @@ def warm_up() -> None:
     from matplotlib.font_manager import FontProperties
     from matplotlib.mathtext import MathTextParser
 
-    with _collector_paused():  # as when a figure builds it (save_figure)
+    with collector_paused():  # as when a figure builds it (save_figure)
         MathTextParser("agg").parse(r"$x$", 72, FontProperties())
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off for the block, then back as it was.
-
-    A figure is tens of thousands of objects, alive while it is drawn and garbage after.
-    With the collector on, the young collections that its allocations trigger keep
-    finding it alive and promote it, step by step, to the oldest generation, where it
-    counts towards a full collection: one that walks every object of the process (in a
-    paper worker, the analyses' hundreds of thousands, about 0.3 s each). Paused, the
-    figure stays young and is freed by the first young collection after the block.
-    Measured in one process that computes each section of the quick paper and draws its
-    figures (CPU s, four runs each): time in the collector while drawing the eleven
-    figures 0.40-0.51 -> 0.23-0.31; each run without the pause had one full collection
-    (0.26-0.34 s) while drawing, none with it."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
