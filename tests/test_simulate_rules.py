@@ -40,3 +40,17 @@ def test_diagonal_view_is_the_immediate_term_entries():
     padded = np.zeros((2, 3, 12 + rules.ROW_PAD))[:, :, :12]
     padded[...] = S
     np.testing.assert_array_equal(rules._diagonal(padded, 4), want)
+
+
+@pytest.mark.parametrize("leak", [1.0, 1, 0.5])
+def test_public_jacobian_is_a_new_array(leak):
+    """symdyn.simulate.jacobian (public) returns J, never the caller's W: writing into J
+    leaves W alone, at leak 1 too (the rules' own no-copy shortcut stays internal)."""
+    from symdyn.simulate import jacobian
+
+    W = np.arange(8.0).reshape(2, 2, 2)
+    J = jacobian(W, leak)
+    assert not np.shares_memory(J, W)
+    J -= np.eye(2)
+    np.testing.assert_array_equal(W, np.arange(8.0).reshape(2, 2, 2))
+    np.testing.assert_array_equal(rules._step_jacobian(W, leak), jacobian(W, leak))

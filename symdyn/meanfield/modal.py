@@ -110,10 +110,10 @@ def unbounded(s: Modal, t: Modal, kappa: np.ndarray, F: np.ndarray, V: np.ndarra
 
 
 def readout_traces(s: Modal, t: Modal, U: np.ndarray, Ut: np.ndarray, V: np.ndarray,
-                   Vt: np.ndarray, leak: float) -> tuple[float, float]:
+                   Vt: np.ndarray, leak: float) -> tuple[float | np.ndarray, float | np.ndarray]:
     """``tr(V* C* V^T)`` and ``tr(V C V^T)`` (the stationary loss's two student terms):
-    ``tr(A P^T V^T) = sum(A * (V P))`` for ``A = V* P* Chx`` and ``A = V P Ch``; for a
-    stack of students, arrays of them."""
+    ``tr(A P^T V^T) = sum(A * (V P))`` for ``A = V* P* Chx`` and ``A = V P Ch`` (NumPy
+    floats; for a stack of students, arrays of them)."""
     _, _, Ch, Chx = covariances(s, t, U, Ut, leak)
     VP = V @ s.P
     return (np.sum((Vt @ t.P @ Chx) * VP, axis=(-2, -1)).real,

@@ -109,7 +109,9 @@ def _jacobian(W: Array, leak: float, J: Array) -> None:
 
 @njit(cache=True)
 def _propagate_sens(J: Array, S: Array, tmp: Array) -> None:
-    """S[b] <- J[b] S[b] (S: (B, N, C)), summing over the contracted index in order.
+    """S[b] <- J[b] S[b] (S: (B, N, C)); below BLAS_MIN_N summing over the contracted
+    index in order, from it on by BLAS (:func:`_propagate_blas`, whose order of the sums
+    is BLAS's: equal to the loops to rounding).
 
     ``tmp`` is scratch of shape (N, C, w) (:func:`_sens_scratch`): with w = 1, batch
     element by batch element, the inner loop over contiguous columns (vectorised); with

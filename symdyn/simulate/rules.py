@@ -25,14 +25,18 @@ def _mv(A: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 def jacobian(W: np.ndarray, leak: float) -> np.ndarray:
-    """J = (1 - alpha) I + alpha W, batched; at alpha = 1 that is W itself (not a copy:
-    the callers only read it)."""
-    if leak == 1.0:
-        return W
+    """J = (1 - alpha) I + alpha W, batched (a new array, at alpha = 1 too)."""
     J = leak * W
     idx = np.arange(W.shape[-1])
     J[..., idx, idx] += 1.0 - leak
     return J
+
+
+def _step_jacobian(W: np.ndarray, leak: float) -> np.ndarray:
+    """:func:`jacobian` for the rules' steps, which only read it: at alpha = 1 W itself,
+    no copy (the same numbers). Not the public function: a caller of that may write into
+    its J, which must not be the caller's W."""
+    return W if leak == 1.0 else jacobian(W, leak)
 
 
 class MatrixRule:
@@ -96,7 +100,7 @@ class RTRL(MatrixRule):
         self.dU, self._dU = _diagonal(self.SU, d), _diagonal(self._SU, d)
 
     def advance(self, W: np.ndarray, h_prev: np.ndarray, x: np.ndarray) -> None:
-        J = jacobian(W, self.leak)
+        J = _step_jacobian(W, self.leak)
         np.matmul(J, self.SW, out=self._SW)
         np.matmul(J, self.SU, out=self._SU)
         self.SW, self._SW, self.dW, self._dW = self._SW, self.SW, self._dW, self.dW
@@ -173,7 +177,7 @@ class TBPTT(MatrixRule):
         if self.k == 1:  # dW = alpha g h_{t-1}^T without any backward pass
             gh = self.leak * g[:, :, None]
             return gh * self.H[:, 0, None, :], gh * self.X[:, 0, None, :]
-        JT = jacobian(self.W, self.leak).transpose(0, 2, 1)
+        JT = _step_jacobian(self.W, self.leak).transpose(0, 2, 1)
         # deltas in ring order: slot (pos - j) mod k holds (J^T)^j g, matching H and X slots.
         slots = (self.pos - np.arange(self.k)) % self.k
         d = g
