@@ -328,3 +328,18 @@ def test_simulator_label_noise_is_seeded_and_off_by_default():
     assert not np.allclose(noisy.V, run().V)
     # on the manifold the noiseless run does not move; the loss floor is sigma^2/2
     assert np.allclose(run().V[-1], net.V) and noisy.loss.mean() == pytest.approx(0.125, rel=0.2)
+
+
+def test_stationary_runs_refuse_a_start_off_the_fixed_points(monkeypatch):
+    """A start that is not a fixed point fails with a clear error before any simulation."""
+    from symdyn.validation import noise_stationary
+    from symdyn.validation.case import make_case
+
+    case = make_case("rflo", None, 1, 0, True)
+    point = dict(noise_stationary.manifold_point(case))
+    point["a_star"] += 0.1   # off the optimal set: the mean field does not vanish there
+    monkeypatch.setattr(noise_stationary, "manifold_point", lambda _case: point)
+    monkeypatch.setattr(noise_stationary, "noise_run",
+                        lambda *a, **k: pytest.fail("simulated from a point that is not fixed"))
+    with pytest.raises(SymdynError, match="not a fixed point"):
+        noise_stationary.stationary_runs(case)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.fluctuations import jacobian_at, stationary_fluctuations
+from ..analysis.fluctuations import check_fixed, jacobian_at, stationary_fluctuations
 from ..codegen import loss_function
 from .case import Case
 from .noise_setup import manifold_point, noise_run
@@ -40,8 +40,12 @@ def stationary_runs(case: Case) -> list[dict]:
     # feed O(eta N) extra error into every mode (measured: +20 % at N = 4, eta = 0.02)
     batch, n = (128, 1) if case.quick else (256, 1)
     burn, sample = (BURN_QUICK, SAMPLE_QUICK) if case.quick else (BURN, SAMPLE)
-    # the slowest transverse rate of the mean field at the start (the same for every run)
-    slowest = float(np.sort(np.abs(np.linalg.eigvals(jacobian_at(case.ode, point))))[1])
+    # the slowest transverse rate of the mean field at the start (the same for every run);
+    # a start that is not a fixed point fails here, before six runs, as it did in the
+    # per-run stationary_fluctuations this replaced
+    jacobian = jacobian_at(case.ode, point)
+    check_fixed(case.ode, point, jacobian)
+    slowest = float(np.sort(np.abs(np.linalg.eigvals(jacobian)))[1])
     out = []
     for i, sigma in enumerate(SIGMAS):
         for j, eta in enumerate(ETAS):
