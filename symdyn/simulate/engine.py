@@ -44,7 +44,7 @@ INPUT_CHUNK = 1024  # inputs are drawn in chunks: one RNG call per chunk, not pe
 #: slow); limiting it here, around the loops, leaves the rest of the process alone.
 BLAS_THREADS = 1
 #: Which implementation runs the loops of `train` and `expected_update_mc`: "auto" (the
-#: default: compiled where it is faster), "numba" (always compiled) or "numpy" (always the
+#: default: compiled whenever numba is installed), "numba" (always compiled) or "numpy" (always the
 #: reference).  Read at each call from the environment variable of this name.
 SIMULATOR_ENV = "SYMDYN_SIMULATOR"
 
