@@ -18,10 +18,12 @@ One step of one batch element (engine.Runner.step, then the update of engine.tra
 Rule state, one layout for all rules so that one compiled signature serves them (``s1``
 and ``s2`` have a leading batch axis B):
 
-    bptt   s1 = S^W (B, N, N*N), s2 = S^U (B, N, N*D)   RTRL sensitivities (from N = 17
-           on S^W's rows padded: N*N + rules.ROW_PAD columns, the pad 0 throughout)
+    bptt   s1 = S^W (B, N, N*N), s2 = S^U (B, N, N*D)   RTRL sensitivities
     tbptt  s1 = H (B, k, N),     s2 = X (B, k, D)       ring buffers, ``pos`` the newest slot
     rflo   s1 = p (B, 1, N),     s2 = q (B, 1, D)       leak-filtered presynaptic traces
+
+From N = 17 on, the rows of S^W are padded: N*N + rules.ROW_PAD columns, the pad 0
+throughout.
 
 One hidden unit, input and output (N = D = M = 1: the noise checks' networks, batches of
 64-3000 replicas) take a fused loop, :func:`_run_scalar`: the same operations, one loop
