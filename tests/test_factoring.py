@@ -29,6 +29,19 @@ def _random_product(rng: random.Random, R, gens) -> object:
     return p * gens[rng.randrange(len(gens))] ** rng.randint(0, 2)
 
 
+def _random_sum(rng: random.Random, pool: list, constant: sp.Expr) -> sp.Expr:
+    """``constant`` times random sums of products of ``pool``'s symbols (some repeated)
+    and a monomial, expanded: a sum of at least two terms (times ``pool[0] + pool[3]``
+    where the product is a single term)."""
+    expr = constant
+    for _ in range(rng.randint(1, 3)):
+        factor = sum(rng.choice([-2, -1, 1, 3]) * sp.Mul(*rng.sample(pool, rng.randint(0, 3)))
+                     for _ in range(rng.randint(1, 3)))
+        expr *= factor ** rng.choice([1, 1, 2])
+    expr = sp.expand(expr * sp.Mul(*[s ** rng.randint(0, 2) for s in pool]))
+    return expr if expr.is_Add else sp.expand(expr * (pool[0] + pool[3]))
+
+
 @pytest.mark.parametrize("seed", range(40))
 def test_flint_factor_list_equals_sympy(seed):
     pytest.importorskip("flint")
@@ -76,14 +89,7 @@ def test_factor_list_in_equals_sympy(seed):
     lam, b, c, p, q = sp.symbols("lambda b c p q", real=True)
     gens = (lam, b, c)
     pool = [lam, b, c, p, q]
-    expr = sp.Integer(rng.choice([-6, -1, 1, 4]))
-    for _ in range(rng.randint(1, 3)):
-        factor = sum(rng.choice([-2, -1, 1, 3]) * sp.Mul(*rng.sample(pool, rng.randint(0, 3)))
-                     for _ in range(rng.randint(1, 3)))
-        expr *= factor ** rng.choice([1, 1, 2])
-    expr = sp.expand(expr * sp.Mul(*[s ** rng.randint(0, 2) for s in pool]))
-    if not expr.is_Add:
-        expr = sp.expand(expr * (lam + p))
+    expr = _random_sum(rng, pool, sp.Integer(rng.choice([-6, -1, 1, 4])))
     assert factor_list_in(expr, gens) == sp.factor_list(expr, *gens)[1]
     assert [type(k) for _, k in factor_list_in(expr, gens)] == \
         [type(k) for _, k in sp.factor_list(expr, *gens)[1]]
@@ -136,14 +142,8 @@ def test_algebra_factor_list_equals_sympy(seed):
 
     rng = random.Random(seed)
     pool = sp.symbols("lambda b c p q", real=True)
-    expr = sp.Rational(rng.choice([-6, -1, 1, 4]), rng.choice([1, 2, 3]))
-    for _ in range(rng.randint(1, 3)):
-        factor = sum(rng.choice([-2, -1, 1, 3]) * sp.Mul(*rng.sample(pool, rng.randint(0, 3)))
-                     for _ in range(rng.randint(1, 3)))
-        expr *= factor ** rng.choice([1, 1, 2])
-    expr = sp.expand(expr * sp.Mul(*[s ** rng.randint(0, 2) for s in pool]))
-    if not expr.is_Add:
-        expr = sp.expand(expr * (pool[0] + pool[3]))
+    expr = _random_sum(rng, pool,
+                       sp.Rational(rng.choice([-6, -1, 1, 4]), rng.choice([1, 2, 3])))
     coefficient, pairs = sp.factor_list(expr)
     found = _field_factor_list(expr)
     assert found is not None

@@ -15,6 +15,7 @@ import symdyn
 from symdyn import symbols as S
 from symdyn.analysis.fluctuations import (
     critical_learning_rate,
+    critical_learning_rates,
     critical_rate_closed_form,
     manifold_diffusion,
     optimal_point,
@@ -129,6 +130,26 @@ def test_critical_rate_against_mean_map(name, leak):
     assert _iterate_mean_map(ode, point, 0.9 * eta_c) < 1e-8
     assert _iterate_mean_map(ode, point, 1.1 * eta_c) > 1e-2
 
+
+
+def test_critical_rates_batched_as_one_point_each():
+    """The batched rates (Jacobians on arrays, eigenvalues in one call) are those of
+    :func:`critical_learning_rate` point by point, including the eigenvalues' type: a
+    real spectrum stays real where another point of the batch has a complex pair (numpy
+    makes the whole batch complex). eta_c only to rounding: the field evaluated on arrays
+    may differ in the last bit from the one evaluated on floats."""
+    ode = symdyn.derive("rflo", "alpha")
+    rng = np.random.default_rng(0)
+    points = [{"a": rng.uniform(-0.5, 0.5), "b": rng.uniform(0.2, 1.5),
+               "c": rng.uniform(0.2, 1.5), "alpha": 0.7, "beta": rng.uniform(0, 2)}
+              for _ in range(6)]
+    single = [critical_learning_rate(ode, p) for p in points]
+    assert {np.iscomplexobj(r.eigenvalues) for r in single} == {True, False}
+    for one, batched in zip(single, critical_learning_rates(ode, points), strict=True):
+        assert batched.stable == one.stable
+        assert batched.eta_c == pytest.approx(one.eta_c, rel=1e-12)
+        assert batched.eigenvalues.dtype == one.eigenvalues.dtype
+        assert np.allclose(batched.eigenvalues, one.eigenvalues, rtol=1e-12, atol=0)
 
 def test_rflo_closed_form_at_zero_teacher_recurrence():
     # hand-derived (docs/theory.md, 'Stability and Routh–Hurwitz'): eigenvalues

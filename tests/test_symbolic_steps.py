@@ -3,8 +3,9 @@
 ``reproduce.rates.positive_set`` against ``sp.solve_univariate_inequality`` (the same set,
 also where it falls back to it); ``reproduce.conserved.conserves`` (decided in a field)
 against the derivative of the quantity along the numeric right-hand side;
-``reproduce.spectra.reduced_coefficients`` (mapped and factored in a field) against
-``FixedPointSet.characteristic`` and against the numeric Jacobian's spectrum.
+``reproduce.spectra.reduced_coefficients`` (the report's ``FixedPointSet.characteristic``,
+factored in working variables and mapped factor by factor) against the same coefficients
+mapped and factored in one pass in a field, and against the numeric Jacobian's spectrum.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import sympy as sp
 
 import symdyn as sd
 from symdyn import symbols as S
+from symdyn.algebra import substitute_factor
+from symdyn.model import ModeModel
 from symdyn.reproduce.conserved import BALANCE, conserves
 from symdyn.reproduce.rates import positive_set
 from symdyn.reproduce.spectra import reduced_coefficients
@@ -87,13 +90,15 @@ def test_conserves_when_a_state_variable_appears_nowhere():
 
 @pytest.mark.parametrize("rule, leak", [("rflo", 1), ("tbptt", 1), ("rflo", "alpha")])
 def test_reduced_coefficients_are_the_characteristic_polynomial(rule, leak):
-    """The same expressions as ``characteristic()`` (factored in working variables, mapped
-    factor by factor), and ``x^2 + p_1 x + p_0`` has the two non-zero eigenvalues of the
-    numeric Jacobian at a point of the optimal manifold."""
+    """The same expressions as the reduced polynomial's coefficients mapped to public
+    symbols and factored in one pass (``algebra.substitute_factor``), and
+    ``x^2 + p_1 x + p_0`` has the two non-zero eigenvalues of the numeric Jacobian at a
+    point of the optimal manifold."""
     ode = sd.derive(rule, leak)
     optimal = sd.fixed_points(ode)["optimal"]
     p1, p0 = reduced_coefficients(ode, optimal)
-    assert [p1, p0] == optimal.characteristic()[::-1]
+    poly, back = optimal.spectrum.reduced, ModeModel(optimal.leak).from_working()
+    assert [p1, p0] == [substitute_factor(c / poly.LC(), back) for c in poly.all_coeffs()[1:]]
     values = {"a_star": 0.3, "b_star": 1.2, "c_star": 0.7, "alpha": 0.6, "beta": 0.8}
     params = {p.name: values[p.name] for p in ode.parameters}
     b = 0.9

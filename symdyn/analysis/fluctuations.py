@@ -111,7 +111,9 @@ def critical_learning_rates(ode: LearningODE, points: list[dict], dimension: int
     state = np.array([[v[k] for v in values] for k in "abc"])
     params = {p.name: np.array([v[p.name] for v in values]) for p in ode.parameters}
     J = np.asarray(jacobian_function(ode)(state, params), dtype=float)     # (3, 3, n)
-    return [_critical_rate(mus, dimension)
+    # eigvals makes the whole batch complex if one point has a complex pair; each point
+    # gets its own type, as eigvals of its matrix alone gives it (real if all real)
+    return [_critical_rate(mus if mus.imag.any() else mus.real, dimension)
             for mus in np.linalg.eigvals(np.moveaxis(J, -1, 0))]
 
 

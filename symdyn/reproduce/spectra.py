@@ -16,11 +16,9 @@ import sympy as sp
 
 from .. import derive
 from .. import symbols as S
-from ..algebra import substitute_factor
 from ..analysis import slowest_rates
 from ..analysis.signs import lambdified
 from ..latex import root_rows, rows_for, tex
-from ..model import ModeModel
 from ..plots import LABELS
 from .common import RULES, TEACHER, FigureData, Section, align, analysed, md_math
 
@@ -29,19 +27,10 @@ X = sp.Symbol("x")
 
 
 def reduced_coefficients(ode, fp_set) -> list[sp.Expr]:
-    """``p_1, p_0`` of the reduced characteristic polynomial, in public symbols:
-    ``fp_set.characteristic()[::-1]``, each ``p_k = factor(cancel(c_k / c_n))`` of the
-    coefficients ``c`` in working variables mapped back by the leak map.
-
-    Mapped and factored in one pass in a field of rational functions
-    (:func:`symdyn.algebra.substitute_factor`), the same expressions as factoring in
-    working variables and then mapping factor by factor: 0.15-0.19 -> 0.04-0.05 s for
-    the three rules.
-    """
-    poly = fp_set.spectrum.reduced
-    back = ModeModel(fp_set.leak).from_working()
-    lead = poly.LC()
-    return [substitute_factor(c / lead, back) for c in poly.all_coeffs()[1:]]
+    """``p_1, p_0`` of the reduced characteristic polynomial, in public symbols: those the
+    report keeps (``FixedPointSet.characteristic``, built with the eigenvalues by
+    ``fixed_points(eigenvalues=True)`` and pickled with the report), not built again."""
+    return fp_set.characteristic()[::-1]
 
 
 def numeric_rate(ode, b: np.ndarray, beta: np.ndarray | float, a_star: float) -> np.ndarray:
