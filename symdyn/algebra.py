@@ -309,7 +309,10 @@ def factor(expr: sp.Expr) -> sp.Expr:
     """``sp.factor(sp.cancel(expr))``; immediate when ``expr`` is a product of powers of
     known irreducible factors (then it is its own canonical factored form), and computed
     in a :func:`rational_field` (:func:`factored`, by FLINT) where ``expr`` is a rational
-    function with rational coefficients."""
+    function with rational coefficients. That route reads a Float as the exact rational it
+    stands for (``2.0*x + 4.0`` gives ``2*(x + 2)``, not SymPy's ``4.0*(0.5*x + 1.0)``):
+    symdyn makes every number exact (``specialize``, the rules' parser) before it gets
+    here, and a check of every call for Floats would cost what the route saves."""
     expr = sp.sympify(expr)
     parts = _known_parts(expr)
     if parts is not None:
