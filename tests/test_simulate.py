@@ -458,6 +458,33 @@ def test_compiled_summed_updates_equal_reference(monkeypatch, rule, k, leak, sig
     assert min(np.abs(a).max() for a in ref) > 1.0  # 1400 steps' worth, not zeros
 
 
+def test_summed_updates_run_in_groups_of_chains(monkeypatch):
+    """In groups of SUM_GROUP chains, each drawing its inputs and label noise after the
+    previous group's: rows 0-1 of a 3-chain run in groups of 2 are a 2-chain run."""
+    from symdyn.simulate import engine
+
+    p = dict(a=[0.2, -0.1], b=[0.5, 0.3], c=[0.4, 0.6], a_star=[0.5, -0.3],
+             b_star=[1.0, 0.8], c_star=[1.0, 0.7])
+    net, teacher, _ = aligned_network(3, 2, 2, **p, beta=0.5, leak=0.5, batch=3, seed=1)
+    monkeypatch.setattr(engine, "SUM_GROUP", 2)
+
+    def run(rows=slice(None)):
+        runner = Runner(Network(*(m[rows] for m in (net.W, net.U, net.V, net.B_fb))),
+                        Teacher(teacher.W[rows], teacher.U[rows], teacher.V[rows]),
+                        "bptt", 0.5, 1, 0.4, 3)
+        return summed_updates(runner, np.random.default_rng(5), 300, 40)
+
+    ref, fast = _both_paths(monkeypatch, run)
+    for name, a, b in zip("WUV", ref, fast, strict=True):
+        _close(a, b, name)
+    for whole, first in zip(fast, run(slice(0, 2)), strict=True):
+        np.testing.assert_array_equal(whole[:2], first)
+    runner = Runner(net.copy(), teacher.copy(), "rflo", 0.5)
+    runner.step(np.ones((3, net.shape[2])))
+    with pytest.raises(ValueError, match="at rest"):
+        summed_updates(runner, np.random.default_rng(5), 10, 0)
+
+
 def test_simulator_choice(monkeypatch):
     pytest.importorskip("numba")
     monkeypatch.setenv(SIMULATOR_ENV, "auto")
