@@ -25,6 +25,7 @@ from symdyn.simulate import (
     train,
 )
 from symdyn.simulate.engine import (
+    CHECK_EVERY,
     SIMULATOR_ENV,
     _compiled_path,
     _Inputs,
@@ -530,9 +531,9 @@ def test_errors_on_both_paths(monkeypatch, mode):
     monkeypatch.setenv(SIMULATOR_ENV, mode)
     net, teacher = random_network(4, 2, 2, leak=1.0, seed=0)
     with np.errstate(all="ignore"), pytest.raises(UnstableNetworkError,
-                                                  match=r"rule='bptt'.*step 250"):
+                                                  match=rf"rule='bptt'.*step {CHECK_EVERY}"):
         train(net, teacher, rule="bptt", eta=20.0, n_steps=2000, leak=1.0)
-    with pytest.raises(SimulationTimeout, match="stopped at 250"):
+    with pytest.raises(SimulationTimeout, match=f"stopped at {CHECK_EVERY}"):
         train(net, teacher, rule="rflo", eta=0.001, n_steps=2000, leak=1.0, max_seconds=0.0)
 
 

@@ -37,8 +37,13 @@ __all__ = ["Runner", "SimulationTimeout", "TrainResult", "draw_inputs", "expecte
            "summed_updates", "train", "warm_up"]
 
 RECORDABLE = ("loss", "W", "U", "V")
-CHECK_EVERY = 250  # steps between stability checks (one batched eigvals: ~1 ms at N=32, B=16)
 INPUT_CHUNK = 1024  # inputs are drawn in chunks: one RNG call per chunk, not per step
+#: Steps between stability (and time) checks, one batched eigvals each (~1 ms at N = 32,
+#: B = 16).  The compiled loops return to Python at each check and at each input chunk's
+#: end, so the two coincide: at 250 the trajectory runs of the full validation stopped 4-5
+#: times per chunk (BPTT at N = 8: train CPU -10 to -20 % at 1024 instead of 250, same
+#: numbers; a diverging run is stopped at most 1024 steps after it left the stable region).
+CHECK_EVERY = INPUT_CHUNK
 #: BLAS threads inside the hot loops.  The simulator multiplies many small matrices, on
 #: which a multi-threaded BLAS only spin-waits (measured: ``symdyn validate`` twice as
 #: slow); limiting it here, around the loops, leaves the rest of the process alone.

@@ -127,7 +127,7 @@ def spectral_radius(W: np.ndarray, leak: float) -> np.ndarray:
     leak = check_leak(leak)
     W = np.asarray(W, dtype=float)
     # a 1 x 1 matrix is its own eigenvalue (the one-mode networks of the noise checks,
-    # batches of 64-256, checked every 250 steps: eigvals' overhead was most of the check)
+    # batches of 64-256, checked every CHECK_EVERY steps: eigvals' overhead was most of the check)
     eig = W[..., 0, :] if W.shape[-1] == 1 else np.linalg.eigvals(W)
     return np.abs(1.0 - leak + leak * eig).max(axis=-1)
 
