@@ -364,3 +364,26 @@ def test_stationary_runs_refuse_a_start_off_the_fixed_points(monkeypatch):
                         lambda *a, **k: pytest.fail("simulated from a point that is not fixed"))
     with pytest.raises(SymdynError, match="not a fixed point"):
         noise_stationary.stationary_runs(case)
+
+
+def test_large_batch_groups_side_by_side_equal_each_alone():
+    """The critical-rate runs of several rules in step share their inputs (one window of
+    draws, read without a copy where every run of a group is going): each run still gets
+    the distances it gets alone, the ones that turn unstable included, whatever the
+    order of its group's seeds."""
+    from symdyn.validation import make_case
+    from symdyn.validation.critical_rate import large_batch_groups, large_batch_run
+    from symdyn.validation.noise_setup import manifold_point
+
+    kw = dict(iterations=6, chains=16, steps=100)
+    groups = []
+    for rule, etas, seeds in (("rflo", [0.3, 40.0, 0.6], [3, 4, 5]),
+                              ("bptt", [0.5, 0.2, 0.3], [5, 3, 4]), ("tbptt", [0.4], [4])):
+        case = make_case(rule, None, 0.5, 0, True)
+        groups.append((case, manifold_point(case, a_star=0.0), etas, seeds))
+    together = large_batch_groups(groups, **kw)
+    assert np.isinf(together[0][1][-1]) and np.isfinite(together[0][0][-1])
+    for (case, point, etas, seeds), runs in zip(groups, together, strict=True):
+        for eta, seed, run in zip(etas, seeds, runs, strict=True):
+            np.testing.assert_array_equal(
+                large_batch_run(case, point, eta, seed=seed, **kw), run)

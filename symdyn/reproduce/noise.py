@@ -24,7 +24,7 @@ from ..analysis.fluctuations import (
 )
 from ..plots import LABELS
 from ..validation.case import Case
-from ..validation.critical_rate import check_critical_rate
+from ..validation.critical_rate import critical_rate_checks
 from ..validation.noise_diffusion import check_manifold_diffusion
 from ..validation.noise_setup import manifold_point
 from ..validation.noise_stationary import (
@@ -82,8 +82,9 @@ def compute(quick: bool = False) -> Section:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     cases = {key: Case(rule, k, 1.0, 0, quick) for key, (rule, k) in DIFFUSION.items()}
     curves = rate_curves([cases[r].ode for r in RULES], quick)
-    # the validation's large-batch runs at 0.8 and 1.25 eta_c (a* = 0, beta = 1)
-    large = {r: check_critical_rate(cases[r]) for r in RULES}
+    # the validation's large-batch runs at 0.8 and 1.25 eta_c (a* = 0, beta = 1), the
+    # three rules' side by side (they share their inputs)
+    large = dict(zip(RULES, critical_rate_checks([cases[r] for r in RULES]), strict=True))
     curves["large_batch"] = {r: {"eta_c": c.details["eta_c"],
                                  "converged": c.details["converged"]} for r, c in large.items()}
     runs = {r: stationary_runs(cases[r]) for r in RULES}
