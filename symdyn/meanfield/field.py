@@ -310,9 +310,8 @@ def _doubled_field(rule: MatrixRule, student: Matrices, t: TeacherField, F: np.n
     a = t.leak
     J = jacobian_matrix(W, a)
     adjoints = bptt and rule.truncation is None
-    sums = doubling.moments_and_adjoints(J, t.powers, a * a * (U @ U.T), a * a * (t.U @ U.T),
-                                         F @ t.V if adjoints else None,
-                                         F @ V if adjoints else None)
+    sums = doubling.moments_and_adjoints(J, t.powers, a * U, a * t.U,
+                                         *((F, t.V.T, V.T) if adjoints else ()))
     if sums is None:
         return None
     C, Cx, X, Y = sums
