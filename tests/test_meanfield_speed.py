@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from symdyn.errors import SymdynError
 from symdyn.meanfield import expected_update, stationary_loss
 from symdyn.meanfield import modal as modal_module
 from symdyn.meanfield.integrate import integrate_matrices
@@ -114,6 +115,36 @@ def test_stacked_field_and_integration_equal_one_at_a_time(rule, k):
         assert np.max(np.abs(tr.W - one.W)) < 1e-8 and np.max(np.abs(tr.loss / one.loss - 1)) < 1e-8
 
 
+@pytest.mark.parametrize("leak", [1.0, 0.6])
+def test_stack_of_different_rules_equals_one_at_a_time(leak):
+    """A RuleStack (one rule per student, as the gap's joint integrations use it): the
+    field of each student equals field() with its own rule, and a joint integration of
+    BPTT, RFLO and BPTT students equals separate ones to the tolerance."""
+    from symdyn.meanfield.field import RuleStack, TeacherField, field, field_stack
+    from symdyn.meanfield.integrate import integrate_stack
+    from symdyn.meanfield.rule import matrix_rule
+
+    net, teacher = random_network(4, 2, 2, leak=leak, batch=3, seed=7)
+    target = (teacher.W[0], teacher.U[0], teacher.V[0])
+    tf = TeacherField.of(target, leak)
+    names = ["bptt", "rflo", "bptt"]
+    rules = [matrix_rule(r, leak) for r in names]
+    got = field_stack(RuleStack.of(rules), (net.W, net.U, net.V), tf, net.B_fb)
+    for i, mr in enumerate(rules):
+        want = field(mr, (net.W[i], net.U[i], net.V[i]), tf, net.B_fb[i])
+        for g, w in zip(got, want, strict=True):
+            assert np.max(np.abs(g[i] - w)) < 1e-12 * max(1.0, np.max(np.abs(w)))
+    starts = [(net.W[i], net.U[i], net.V[i]) for i in range(3)]
+    kw = {"n_eval": 5, "rtol": 1e-10, "atol": 1e-12}
+    stacked = integrate_stack(names, starts, target, 2.0, leak, feedbacks=list(net.B_fb), **kw)
+    for name, st, B, tr in zip(names, starts, net.B_fb, stacked, strict=True):
+        one = integrate_matrices(name, st, target, 2.0, leak, feedback=B, **kw)
+        assert tr.status == one.status == "ok"
+        assert np.max(np.abs(tr.W - one.W)) < 1e-8 and np.max(np.abs(tr.loss / one.loss - 1)) < 1e-8
+    with pytest.raises(SymdynError, match="unbounded"):
+        RuleStack.of([matrix_rule("tbptt", leak, 2)])
+
+
 @pytest.mark.parametrize("leak", [1.0, 0.5])
 def test_doubling_route_equals_dense_and_schur_routes(leak, monkeypatch):
     """N = 16, student radius 0.99 (a dozen doublings): the doubling route, which computes
@@ -153,8 +184,8 @@ def test_doubling_route_leaves_the_stability_verdict_to_the_eigenvalues(rho):
     W = Q @ np.diag(np.linspace(-rho, rho, n)) @ Q.T  # spectral radius rho, exactly
     U, V = rng.standard_normal((n, 2)), rng.standard_normal((2, n))
     teacher = (0.5 * Q, rng.standard_normal((n, 2)), rng.standard_normal((2, n)))
-    assert doubling.moments_and_adjoints(W, doubling.powers(teacher[0]), U @ U.T,
-                                         teacher[1] @ U.T, V.T @ teacher[2], V.T @ V) is None
+    assert doubling.moments_and_adjoints(W, doubling.powers(teacher[0]), U, teacher[1], V.T,
+                                         teacher[2].T, V.T) is None
     if rho < 1:
         got = expected_update("bptt", (W, U, V), teacher, 1.0)
         want = _bptt_dense((W, U, V), teacher, 1.0)

@@ -46,23 +46,46 @@ def power(known: list, k: int) -> tuple[np.ndarray, float]:
     return known[k]
 
 
-def moments_and_adjoints(J: np.ndarray, teacher: list, A: np.ndarray, Ax: np.ndarray,
-                         FVt: np.ndarray | None, FV: np.ndarray | None):
-    """``C = sum J^m A J^Tm``, ``C* = sum J*^m Ax J^Tm`` and, when ``FVt`` and ``FV`` are
-    given, ``X = sum J^Tm FVt J*^m`` and ``Y = sum J^Tm FV J^m``; ``teacher``: the cached
-    :func:`powers` of ``J*`` (extended here).  None if the route declines."""
+def moments_and_adjoints(J: np.ndarray, teacher: list, Z: np.ndarray, Zx: np.ndarray,
+                         L: np.ndarray | None = None, R: np.ndarray | None = None,
+                         Rs: np.ndarray | None = None):
+    """``C = sum J^m Z Z^T J^Tm``, ``C* = sum J*^m Zx Z^T J^Tm`` and, when ``L``, ``R`` and
+    ``Rs`` are given, ``X = sum J^Tm L R^T J*^m`` and ``Y = sum J^Tm L Rs^T J^m``;
+    ``teacher``: the cached :func:`powers` of ``J*`` (extended here).  None if the route
+    declines.
+
+    The sums start from low-rank terms (``Z``, ``Zx``: N x D; ``L``, ``R``, ``Rs``: N x M),
+    so the first doublings double factors instead of sums: ``Z_{k+1} = [Z_k, J_k Z_k]``
+    (``C_k = Z_k Z_k^T``) costs N^2 w for a factor w columns wide, against about 2 N^3 for a
+    sum; while the widths stay at most N/2 (D = M = 4, N = 32: three of the about seven
+    doublings), after which the sums are formed and doubled as before.  The same terms in
+    the same order: only the rounding differs."""
     n = J.shape[0]
     student = powers(J)
-    C, Cx, X, Y = A, Ax, FVt, FV
-    for k in range(MAX_DOUBLINGS + 1):
+    adjoints = L is not None
+    done = 0  # doublings so far
+    while 2 * max(Z.shape[1], L.shape[1] if adjoints else 0) <= n:  # factors
+        (Jk, jn), (Tk, tn) = power(student, done), power(teacher, done)
+        if jn <= TAIL and tn <= TAIL or done == MAX_DOUBLINGS or jn > BLOW_UP or tn > BLOW_UP:
+            break  # converged or declined: decided below
+        Z, Zx = np.concatenate((Z, Jk @ Z), axis=1), np.concatenate((Zx, Tk @ Zx), axis=1)
+        if adjoints:
+            m = L.shape[1]
+            P = Jk.T @ np.concatenate((L, Rs), axis=1)  # J_k^T (L, Rs), one product
+            L, Rs = np.concatenate((L, P[:, :m]), axis=1), np.concatenate((Rs, P[:, m:]), axis=1)
+            R = np.concatenate((R, Tk.T @ R), axis=1)
+        done += 1
+    C, Cx = Z @ Z.T, Zx @ Z.T
+    X, Y = (L @ R.T, L @ Rs.T) if adjoints else (None, None)
+    for k in range(done, MAX_DOUBLINGS + 1):
         (Jk, jn), (Tk, tn) = power(student, k), power(teacher, k)
         if jn <= TAIL and tn <= TAIL:
             return C, Cx, X, Y
         if k == MAX_DOUBLINGS or jn > BLOW_UP or tn > BLOW_UP:
             return None
-        R = np.concatenate((C, Cx)) @ Jk.T    # (C; C*) J_k^T, one product for both
-        C, Cx = C + Jk @ R[:n], Cx + Tk @ R[n:]
+        R2 = np.concatenate((C, Cx)) @ Jk.T    # (C; C*) J_k^T, one product for both
+        C, Cx = C + Jk @ R2[:n], Cx + Tk @ R2[n:]
         if X is not None:
-            L = Jk.T @ np.concatenate((X, Y), axis=1)  # J_k^T (X, Y)
-            X, Y = X + L[:, :n] @ Tk, Y + L[:, n:] @ Jk
+            P = Jk.T @ np.concatenate((X, Y), axis=1)  # J_k^T (X, Y)
+            X, Y = X + P[:, :n] @ Tk, Y + P[:, n:] @ Jk
     return None

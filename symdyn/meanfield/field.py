@@ -26,6 +26,7 @@ share two real Schur decompositions, of ``J`` and ``J*`` (their transposes come 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -224,19 +225,68 @@ def field(rule: MatrixRule, student: Matrices, teacher: TeacherField,
     return dW, dU, dV
 
 
-def field_stack(rule: MatrixRule, students: Matrices, teacher: TeacherField,
+@dataclass(frozen=True, eq=False)
+class RuleStack:
+    """One rule with an unbounded window per student of a stack, as coefficient arrays:
+    ``decay[i]`` (ascending powers, zero-padded), ``fb_c[i]``, ``fb_beta[i]``; built once
+    per integration (:meth:`of`), so that a field evaluation costs no loop over rules."""
+
+    rules: tuple[MatrixRule, ...]
+    decay: np.ndarray
+    fb_c: np.ndarray
+    fb_beta: np.ndarray
+
+    @classmethod
+    def of(cls, rules: Sequence[MatrixRule]) -> RuleStack:
+        rules = tuple(rules)
+        bounded = [r.name for r in rules if r.truncation is not None]
+        if bounded:
+            raise SymdynError(f"a rule stack takes unbounded windows only, not {bounded}")
+        decay = np.zeros((len(rules), max(len(r.decay) for r in rules)))
+        for i, r in enumerate(rules):
+            decay[i, :len(r.decay)] = r.decay
+        return cls(rules, decay, np.array([r.fb_c for r in rules]),
+                   np.array([r.fb_beta for r in rules]))
+
+    def feedback(self, V: np.ndarray, B: np.ndarray | None) -> np.ndarray:
+        """``F = fb_c V^T + fb_beta B`` of each student (``V`` (S, M, N))."""
+        F = self.fb_c[:, None, None] * np.swapaxes(V, -1, -2)
+        if np.any(self.fb_beta != 0.0):
+            if B is None:
+                raise SymdynError("the rules need the feedback matrices B (S x N x M)")
+            F = F + self.fb_beta[:, None, None] * np.asarray(B, dtype=float)
+        return F
+
+    def trace_eigenvalues(self, lam: np.ndarray) -> np.ndarray:
+        """``kappa_i(lam_i)`` of each student, checked below one in modulus."""
+        kappa = np.zeros_like(lam)
+        for j in range(self.decay.shape[1] - 1, -1, -1):
+            kappa = kappa * lam + self.decay[:, j, None]
+        size = np.max(np.abs(kappa), axis=-1)
+        if np.any(size >= 1.0):
+            i = int(np.argmax(size >= 1.0))
+            _check_trace(self.rules[i], float(size[i]))
+        return kappa
+
+
+def field_stack(rule: MatrixRule | RuleStack, students: Matrices, teacher: TeacherField,
                 B: np.ndarray | None = None) -> Matrices:
     """:func:`field` of each student of a stack (``W`` (S, N, N), ``U`` (S, N, D), ``V``
     (S, M, N), ``B`` (S, N, M)): one pass of the eigenbasis route for all of them when it
     applies (unbounded window, every eigenvector matrix well conditioned), else one
-    :func:`field` call each."""
+    :func:`field` call each.  ``rule``: one rule for all, or a :class:`RuleStack` of one
+    rule per student (the route takes a trace polynomial and a feedback per student, so
+    different rules share the pass)."""
     W, U, V = students
-    if rule.truncation is None and teacher.modal is not None:
-        fast = _modal_field(rule, students, teacher, _feedback(rule, V, B))
+    mixed = isinstance(rule, RuleStack)
+    if (mixed or rule.truncation is None) and teacher.modal is not None:
+        F = rule.feedback(V, B) if mixed else _feedback(rule, V, B)
+        fast = _modal_field(rule, students, teacher, F)
         if fast is not None:
             return fast
-    each = [field(rule, (W[i], U[i], V[i]), teacher, None if B is None else B[i])
-            for i in range(W.shape[0])]
+    rules = rule.rules if mixed else [rule] * W.shape[0]
+    each = [field(r, (W[i], U[i], V[i]), teacher, None if B is None else B[i])
+            for i, r in enumerate(rules)]
     return tuple(np.stack(m) for m in zip(*each, strict=True))
 
 
@@ -260,9 +310,8 @@ def _doubled_field(rule: MatrixRule, student: Matrices, t: TeacherField, F: np.n
     a = t.leak
     J = jacobian_matrix(W, a)
     adjoints = bptt and rule.truncation is None
-    sums = doubling.moments_and_adjoints(J, t.powers, a * a * (U @ U.T), a * a * (t.U @ U.T),
-                                         F @ t.V if adjoints else None,
-                                         F @ V if adjoints else None)
+    sums = doubling.moments_and_adjoints(J, t.powers, a * U, a * t.U,
+                                         *((F, t.V.T, V.T) if adjoints else ()))
     if sums is None:
         return None
     C, Cx, X, Y = sums
@@ -275,9 +324,10 @@ def _doubled_field(rule: MatrixRule, student: Matrices, t: TeacherField, F: np.n
     return a * (X @ t.J @ Cx - Y @ J @ C), a * a * (X @ t.U - Y @ U), t.V @ Cx - V @ C
 
 
-def _modal_field(rule: MatrixRule, student: Matrices, t: TeacherField, F: np.ndarray
-                 ) -> Matrices | None:
-    """The field by the eigenbasis route, or None if it declines (see modal.py)."""
+def _modal_field(rule: MatrixRule | RuleStack, student: Matrices, t: TeacherField,
+                 F: np.ndarray) -> Matrices | None:
+    """The field by the eigenbasis route, or None if it declines (see modal.py); ``rule``
+    may be a :class:`RuleStack`, one rule per student of a stack."""
     W, U, V = student
     if t.modal is None:
         return None
@@ -286,6 +336,9 @@ def _modal_field(rule: MatrixRule, student: Matrices, t: TeacherField, F: np.nda
     if s is None:
         return None
     _check_radius(s.radius, "student")
+    if isinstance(rule, RuleStack):  # one rule per student of a stack (field_stack)
+        return modal.unbounded(s, t.modal, rule.trace_eigenvalues(s.lam), F, V, t.V, U, t.U,
+                               t.leak)
     if rule.truncation is None:
         kappa = np.zeros_like(s.lam)
         for coefficient in rule.decay[::-1]:  # Horner, as np.polyval, without its overhead

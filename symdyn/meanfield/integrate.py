@@ -18,6 +18,7 @@ from ..errors import SymdynError
 from ..rules import Rule
 from .field import (
     Matrices,
+    RuleStack,
     TeacherField,
     _as_triple,
     field,
@@ -98,7 +99,7 @@ def integrate_matrices(rule: str | Rule, student, teacher, tau_end: float, leak:
     return _trajectory([packed.unpack(y) for y in out], tf, times, status, message, evals)
 
 
-def integrate_stack(rule: str | Rule, students: list, teacher, tau_end: float,
+def integrate_stack(rule: str | Rule | list, students: list, teacher, tau_end: float,
                     leak: float = 1.0, feedbacks: list | None = None,
                     truncation: int | None = None, n_eval: int = 101, rtol: float = 1e-7,
                     atol: float = 1e-9, max_evaluations: int = 20000, method: str = "RK45"
@@ -108,10 +109,13 @@ def integrate_stack(rule: str | Rule, students: list, teacher, tau_end: float,
     which at small N, where NumPy's call overhead is the cost, divides it by their number.
     The step size is shared (the error norm is taken over all of them), so each trajectory
     agrees with its own integration to the tolerance, not to rounding; the status and the
-    count of evaluations are those of the joint integration."""
+    count of evaluations are those of the joint integration.  ``rule`` may be a list, one
+    rule per student (unbounded windows): students of different rules then share the
+    evaluations too."""
     times = _times(method, tau_end, n_eval)
     tf = TeacherField.of(teacher, leak)
-    mr = matrix_rule(rule, tf.leak, truncation)
+    mr = (RuleStack.of([matrix_rule(r, tf.leak, truncation) for r in rule])
+          if isinstance(rule, list) else matrix_rule(rule, tf.leak, truncation))
     starts = [_as_triple(st, "student") for st in students]
     for st in starts:
         moments(st, tf)  # bad initial conditions are the caller's error: raise now

@@ -50,9 +50,15 @@ def rflo_reach(n_hidden: int = 32, n_io: int = 4, change_rank: int = 8, tau_end:
     start = (net.W[0], net.U[0], net.V[0])
     target = (teacher.W[0], teacher.U[0], teacher.V[0])
     out: dict = {"change_rank": change_rank, "M": n_io, "tau_end": tau_end}
+    # rtol 1e-3 (was 1e-4): 28-30 % fewer evaluations (seed 1: 1120 -> 809 to tau = 20,
+    # 586 -> 412 to 2.5).  The rank bound is exact at any tolerance (every stage of the
+    # step lies in the column space of B): over seeds 0-7 at tau = 2.5 and 20 the ratio
+    # sv_5/sv_1 stays <= 1.8e-14, the same seeds reach tau_end (RFLO's ODE leaves the
+    # stable region on seeds 0 and 4 at both), and the end losses move by <= 1.3e-3
+    # relative, SGD's W and V distances from the ODE by <= 0.09 and 0.05 percentage points.
     for rule in ("rflo", "bptt"):
         traj = integrate_matrices(rule, start, target, tau_end, leak, feedback=net.B_fb[0],
-                                  n_eval=21, rtol=1e-4, atol=1e-7, method="RKC")
+                                  n_eval=21, rtol=1e-3, atol=1e-7, method="RKC")
         sv = np.linalg.svd(traj.W[-1] - start[0], compute_uv=False)
         out[rule] = {"status": traj.status, "loss_start": float(traj.loss[0]),
                      "loss_end": float(traj.loss[-1]), "tau": traj.tau, "loss": traj.loss,

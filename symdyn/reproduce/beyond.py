@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..meanfield.gap import gap
+from ..meanfield.gap import gaps as gap_slopes
 from ..meanfield.lowrank import rflo_reach
 from ..meanfield.symmetry import field_jacobian, split_spectrum
 from ..plots import LABELS
@@ -62,7 +62,7 @@ def compute(quick: bool = False) -> Section:
     cmp = {r: c.details["run"] for r, c in meanfield.items()}
     spec = spectra()
     reach = rflo_reach(tau_end=QUICK_REACH_TAU if quick else 20.0)
-    gaps = {r: gap(r) for r in ("bptt", "rflo")}
+    gaps = gap_slopes(("bptt", "rflo"))
     n = {r: sizes(r, quick)["n_hidden"] for r in RULES}
     checks = {
         f"{LABELS[r]}: matrix ODE inside the SGD cloud on a dense network (N = {n[r]})":
