@@ -52,7 +52,9 @@ def legend_below(fig: Figure, axes, handles=None, ncol: int = 4) -> None:
 
 def save(fig: Figure, out: Path, stem: str, dpi: int = 130,
          formats: tuple[str, ...] = ("png", "pdf")) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf`` (or the given ``formats``) into ``out``."""
+    """Write ``stem.png`` and ``stem.pdf`` (or the given ``formats``) into ``out``: a PNG
+    alone drawn by Agg, a PNG beside a PDF rendered from that PDF where PDFium is
+    installed (:func:`_pdf_rasterizer`)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths = [out / f"{stem}.{ext}" for ext in formats]
