@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -438,7 +438,7 @@ def _preload(quick: bool, computing: bool) -> None:
     steps are to run (none is loaded when every step comes from the cache): the steps'
     modules (:func:`steps`), mathtext's grammar (:func:`symdyn.plots.warm_up`), the
     simulator's compiled loops (compiled when numba's cache is empty), and matplotlib's
-    PDF backend when the run writes PDFs (0.3 s a worker)."""
+    PDF backend and PDFium when the run writes PDFs (0.3 s a worker)."""
     if not computing:
         return
     with collector_paused():  # long-lived objects: the workers freeze them after the fork
@@ -450,6 +450,9 @@ def _preload(quick: bool, computing: bool) -> None:
         warm_up()
         if "pdf" in FORMATS[quick]:
             import matplotlib.backends.backend_pdf  # noqa: F401
+
+            with suppress(ImportError):  # PDFium renders the PNGs beside PDFs
+                import pypdfium2  # noqa: F401
 
 
 def _context() -> multiprocessing.context.BaseContext:
