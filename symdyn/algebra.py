@@ -28,6 +28,7 @@ from sympy.polys.rings import PolyElement, PolyRing
 
 from .factoring import cancel
 from .factoring import factor_list as factor_list_of
+from .factoring import substitute as substitute_fraction
 
 Factors = dict[sp.Expr, int]
 
@@ -41,10 +42,28 @@ def factor_parts(expr: sp.Expr) -> tuple[sp.Expr, Factors] | None:
             coeff *= arg
             continue
         base, exp = arg.as_base_exp()
-        if not exp.is_Integer or base.is_Number or not base.is_polynomial():
+        if not exp.is_Integer or base.is_Number or not _is_polynomial(base):
             return None
         factors[base] = factors.get(base, 0) + int(exp)
     return coeff, factors
+
+
+def _is_polynomial(base: sp.Expr) -> bool:
+    """``base.is_polynomial()``, remembered when true: the same long factors are parsed
+    again at each step of an analysis (462 calls for the paper's shared analyses, each
+    walking every term of the factor)."""
+    if base.is_Symbol or base in _POLYNOMIAL:
+        return True
+    if not base.is_polynomial():
+        return False
+    if len(_POLYNOMIAL) > _MAX_KNOWN:
+        _POLYNOMIAL.clear()
+    _POLYNOMIAL.add(base)
+    return True
+
+
+#: Expressions found to be polynomials in all their symbols (:func:`_is_polynomial`).
+_POLYNOMIAL: set[sp.Expr] = set()
 
 
 def from_parts(coeff: sp.Expr, factors: Factors) -> sp.Expr:
@@ -283,6 +302,11 @@ def substitute(f, values: dict):
     (both of the same :func:`rational_field`), term by term in the field."""
     field = f.field
     positions = {field.gens.index(g): v for g, v in values.items()}
+    # FLINT where installed: one cancellation of the whole quotient, the same element
+    pair = substitute_fraction(f.numer, f.denom, {i: (v.numer, v.denom)
+                                                  for i, v in positions.items()})
+    if pair is not None:
+        return field.raw_new(*pair)
     return _evaluate(f.numer, positions, field) / _evaluate(f.denom, positions, field)
 
 

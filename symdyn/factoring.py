@@ -138,3 +138,70 @@ def derivative(f, x):
 def _element(ring, terms: dict) -> PolyElement:
     """The polynomial of ``ring`` with FLINT's ``terms`` (exponent tuple -> integer)."""
     return ring.from_dict({tuple(map(int, m)): ring.domain(int(c)) for m, c in terms.items()})
+
+
+def substitute(numer: PolyElement, denom: PolyElement,
+               values: dict[int, tuple[PolyElement, PolyElement]],
+               ) -> tuple[PolyElement, PolyElement] | None:
+    """The fraction ``numer / denom`` with generator ``i`` replaced by ``n_i / d_i`` for
+    each ``i: (n_i, d_i)`` of ``values``, cancelled and normalised as a fraction field
+    keeps its elements (the same pair as substituting term by term in the field); by
+    FLINT, ``None`` without it or for a ring it does not take.
+
+    Each polynomial ``p`` becomes ``P / prod d_i^{deg_i p}`` with
+    ``P = sum c_m x^m' prod n_i^{m_i} d_i^{deg_i p - m_i}`` (no fractions), so one gcd
+    cancels the quotient, where the field cancels after every term's product and sum.
+    ``ZeroDivisionError`` if the denominator becomes zero, as the field raises.
+    """
+    ring = numer.ring
+    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens:
+        return None
+    context = _context(ring.ngens)
+    images = {i: (_to_flint(context, n), _to_flint(context, d)) for i, (n, d) in values.items()}
+    top, top_scale = _image(context, numer, images)
+    bottom, bottom_scale = _image(context, denom, images)
+    top, bottom = top * bottom_scale, bottom * top_scale
+    if bottom == 0:
+        raise ZeroDivisionError("the denominator vanishes after the substitution")
+    if top == 0:
+        return ring.zero, ring.one
+    divisor = top.gcd(bottom)
+    p, q = (_element(ring, (x / divisor).to_dict()) for x in (top, bottom))
+    return (-p, -q) if q.LC < 0 else (p, q)
+
+
+def _to_flint(context, p: PolyElement):
+    return context.from_dict({m: int(c) for m, c in p.items()})
+
+
+def _image(context, p: PolyElement, images: dict) -> tuple[object, object]:
+    """``(P, scale)`` with ``p`` after the substitution equal to ``P / scale``
+    (:func:`substitute`): terms grouped by their exponents of the replaced generators,
+    each power of a numerator or denominator computed once."""
+    degrees = {i: max((m[i] for m in p.keys()), default=0) for i in images}
+    groups: dict[tuple, dict] = {}
+    for monom, c in p.items():
+        key = tuple(monom[i] for i in images)
+        rest = tuple(0 if i in images else e for i, e in enumerate(monom))
+        groups.setdefault(key, {})[rest] = int(c)
+    powers: dict[tuple[int, int, int], object] = {}
+
+    def power(i: int, which: int, k: int):
+        if (i, which, k) not in powers:
+            powers[i, which, k] = images[i][which] ** k
+        return powers[i, which, k]
+
+    total = context.from_dict({})
+    for key, rest in groups.items():
+        term = context.from_dict(rest)
+        for i, k in zip(images, key, strict=True):
+            if k:
+                term *= power(i, 0, k)
+            if degrees[i] - k:
+                term *= power(i, 1, degrees[i] - k)
+        total += term
+    scale = context.from_dict({(0,) * context.nvars(): 1})
+    for i in images:
+        if degrees[i]:
+            scale *= power(i, 1, degrees[i])
+    return total, scale

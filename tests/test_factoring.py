@@ -149,3 +149,45 @@ def test_algebra_factor_list_equals_sympy(seed):
     assert found is not None
     assert found[0] == coefficient and type(found[0]) is type(coefficient)
     assert sorted(found[1], key=sp.srepr) == sorted(pairs, key=sp.srepr)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_substitute_equals_the_fields_arithmetic(seed):
+    """Generators replaced by fractions with common factors and denominators of either
+    sign, one gcd by FLINT: the element the field's own term-by-term products and sums
+    give, and the same pole (ZeroDivisionError)."""
+    pytest.importorskip("flint")
+    from sympy.polys.fields import field
+
+    from symdyn.factoring import substitute
+
+    rng = random.Random(seed)
+    F, *gens = field("x0, x1, x2, x3", sp.ZZ)
+    R = F.ring
+    def poly():
+        return sum((rng.choice([-3, -1, 1, 2]) * R.gens[rng.randrange(4)] ** rng.randint(0, 2)
+                    * R.gens[rng.randrange(4)] for _ in range(3)), R(rng.choice([-1, 0, 2])))
+
+    common = poly()
+    f = F(common * poly()) / F(rng.choice([-3, 1]) * common * poly())
+    chosen = rng.sample(range(3), rng.randint(1, 2))
+    small = [common + R.gens[3], *R.gens[2:], R(rng.choice([-2, 3]))]  # shares a factor
+
+    def linear():
+        return sum((rng.choice([-2, -1, 1, 3]) * g for g in rng.sample(small, 2)), R.zero)
+
+    values = {i: F(linear() * linear()) / F(rng.choice([-2, 1]) * linear()) for i in chosen}
+    pair = substitute(f.numer, f.denom, {i: (v.numer, v.denom) for i, v in values.items()})
+    args = [values.get(i, g) for i, g in enumerate(gens)]
+    total = [F.zero, F.zero]
+    for k, p in enumerate((f.numer, f.denom)):
+        for monom, c in p.terms():
+            term = F(c)
+            for g, e in zip(args, monom, strict=True):
+                term *= g**e
+            total[k] += term
+    expected = total[0] / total[1]
+    assert pair == (expected.numer, expected.denom)
+    pole = {0: (R.gens[1], R.one)}  # x0 -> x1 in x0 - x1: the denominator vanishes
+    with pytest.raises(ZeroDivisionError):
+        substitute(R.one, R.gens[0] - R.gens[1], pole)
