@@ -205,3 +205,15 @@ def _image(context, p: PolyElement, images: dict) -> tuple[object, object]:
         if degrees[i]:
             scale *= power(i, 1, degrees[i])
     return total, scale
+
+
+def lcm(p: PolyElement, q: PolyElement) -> PolyElement:
+    """A least common multiple of ``p`` and ``q`` (``p.lcm(q)`` up to sign), by FLINT's
+    gcd where installed."""
+    ring = p.ring
+    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens \
+            or not p or not q:
+        return p.lcm(q)
+    context = _context(ring.ngens)
+    a, b = _to_flint(context, p), _to_flint(context, q)
+    return _element(ring, (a * (b / a.gcd(b))).to_dict())

@@ -233,3 +233,44 @@ def test_to_field_is_from_expr():
             field.from_expr(bad)
         with pytest.raises(ValueError):
             to_field(field, bad)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_field_charpoly_is_domainmatrix_charpoly(seed):
+    """The characteristic polynomial over the ring with the denominators put back once
+    (FLINT's gcd) is the field's own ``charpoly``, element for element: random 2x2 and
+    3x3 matrices of fractions sharing denominator factors, of either sign, with zeros."""
+    from sympy.polys.fields import field
+    from sympy.polys.matrices import DomainMatrix
+
+    from symdyn.analysis.spectrum import _field_charpoly
+
+    rng = random.Random(seed)
+    F, *_ = field("x0, x1, x2", sp.ZZ)
+    R = F.ring
+
+    def poly():
+        return sum((rng.choice([-3, -1, 1, 2]) * R.gens[rng.randrange(3)] ** rng.randint(0, 1)
+                    * R.gens[rng.randrange(3)] for _ in range(2)), R(rng.choice([-1, 2])))
+
+    common, n = poly(), rng.choice([2, 3])
+    entries = [[F(poly()) / F(rng.choice([-1, 2]) * common * (poly() if rng.random() < 0.3
+                                                             else R.one))
+                if rng.random() < 0.8 else F.zero for _ in range(n)] for _ in range(n)]
+    expected = DomainMatrix(entries, (n, n), F.to_domain()).charpoly()
+    found = _field_charpoly(entries)
+    assert [(c.numer, c.denom) for c in found] == [(c.numer, c.denom) for c in expected]
+
+
+def test_field_charpoly_on_a_restricted_jacobian():
+    """The same on the analysis' own matrices: RFLO at a symbolic leak, on each set."""
+    from sympy.polys.matrices import DomainMatrix
+
+    from symdyn import derive
+    from symdyn.analysis.spectrum import _field_charpoly, _field_jacobian
+
+    ode = derive("rflo", "alpha")
+    for comp in working_components(ode):
+        entries = _field_jacobian(ode, comp)
+        domain = entries[0][0].field.to_domain()
+        assert _field_charpoly(entries) == DomainMatrix(entries, (3, 3), domain).charpoly()
