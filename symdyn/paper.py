@@ -451,7 +451,8 @@ def _preload(quick: bool, computing: bool) -> None:
         if "pdf" in FORMATS[quick]:
             import matplotlib.backends.backend_pdf  # noqa: F401
 
-            with suppress(ImportError):  # PDFium renders the PNGs beside PDFs
+            with suppress(Exception):  # PDFium renders the PNGs beside PDFs (optional; a broken
+                # install leaves them to Agg, see plots.base._pdf_rasterizer)
                 import pypdfium2  # noqa: F401
 
 

@@ -110,6 +110,10 @@ def test_png_beside_a_pdf_is_the_pdf_rendered(tmp_path):
     Measured on this figure: mean difference of 5x5-pixel block averages 0.85 (Agg's
     image moved by one pixel: 2.34, a blank image: 7.05), 0.5 % of pixels off by more
     than half the range (moved by one pixel: 1.7 %). Without PDFium, Agg's own pixels."""
+    import symdyn.plots.base as base
+
+    pytest.importorskip("pypdfium2")
+    assert base._pdf_rasterizer() is not None  # else this test would compare Agg with Agg
     fig, _ = _log_figure()
     lay.layout(fig)
     png, pdf = save(fig, tmp_path, "f", formats=("png", "pdf"))
@@ -118,6 +122,7 @@ def test_png_beside_a_pdf_is_the_pdf_rendered(tmp_path):
     with Image.open(png) as ours, Image.open(agg) as reference:
         assert ours.mode == "RGB" and ours.size == reference.size == (780, 390)
         ours, reference = (np.asarray(im, dtype=float) for im in (ours, reference))
+    assert not np.array_equal(ours, reference)  # rendered from the PDF, not drawn by Agg
     blocks = [a.reshape(78, 5, 156, 5, 3).mean(axis=(1, 3)) for a in (ours, reference)]
     assert np.abs(blocks[0] - blocks[1]).max(axis=2).mean() < 1.5
     assert (np.abs(ours - reference).max(axis=2) > 128).mean() < 0.01
@@ -132,6 +137,27 @@ def test_png_beside_a_pdf_without_pdfium_is_aggs(tmp_path, monkeypatch):
     lay.layout(fig)
     png, _ = save(fig, tmp_path, "f", formats=("png", "pdf"))
     (agg,) = save(fig, tmp_path / "agg", "f", formats=("png",))
+    with Image.open(png) as ours, Image.open(agg) as reference:
+        assert np.array_equal(np.asarray(ours), np.asarray(reference))
+
+
+def test_png_beside_a_pdf_survives_a_pdfium_failure(tmp_path, monkeypatch):
+    """PDFium failing on the PDF (a render error, a broken install) loses no figure: the
+    PNG is Agg's, with a warning."""
+    import symdyn.plots.base as base
+
+    class Broken:
+        class PdfDocument:
+            def __init__(self, *args, **kwargs):
+                raise RuntimeError("PDFium: Data format error")
+
+    monkeypatch.setattr(base, "_pdf_rasterizer", lambda: Broken)
+    fig, _ = _log_figure()
+    lay.layout(fig)
+    with pytest.warns(RuntimeWarning, match="PDFium could not render"):
+        png, pdf = save(fig, tmp_path, "f", formats=("png", "pdf"))
+    (agg,) = save(fig, tmp_path / "agg", "f", formats=("png",))
+    assert pdf.read_bytes().startswith(b"%PDF")
     with Image.open(png) as ours, Image.open(agg) as reference:
         assert np.array_equal(np.asarray(ours), np.asarray(reference))
 

@@ -9,6 +9,7 @@ notebook or an interactive session keeps its own).
 from __future__ import annotations
 
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -68,9 +69,8 @@ def save(fig: Figure, out: Path, stem: str, dpi: int = 130,
         _save_vector(fig, pdf, dpi)
     for path in paths:
         if path.suffix == ".png":
-            if rasterizer is not None:
-                _png_from_pdf(rasterizer, pdf, path, dpi, fig.get_size_inches() * dpi)
-            else:
+            if rasterizer is None or not _png_from_pdf(rasterizer, pdf, path, dpi,
+                                                       fig.get_size_inches() * dpi):
                 _save_opaque_png(fig, path, dpi)
         elif path != pdf or rasterizer is None:
             _save_vector(fig, path, dpi)
@@ -88,26 +88,33 @@ def _pdf_rasterizer():
     1.48 by Agg, 0.46-0.52 by PDFium (benchmarks/figures.py)."""
     try:
         import pypdfium2
-    except ImportError:  # an optional dependency: Agg draws the PNG then
-        return None
+    except Exception:  # optional (ImportError), or a broken install (OSError loading
+        return None    # libpdfium, ...): Agg draws the PNG then
     return pypdfium2
 
 
-def _png_from_pdf(pdfium, pdf: Path, path: Path, dpi: int, size: np.ndarray) -> None:
+def _png_from_pdf(pdfium, pdf: Path, path: Path, dpi: int, size: np.ndarray) -> bool:
     """Render the one page of ``pdf`` at ``dpi`` into an RGB PNG as large as Agg's at that
     dpi, ``size`` (width, height) rounded down: PDFium rounds up, so the scale is a hair
-    under dpi / 72 where the two would differ by a pixel."""
-    document = pdfium.PdfDocument(str(pdf))
+    under dpi / 72 where the two would differ by a pixel.  False (with a warning, nothing
+    written) if PDFium fails: the caller has Agg draw the PNG instead."""
     try:
-        page = document[0]
-        width, height = page.get_size()
-        pixels = np.floor(size + 1e-6)  # as Agg: 12.6 in at 130 dpi is 1638, not 1637
-        scale = min(dpi / 72, *(pixels / (width, height) * (1 - 1e-9)))
-        image = page.render(scale=scale).to_pil().convert("RGB")
-        page.close()
-    finally:
-        document.close()
+        document = pdfium.PdfDocument(str(pdf))
+        try:
+            page = document[0]
+            width, height = page.get_size()
+            pixels = np.floor(size + 1e-6)  # as Agg: 12.6 in at 130 dpi is 1638, not 1637
+            scale = min(dpi / 72, *(pixels / (width, height) * (1 - 1e-9)))
+            image = page.render(scale=scale).to_pil().convert("RGB")
+            page.close()
+        finally:
+            document.close()
+    except Exception as error:  # a PDFium error: the figure is not lost, Agg draws it
+        warnings.warn(f"PDFium could not render {pdf.name} ({error!r}); the PNG is drawn "
+                      "by Agg", RuntimeWarning, stacklevel=3)
+        return False
     image.save(path, dpi=(dpi, dpi), compress_level=1)
+    return True
 
 
 def _save_vector(fig: Figure, path: Path, dpi: int) -> None:
