@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import SymdynError
 from ..simulate import aligned_network, project_matrices, train
 from .integrate import integrate_stack
 
@@ -84,6 +85,12 @@ def gaps(rules=("bptt", "rflo"), eta: float = 4e-3, batch: int = 2, n_restarts: 
     restarts = integrate_stack(owners, starts, target, WINDOW[1] - tau[i5],
                                feedbacks=[net.B_fb[b] for b in runs] * 2 * len(rules),
                                n_eval=41, rtol=RTOL, atol=ATOL, method=METHOD)
+    # one stacked ODE stopping early (one rule's student leaving the stable region) stops
+    # every trajectory in it: slopes fitted over a cut window would be silently wrong
+    for tr in (*odes, *restarts):
+        if tr.status != "ok":
+            raise SymdynError(f"gap: a matrix ODE stopped ({tr.status}) at tau = "
+                              f"{tr.tau[-1]:g}, before the window's end")
     out = {}
     for j, (rule, ode) in enumerate(zip(rules, odes, strict=True)):
         sim = sims[rule]
