@@ -116,10 +116,10 @@ def test_stacked_field_and_integration_equal_one_at_a_time(rule, k):
 
 
 @pytest.mark.parametrize("leak", [1.0, 0.6])
-def test_stack_of_different_rules_equals_one_at_a_time(leak):
+def test_stack_of_different_rules_equals_one_at_a_time(leak, monkeypatch):
     """A RuleStack (one rule per student, as the gap's joint integrations use it): the
     field of each student equals field() with its own rule, and a joint integration of
-    BPTT, RFLO and BPTT students equals separate ones to the tolerance."""
+    RFLO, BPTT and BPTT students equals separate ones to the tolerance."""
     from symdyn.meanfield.field import RuleStack, TeacherField, field, field_stack
     from symdyn.meanfield.integrate import integrate_stack
     from symdyn.meanfield.rule import matrix_rule
@@ -127,9 +127,15 @@ def test_stack_of_different_rules_equals_one_at_a_time(leak):
     net, teacher = random_network(4, 2, 2, leak=leak, batch=3, seed=7)
     target = (teacher.W[0], teacher.U[0], teacher.V[0])
     tf = TeacherField.of(target, leak)
-    names = ["bptt", "rflo", "bptt"]
+    names = ["rflo", "bptt", "bptt"]  # not a palindrome: a reversed stack must fail
     rules = [matrix_rule(r, leak) for r in names]
+    calls = []
+    unbounded = modal_module.unbounded
+    monkeypatch.setattr(modal_module, "unbounded",
+                        lambda *a, **k: calls.append(1) or unbounded(*a, **k))
     got = field_stack(RuleStack.of(rules), (net.W, net.U, net.V), tf, net.B_fb)
+    assert calls == [1]  # the stacked eigenbasis pass, not field() student by student
+    monkeypatch.setattr(modal_module, "unbounded", unbounded)
     for i, mr in enumerate(rules):
         want = field(mr, (net.W[i], net.U[i], net.V[i]), tf, net.B_fb[i])
         for g, w in zip(got, want, strict=True):
