@@ -16,9 +16,12 @@ __all__ = ["check_noise_covariance", "long_run_covariance_sim"]
 
 SIGMA = 0.5
 #: Steps from rest before the sums start.  The points have ``|lam|, |lam*| <= 0.8`` on
-#: normal (aligned) networks, so activity and traces forget the start as ``t 0.8^t``:
-#: ~2e-8 after 100 steps, far below the sampling error (~2 %); 300 steps (27 % of the
-#: full run, half of the quick one) bought nothing more.
+#: normal (aligned) networks, so activity and BPTT's traces forget the start as
+#: ``t 0.8^t`` (~2e-8 after 100 steps); RFLO's traces as ``(1 - alpha)^t``, as fast at
+#: the paper's leaks (1, 0.3), slower below alpha = 0.2.  Either way the start enters
+#: ``Var(sum g) / T`` divided by T: at full size even burn_in = 0 stays within the
+#: sampling error (~2 %) at leaks 1 to 0.05; 300 steps (27 % of the full run, half of the
+#: quick one) bought nothing.
 BURN_IN = 100
 
 
