@@ -152,3 +152,21 @@ def test_dop853_agrees_with_tight_rk45_and_keeps_the_output_times():
     assert dop.status == "ok" and np.allclose(dop.tau, ref.tau, rtol=0, atol=0)
     assert np.max(np.abs(dop.W - ref.W)) < 1e-6 and np.max(np.abs(dop.loss / ref.loss - 1)) < 1e-6
     assert dop.n_evaluations < integrate_matrices(*args, **kw, rtol=1e-8, atol=1e-11).n_evaluations
+
+
+def test_gap_text_concludes_only_what_the_restarts_show():
+    """The beyond section says the gap is not mode coupling only when the full and
+    mode-only restarts agree to within a third of the gap, for every rule; otherwise it
+    says the runs cannot tell (and its check fails)."""
+    from symdyn.reproduce.beyond import _gap_text, _restarts_agree
+
+    base = {"ode": -1.20, "sgd": -1.00, "restart_full": -1.10, "residual_tau5": 1e-2,
+            "ode_loss_tau5": 1e-6}
+    agree = {"bptt": {**base, "restart_modes": -1.09}, "rflo": {**base, "restart_modes": -1.11}}
+    differ = {**agree, "rflo": {**base, "restart_modes": -1.00}}  # 0.10 > 0.20 / 3
+    assert all(map(_restarts_agree, agree.values()))
+    assert not _restarts_agree(differ["rflo"])
+    assert "is not mode coupling" in _gap_text(agree)
+    text = _gap_text(differ)
+    assert "cannot tell the gap from mode coupling" in text
+    assert "is not mode coupling" not in text

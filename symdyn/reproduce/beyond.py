@@ -75,8 +75,7 @@ def compute(quick: bool = False) -> Section:
     checks["RFLO: rank(W - W_0) = M in the matrix ODE and in SGD"] = bool(
         sv_ode[4] < 1e-8 * sv_ode[0] and sv_sgd[4] < 1e-8 * sv_sgd[0])
     checks["learning-curve gap: not mode coupling (full and mode-only restarts agree)"] = all(
-        abs(g["restart_full"] - g["restart_modes"]) < abs(g["ode"] - g["sgd"]) / 3
-        for g in gaps.values())
+        _restarts_agree(g) for g in gaps.values())
     lines = [INTRO, _cmp_text(cmp, quick), _spec_text(spec), _reach_text(reach), _gap_text(gaps)]
     data = {"compare": {r: _plain(c) for r, c in cmp.items()}, "spectra": spec,
             "reach": _plain({k: v for k, v in reach.items() if k in ("rflo", "bptt", "sgd")}),
@@ -148,6 +147,11 @@ def _reach_text(reach: dict) -> str:
             f"(BPTT: {b['loss_end']:.5f}) at $\\tau = {reach['tau_end']:g}$; {sgd}.")
 
 
+def _restarts_agree(g: dict) -> bool:
+    """Full and mode-only restarts give the same slope, to within a third of the gap."""
+    return abs(g["restart_full"] - g["restart_modes"]) < abs(g["ode"] - g["sgd"]) / 3
+
+
 def _gap_text(gaps: dict) -> str:
     parts = []
     for r, g in gaps.items():
@@ -158,9 +162,15 @@ def _gap_text(gaps: dict) -> str:
                      f"{g['restart_modes']:.3f}")
     g = gaps["rflo"]
     return ("The learning-curve gap (log10 slopes over $\\tau \\in [5, 10]$, "
-            r"$\eta = 4\cdot 10^{-3}$, 2 runs): " + "; ".join(parts) + ". Full and "
-            "mode-only restarts agree, so the gap is not mode coupling: the off-mode part "
-            f"(relative residual {g['residual_tau5']:.1e}) stays constant over the window, "
+            r"$\eta = 4\cdot 10^{-3}$, 2 runs): " + "; ".join(parts) + ". "
+            + ("Full and mode-only restarts agree (to within a third of the gap), so the gap "
+               "is not mode coupling in these runs" if all(map(_restarts_agree, gaps.values()))
+               else "Full and mode-only restarts differ by more than a third of the gap, so "
+               "these runs cannot tell the gap from mode coupling")
+            + " (with 2 runs over a window of 5 time units the slopes carry SGD's noise, and "
+            "at other SGD seeds the two restarts do not always agree). The "
+            f"off-mode part (relative residual {g['residual_tau5']:.1e}) stays constant over "
+            "the window, "
             "along the neutral symmetry directions. By $\\tau = 5$ the ODE's loss is "
             f"{g['ode_loss_tau5']:.0e}; the displacement SGD has accumulated along the slow "
             "on-mode directions dominates the remaining error and relaxes more slowly than "
