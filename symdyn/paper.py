@@ -91,21 +91,20 @@ def source_key(quick: bool) -> str:
     return digest.hexdigest()[:16]
 
 
-#: Seconds of each step of a cold run, quick and full, measured (benchmarks/paper.py, quiet
-#: 2-core machine): the pool starts the longest first so that the cores finish together.
-#: Unlisted steps count 1 s.
-COST = {True: {"beyond": 2.2, "truncation": 2.1, "noise": 1.9, "validation bptt": 1.0,
-               "dynamics": 0.9, "rates": 0.8, "validation tbptt": 0.8, "stability": 0.7,
-               "low_rank": 0.7, "invariants": 0.7, "validation rflo": 0.6, "odes": 0.4,
-               "fixed_points": 0.1, **dict.fromkeys(
+#: Seconds of each step of a cold run, quick and full, measured (a run traced step by step
+#: on this 2-core machine, scaled to a quiet minute): the pool starts the longest first so
+#: that the cores finish together. Unlisted steps count 1 s.
+COST = {True: {"beyond": 1.6, "truncation": 1.6, "noise": 1.4, "dynamics": 1.0,
+               "validation bptt": 0.9, "validation tbptt": 0.7, "rates": 0.6,
+               "invariants": 0.5, "stability": 0.4, "validation rflo": 0.4, "odes": 0.3,
+               "low_rank": 0.3, "fixed_points": 0.1, **dict.fromkeys(
                    ("validation bptt (leak 0.3)", "validation tbptt (leak 0.3)",
-                    "validation rflo (leak 0.3)"), 0.2)},
-        False: {"beyond": 7.8, "noise": 6.1, "validation bptt": 5.8, "validation rflo": 3.2,
-                "validation tbptt": 2.8, "truncation": 2.6, "low_rank": 1.5,
-                "dynamics": 1.5, "rates": 1.0, "stability": 0.8, "invariants": 0.5,
-                "odes": 0.3, "fixed_points": 0.1, **dict.fromkeys(
-                    ("validation bptt (leak 0.3)", "validation tbptt (leak 0.3)",
-                     "validation rflo (leak 0.3)"), 0.5)}}
+                    "validation rflo (leak 0.3)"), 0.1)},
+        False: {"beyond": 4.1, "noise": 3.2, "validation bptt": 3.2, "validation rflo": 1.8,
+                "validation tbptt": 1.8, "truncation": 1.5, "dynamics": 1.1, "low_rank": 1.0,
+                "rates": 0.7, "stability": 0.6, "invariants": 0.5, "odes": 0.3,
+                "fixed_points": 0.1, "validation bptt (leak 0.3)": 0.6, **dict.fromkeys(
+                    ("validation tbptt (leak 0.3)", "validation rflo (leak 0.3)"), 0.4)}}
 
 
 def _part_name(rule: str, leak: float) -> str:
