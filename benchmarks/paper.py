@@ -16,7 +16,7 @@ at every start (0.4 to 0.8 s more for ``import symdyn.paper``, measured).
 Targets on this 2-core machine: cold < 20 s, quick cold < 10 s (warm: no target).
 
 The host's speed is not constant: on the 2-core VM of issue #12 the same pure-Python loop
-took 0.16 s in one minute and 0.26 s a few seconds later. Before each run, the *pace*
+took 0.16 s in one minute and up to 0.32 s in others. Before each run, the *pace*
 is printed: the median of three timings of that loop (:func:`pace`). A run at pace 0.24
 ran on a machine about 1.5 times slower than one at 0.16. ``--repeat N`` runs the plan N
 times and prints, for each kind of run, its times, their median and how many met the
