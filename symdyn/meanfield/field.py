@@ -259,9 +259,7 @@ class RuleStack:
 
     def trace_eigenvalues(self, lam: np.ndarray) -> np.ndarray:
         """``kappa_i(lam_i)`` of each student, checked below one in modulus."""
-        kappa = np.zeros_like(lam)
-        for j in range(self.decay.shape[1] - 1, -1, -1):
-            kappa = kappa * lam + self.decay[:, j, None]
+        kappa = _horner([self.decay[:, j, None] for j in range(self.decay.shape[1])], lam)
         size = np.max(np.abs(kappa), axis=-1)
         if np.any(size >= 1.0):
             i = int(np.argmax(size >= 1.0))
@@ -340,15 +338,22 @@ def _modal_field(rule: MatrixRule | RuleStack, student: Matrices, t: TeacherFiel
         return modal.unbounded(s, t.modal, rule.trace_eigenvalues(s.lam), F, V, t.V, U, t.U,
                                t.leak)
     if rule.truncation is None:
-        kappa = np.zeros_like(s.lam)
-        for coefficient in rule.decay[::-1]:  # Horner, as np.polyval, without its overhead
-            kappa = kappa * s.lam + coefficient
+        kappa = _horner(rule.decay, s.lam)
         _check_trace(rule, float(np.max(np.abs(kappa))))
         return modal.unbounded(s, t.modal, kappa, F, V, t.V, U, t.U, t.leak)
     _, _, Ch, Chx = modal.covariances(s, t.modal, U, t.U, t.leak)
     C, Cx = modal.real_covariances(s, t.modal, Ch, Chx)
     dW, dU = _windowed(rule, Moments(J, None, C, Cx), t, F, student)
     return dW, dU, t.V @ Cx - V @ C
+
+
+def _horner(coefficients, lam: np.ndarray) -> np.ndarray:
+    """``sum_j coefficients[j] lam^j`` (ascending powers; each coefficient a number, or an
+    array that broadcasts against ``lam``) by Horner, as np.polyval without its overhead."""
+    kappa = np.zeros_like(lam)
+    for coefficient in reversed(coefficients):
+        kappa = kappa * lam + coefficient
+    return kappa
 
 
 def _adjoints(rule: MatrixRule, m: Moments, t: TeacherField, F: np.ndarray, V: np.ndarray
