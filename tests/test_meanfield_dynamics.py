@@ -170,3 +170,26 @@ def test_gap_text_concludes_only_what_the_restarts_show():
     text = _gap_text(differ)
     assert "cannot tell the gap from mode coupling" in text
     assert "is not mode coupling" not in text
+
+
+def test_gap_refuses_slopes_of_a_stacked_ode_that_stopped(monkeypatch):
+    """One student of a stacked integration leaving the stable region stops every
+    trajectory of the stack: ``gaps`` must raise rather than fit slopes to cut windows."""
+    import dataclasses
+
+    from symdyn.errors import SymdynError
+    from symdyn.meanfield import gap as gap_module
+
+    real, calls = gap_module.integrate_stack, []
+
+    def second_stops(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(len(out))
+        if len(calls) == 2:  # the restarts: the first one reports an early stop
+            out = [dataclasses.replace(out[0], status="unstable"), *out[1:]]
+        return out
+
+    monkeypatch.setattr(gap_module, "integrate_stack", second_stops)
+    with pytest.raises(SymdynError, match="stopped"):
+        gap_module.gaps(("bptt",), n_restarts=1)
+    assert calls == [1, 2]
