@@ -442,18 +442,19 @@ def test_compiled_rtrl_with_blas_equals_reference(monkeypatch, leak, sigma):
         _close(val, fast[key], key)
 
 
-@pytest.mark.parametrize("leak", [1.0, 0.3])
-@pytest.mark.parametrize("stops", [False, True])
-def test_chunked_rtrl_directions_equal_reference(monkeypatch, leak, stops):
+@pytest.mark.parametrize("n,leak,stops", [(32, 1.0, False), (32, 0.3, False),
+                                          (32, 1.0, True), (32, 0.3, True), (12, 0.3, True)])
+def test_chunked_rtrl_directions_equal_reference(monkeypatch, n, leak, stops):
     """From N = kernels.CHUNK_MIN_N the compiled RTRL keeps S only at the chunks' starts
     (kernels.CHUNK_STEPS apart): every step's directions dW, dU, dV of a training run at
     N = 32 (W learning, so J changes every step) equal the reference's to 1e-10, read
     off the weights recorded at each step.  With ``stops`` the driver returns to Python
     every 20 steps (the progress calls), so the kernel also folds part-chunks at its
-    returns, and the next call goes on from them."""
+    returns, and the next call goes on from them.  N = 12: the fold's P S by loops, not
+    BLAS (kernels.BLAS_MIN_N)."""
     kernels = pytest.importorskip("symdyn.simulate.kernels")
-    assert kernels.CHUNK_MIN_N <= 32 and 20 % kernels.CHUNK_STEPS != 0
-    net, teacher = random_network(32, 4, 4, leak=leak, batch=2, seed=3, radius=0.6,
+    assert kernels.CHUNK_MIN_N <= 12 < kernels.BLAS_MIN_N and 20 % kernels.CHUNK_STEPS != 0
+    net, teacher = random_network(n, 4, 4, leak=leak, batch=2, seed=3, radius=0.6,
                                   teacher_radius=0.8)
     ref, fast = _both_paths(monkeypatch, train, net=net, teacher=teacher, rule="bptt",
                             eta=0.002 / leak, n_steps=400, leak=leak, seed=4,
