@@ -5,7 +5,8 @@ reference path (``SYMDYN_SIMULATOR=numpy``) and the compiled path (``=numba``), 
 ratio, at the sizes the validation and the paper use (aligned networks N = D = M = 4 with
 batch 8 and N = 1 with batch 128; the frozen-weight Monte Carlo of ``expected_update_mc``
 at N = 1 with 64 chains) and at N = 32, D = M = 4, batch 16 (random networks, leak 0.5),
-where RTRL (`bptt`) is BLAS-bound (the compiled loops hand its J S to BLAS).  Then the one-time
+where the compiled RTRL (`bptt`) keeps S only every kernels.CHUNK_STEPS steps and hands
+its fold to BLAS (kernels.CHUNK_MIN_N; the reference's J S every step).  Then the one-time
 costs of the compiled path, each in a fresh process: ``import numba``, the first call with
 an empty numba cache (compilation) and with a warm one (loading the cache).
 

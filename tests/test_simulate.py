@@ -422,8 +422,9 @@ def test_compiled_expected_update_equals_reference(monkeypatch, rule, k, leak, s
 
 @pytest.mark.parametrize("leak,sigma", [(1.0, 0.0), (0.5, 0.4)])
 def test_compiled_rtrl_with_blas_equals_reference(monkeypatch, leak, sigma):
-    """From N = kernels.BLAS_MIN_N the compiled RTRL hands J S to BLAS, on S^W's padded
-    rows (rules.ROW_PAD) taken whole: training and Monte Carlo as the reference."""
+    """From N = kernels.BLAS_MIN_N the compiled RTRL hands its products J S (here: those
+    of the chunked fold) to BLAS, on S^W's padded rows (rules.ROW_PAD) taken whole:
+    training and Monte Carlo as the reference."""
     kernels = pytest.importorskip("symdyn.simulate.kernels")
     n = kernels.BLAS_MIN_N
     net, teacher = random_network(n, 3, 2, leak=leak, batch=2, seed=6, radius=0.6,
@@ -437,6 +438,38 @@ def test_compiled_rtrl_with_blas_equals_reference(monkeypatch, leak, sigma):
     ref, fast = _both_paths(monkeypatch, expected_update_mc, net=net, teacher=teacher,
                             rule="bptt", leak=leak, n_steps=200, burn_in=50, n_blocks=4,
                             seed=2, label_noise=sigma)
+    for key, val in ref.items():
+        _close(val, fast[key], key)
+
+
+@pytest.mark.parametrize("n,leak,stops", [(32, 1.0, False), (32, 0.3, False),
+                                          (32, 1.0, True), (32, 0.3, True), (12, 0.3, True)])
+def test_chunked_rtrl_directions_equal_reference(monkeypatch, n, leak, stops):
+    """From N = kernels.CHUNK_MIN_N the compiled RTRL keeps S only at the chunks' starts
+    (kernels.CHUNK_STEPS apart): every step's directions dW, dU, dV of a training run at
+    N = 32 (W learning, so J changes every step) equal the reference's to 1e-10, read
+    off the weights recorded at each step.  With ``stops`` the driver returns to Python
+    every 20 steps (the progress calls), so the kernel also folds part-chunks at its
+    returns, and the next call goes on from them.  N = 12: the fold's P S by loops, not
+    BLAS (kernels.BLAS_MIN_N)."""
+    kernels = pytest.importorskip("symdyn.simulate.kernels")
+    assert kernels.CHUNK_MIN_N <= 12 < kernels.BLAS_MIN_N and 20 % kernels.CHUNK_STEPS != 0
+    net, teacher = random_network(n, 4, 4, leak=leak, batch=2, seed=3, radius=0.6,
+                                  teacher_radius=0.8)
+    ref, fast = _both_paths(monkeypatch, train, net=net, teacher=teacher, rule="bptt",
+                            eta=0.002 / leak, n_steps=400, leak=leak, seed=4,
+                            record_every=1, label_noise=0.1,
+                            progress=(lambda t, n: None) if stops else None)
+    for name in "WUV":
+        start = getattr(net, name)[None]
+        steps = [np.diff(np.concatenate([start, getattr(run, name)]), axis=0)
+                 for run in (ref, fast)]  # eta times each step's direction
+        np.testing.assert_allclose(steps[1], steps[0], rtol=1e-10,
+                                   atol=1e-10 * np.abs(steps[0]).max(), err_msg=name)
+    assert np.abs(ref.W[-1] - net.W).max() > 0.05  # J really changed along the run
+    ref, fast = _both_paths(monkeypatch, expected_update_mc, net=net, teacher=teacher,
+                            rule="bptt", leak=leak, n_steps=200, burn_in=37, n_blocks=4,
+                            seed=2, label_noise=0.1)
     for key, val in ref.items():
         _close(val, fast[key], key)
 

@@ -5,9 +5,10 @@ the NumPy reference, the readable statement of each step; ``kernels.py`` (numba)
 by ``compiled.py``, repeats its arithmetic in compiled chunks of steps, 5-25x faster at
 the small sizes of the validation, with the same random streams and results equal to
 rounding.  :func:`train` and :func:`expected_update_mc` choose (``_compiled_path``): the
-compiled loops when numba is installed (RTRL's product J S from N = kernels.BLAS_MIN_N on
-by BLAS inside them); the environment variable ``SYMDYN_SIMULATOR=numpy`` forces the
-reference.
+compiled loops when numba is installed (RTRL's products by BLAS inside them from
+N = kernels.BLAS_FROM_N on, and from kernels.CHUNK_MIN_N on with S kept only every
+kernels.CHUNK_STEPS steps: the same numbers to rounding); the environment variable
+``SYMDYN_SIMULATOR=numpy`` forces the reference.
 """
 
 from __future__ import annotations
@@ -68,14 +69,15 @@ def warm_up() -> bool:
 
 def _blas_limit(fast: ModuleType | None, rule: str, n: int) -> contextlib.AbstractContextManager:
     """The BLAS thread limit (BLAS_THREADS) around a loop that calls BLAS: the NumPy
-    reference (``fast`` None) and compiled RTRL from kernels.BLAS_MIN_N hidden units on
-    (its product J S, N x N by N x N^2, goes to BLAS); no limit (and no threadpoolctl
-    call, ~1 ms) around the compiled loops that do not call BLAS.
+    reference (``fast`` None) and compiled RTRL from kernels.BLAS_FROM_N hidden units on
+    (its products J S, N x N by N x N^2, and those of the chunked fold go to BLAS); no
+    limit (and no threadpoolctl call, ~1 ms) around the compiled loops that do not call
+    BLAS.
 
     numba's np.dot calls the BLAS of scipy.linalg.cython_blas, loaded here first: a
     library loaded inside the ``with`` escapes its limit (measured: BLAS threads spinning,
     2-20 ms a step instead of 0.43)."""
-    if fast is not None and not (rule == "bptt" and n >= fast.kernels.BLAS_MIN_N):
+    if fast is not None and not (rule == "bptt" and n >= fast.kernels.BLAS_FROM_N):
         return contextlib.nullcontext()
     if fast is not None:
         import scipy.linalg.cython_blas  # noqa: F401
@@ -136,8 +138,8 @@ def _compiled_path(rule: str, n: int) -> ModuleType | None:
     """The compiled drivers (symdyn.simulate.compiled) if they should run this simulation,
     else None for the NumPy reference.
 
-    "auto" compiles every rule (RTRL from kernels.BLAS_MIN_N hidden units on with its
-    product J S by BLAS), and uses the reference when numba is not installed: the package
+    "auto" compiles every rule (RTRL from kernels.BLAS_FROM_N hidden units on with its
+    products by BLAS), and uses the reference when numba is not installed: the package
     works without numba, only slower (5-25x at the validation's sizes,
     benchmarks/simulate.py).  numba is imported here, when a simulation runs, never at the
     import of symdyn.
