@@ -16,8 +16,9 @@ from .report import Check, make_check
 __all__ = ["LOW_RANK_SIZES", "check_low_rank", "fixed_feedback", "low_rank_run"]
 
 #: Network and run length per ``quick``.  The quick run takes N = 12: RTRL (BPTT) costs
-#: O(N^4) a step, at N = 32 its run was 1.1 of the 1.3 CPU seconds of the check, at N = 16
-#: 0.16 s of 0.21, at N = 12 0.08 of 0.13.  Calibrated over seeds 0-7 (every one passes):
+#: O(N^4) a step (measured before the chunked RTRL of the compiled loops: at N = 32 its run
+#: was 1.1 of the 1.3 CPU seconds of the check, at N = 16 0.16 s of 0.21, at N = 12 0.08 of
+#: 0.13; chunked, the N = 32 run takes 0.3-0.4 s).  Calibrated over seeds 0-7 (every one passes):
 #: BPTT cuts its loss by 97-100 % in 8000 steps at N = 12 (92-100 % at N = 16; at N = 8
 #: seed 2 gave 88 %, below the required 90 %), sigma_{M+1}/sigma_1 is <= 1.3e-14 for RFLO
 #: (bound 1e-10) and >= 6.3e-2 for BPTT and tBPTT (bound 1e-3).
