@@ -16,6 +16,7 @@ import sympy as sp
 
 from . import symbols as S
 from .algebra import factored, rational_field, substitute, substitute_factor
+from .factoring import Fraction, fractions
 from .rules import Rule
 
 
@@ -173,7 +174,10 @@ def expected_update(rule: Rule, alpha: sp.Expr, kappa: sp.Expr) -> ExpectedUpdat
     The covariance, the moments and the substitution of ``kappa`` are computed in a
     field of rational functions (:func:`~symdyn.algebra.rational_field`), whose elements
     stay cancelled without expression trees; expressions are built only for the
-    factored results. Rules outside that field (a square root in ``kappa``) or with a
+    factored results. With python-flint the solve and the moments keep the elements as
+    pairs of FLINT polynomials cancelled by FLINT's gcd (:class:`~symdyn.factoring.Fraction`,
+    the same elements; a third less CPU per derivation), turned back into the field's elements
+    for the results. Rules outside that field (a square root in ``kappa``) or with a
     non-triangular joint state take the same steps on SymPy expressions.
     """
     state = joint_state(rule, alpha)
@@ -215,14 +219,16 @@ class _FieldMoments:
     def __init__(self, field, sigma: list[list], readouts: dict, symbols: dict):
         self.field, self.sigma, self.readouts = field, sigma, readouts
         self.c, self.c_star = symbols["c"], symbols["c_star"]
-        self.feedback, self.kappa = symbols["f"], symbols["kappa"]
+        self.feedback, self.kappa, self.zero = symbols["f"], symbols["kappa"], symbols["zero"]
 
     def __call__(self, u: str, v: str):
         left, right = self.readouts[u], self.readouts[v]
         return sum((left[i] * self.sigma[i][j] * right[j] for i in range(len(left)) if left[i]
-                    for j in range(len(right)) if right[j]), self.field.zero)
+                    for j in range(len(right)) if right[j]), self.zero)
 
     def result(self, e, kappa: bool = False) -> sp.Expr:
+        if isinstance(e, Fraction):  # FLINT's pair back to the field's element
+            e = e.element()
         if kappa:
             e = substitute(e, {self.field.from_expr(S.kappa): self.kappa})
         return factored(e)
@@ -242,5 +248,13 @@ def _field_moments(state: LinearState, feedback: sp.Expr, kappa: sp.Expr) -> _Fi
         f, k, c, c_star = (field.from_expr(e) for e in extra[:4])
     except ValueError:
         return None
-    sigma = triangular_stein(F, [[gi * gj for gj in G] for gi in G], field.zero)
-    return _FieldMoments(field, sigma, readouts, {"c": c, "c_star": c_star, "f": f, "kappa": k})
+    zero = field.zero
+    convert = fractions(field)
+    if convert is not None:  # FLINT's gcd in every cancellation (the same elements)
+        F = [[convert(e) for e in row] for row in F]
+        G = [convert(e) for e in G]
+        readouts = {key: [convert(e) for e in v] for key, v in readouts.items()}
+        f, c, c_star, zero = (convert(e) for e in (f, c, c_star, zero))
+    sigma = triangular_stein(F, [[gi * gj for gj in G] for gi in G], zero)
+    return _FieldMoments(field, sigma, readouts,
+                         {"c": c, "c_star": c_star, "f": f, "kappa": k, "zero": zero})

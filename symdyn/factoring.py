@@ -217,3 +217,121 @@ def lcm(p: PolyElement, q: PolyElement) -> PolyElement:
     context = _context(ring.ngens)
     a, b = _to_flint(context, p), _to_flint(context, q)
     return _element(ring, (a * (b / a.gcd(b))).to_dict())
+
+
+class Fraction:
+    """An element of a fraction field ``Z(x_1, ..., x_n)`` (lex order) kept as a pair of
+    FLINT polynomials, cancelled by FLINT's gcd after every operation, where the field
+    cancels with SymPy's gcd in Python. :func:`fractions` makes them from field elements;
+    :meth:`element` gives the field's element back, normalised as the field keeps it
+    (cancelled, the denominator's leading coefficient positive): a cancelled fraction so
+    normalised is unique, so the element is the one the field's own arithmetic gives.
+    Supports what :func:`~symdyn.averaging.expected_update` uses: ``+ - * /`` with
+    another fraction or an integer on either side, integer powers, negation and
+    comparison with 0."""
+
+    __slots__ = ("numer", "denom", "field")
+
+    def __init__(self, field, numer, denom):
+        self.field, self.numer, self.denom = field, numer, denom
+
+    def _new(self, numer, denom) -> Fraction:
+        if numer == 0:
+            context = denom.context()
+            return Fraction(self.field, numer, context.from_dict({(0,) * context.nvars(): 1}))
+        divisor = numer.gcd(denom)
+        if divisor != 1:
+            numer, denom = numer / divisor, denom / divisor
+        return Fraction(self.field, numer, denom)
+
+    def _other(self, other) -> Fraction:
+        if isinstance(other, Fraction):
+            return other
+        if isinstance(other, int):
+            context = self.denom.context()
+            one = (0,) * context.nvars()
+            return Fraction(self.field, context.from_dict({one: other} if other else {}),
+                            context.from_dict({one: 1}))
+        return NotImplemented
+
+    def __add__(self, other):
+        other = self._other(other)
+        if other is NotImplemented:
+            return other
+        if self.denom == other.denom:
+            return self._new(self.numer + other.numer, self.denom)
+        return self._new(self.numer * other.denom + other.numer * self.denom,
+                         self.denom * other.denom)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return Fraction(self.field, -self.numer, self.denom)
+
+    def __sub__(self, other):
+        other = self._other(other)
+        return other if other is NotImplemented else self + (-other)
+
+    def __rsub__(self, other):
+        other = self._other(other)
+        return other if other is NotImplemented else other + (-self)
+
+    def __mul__(self, other):
+        other = self._other(other)
+        if other is NotImplemented:
+            return other
+        return self._new(self.numer * other.numer, self.denom * other.denom)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        other = self._other(other)
+        if other is NotImplemented:
+            return other
+        if other.numer == 0:
+            raise ZeroDivisionError("division by the zero fraction")
+        return self._new(self.numer * other.denom, self.denom * other.numer)
+
+    def __rtruediv__(self, other):
+        other = self._other(other)
+        return other if other is NotImplemented else other / self
+
+    def __pow__(self, k: int):
+        if not isinstance(k, int) or k < 0:
+            return NotImplemented
+        return Fraction(self.field, self.numer**k, self.denom**k)  # stays cancelled
+
+    def __eq__(self, other):
+        other = self._other(other)
+        if other is NotImplemented:
+            return other
+        return self.numer * other.denom == other.numer * self.denom
+
+    def __ne__(self, other):
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = None
+
+    def __bool__(self) -> bool:
+        return self.numer != 0
+
+    def element(self):
+        """The field's element (normalised as the field keeps it)."""
+        ring = self.field.ring
+        p, q = (_element(ring, x.to_dict()) for x in (self.numer, self.denom))
+        return self.field.raw_new(*((-p, -q) if q.LC < 0 else (p, q)))
+
+
+def fractions(field) -> object | None:
+    """A function taking an element of ``field`` (``Z(x_1, ..., x_n)`` in lex order) to
+    its :class:`Fraction`, or ``None`` without python-flint or for another field."""
+    ring = field.ring
+    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens:
+        return None
+    context = _context(ring.ngens)
+
+    def convert(f) -> Fraction:
+        return Fraction(field, _to_flint(context, f.numer), _to_flint(context, f.denom))
+
+    return convert

@@ -191,3 +191,147 @@ def test_substitute_equals_the_fields_arithmetic(seed):
     pole = {0: (R.gens[1], R.one)}  # x0 -> x1 in x0 - x1: the denominator vanishes
     with pytest.raises(ZeroDivisionError):
         substitute(R.one, R.gens[0] - R.gens[1], pole)
+
+
+def _small_fraction(rng: random.Random, F) -> object:
+    """A fraction of small polynomials of ``F``'s ring (at most three terms of degree two
+    or less) with a common factor, integer content and a denominator of either sign."""
+    R = F.ring
+
+    def poly():
+        while True:
+            p = sum((rng.choice([-3, -1, 1, 2]) * R.gens[rng.randrange(R.ngens)]
+                     ** rng.randint(0, 1) * R.gens[rng.randrange(R.ngens)] ** rng.randint(0, 1)
+                     for _ in range(rng.randint(1, 3))), R(rng.choice([-1, 0, 2])))
+            if p:
+                return p
+
+    common = poly()
+    return F(rng.choice([-2, 1, 6]) * common * poly()) / F(rng.choice([-4, -1, 2]) * common
+                                                          * poly())
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("seed", range(12))
+def test_fraction_arithmetic_equals_the_fields(seed):
+    """Sums, differences, products, quotients, powers, negation and comparisons of
+    fractions cancelled by FLINT's gcd (:class:`~symdyn.factoring.Fraction`), with
+    integers on either side: exactly the pair the field's own arithmetic keeps
+    (cancelled, content out, the denominator's leading coefficient positive), also
+    through a Stein solve (``averaging.triangular_stein``) as the averaging runs it."""
+    pytest.importorskip("flint")
+    from sympy.polys.fields import field
+
+    from symdyn.averaging import triangular_stein
+    from symdyn.factoring import Fraction, fractions
+
+    rng = random.Random(seed)
+    F, *_ = field("x0, x1, x2", sp.ZZ)
+    convert = fractions(F)
+    assert convert is not None
+
+    def same(fast, slow):
+        assert isinstance(fast, Fraction)
+        got = fast.element()
+        assert (got.numer, got.denom) == (slow.numer, slow.denom)
+
+    a, b, c = (_small_fraction(rng, F) for _ in range(3))
+    fa, fb, fc = convert(a), convert(b), convert(c)
+    same(fa, a)
+    same(fa + fb, a + b)
+    same(fa - fb * fc, a - b * c)
+    same(fa / fb - 3, a / b - 3)
+    same(2 - fa * fa / (fc + 1), 2 - a * a / (c + 1))
+    same(-(fb**2) / 6 + 5 * fc, -(b**2) / 6 + 5 * c)
+    same(7 / fb, 7 / b)
+    same(fa - fa, F.zero)
+    same(sum([fa, fb, -fa], convert(F.zero)), b)
+    assert (fa != 0) and not (fa - fa) and fa == convert(a) and fa != fb and fa - fa == 0
+    with pytest.raises(ZeroDivisionError):
+        fa / (fb - fb)
+    # a 3 x 3 lower triangular Stein solve shaped as the averaging's: diagonal entries
+    # decays (a generator, half of it, one minus it, or zero as in a delay line),
+    # polynomial couplings and inputs (the rules' actual systems: the test below)
+    R = F.ring
+
+    def small():
+        return sum((rng.choice([-2, 1, 3]) * F(R.gens[rng.randrange(3)]) for _ in range(2)),
+                   F(rng.choice([-1, 0, 1])))
+
+    decays = [lambda x: x, lambda x: x / 2, lambda x: 1 - x, lambda x: F.zero]
+    rows = [[small() if j < i else F.zero for j in range(3)] for i in range(3)]
+    for i, x in enumerate(F.gens):
+        rows[i][i] = rng.choice(decays)(x)
+    g = [small() for _ in range(3)]
+    slow = triangular_stein(rows, [[gi * gj for gj in g] for gi in g], F.zero)
+    fast = triangular_stein([[convert(e) for e in row] for row in rows],
+                            [[convert(gi) * convert(gj) for gj in g] for gi in g],
+                            convert(F.zero))
+    for fast_row, slow_row in zip(fast, slow, strict=True):
+        for x, y in zip(fast_row, slow_row, strict=True):
+            same(x, y)
+
+
+#: The averaging's moment systems: every rule shape (unbounded traces with kappa = lam or
+#: a constant, windows k = 1..3), at leak 1, a numeric leak and a symbolic one.
+MOMENT_SYSTEMS = [(rule, k, leak) for rule, k in [("bptt", None), ("rflo", None),
+                                                  ("tbptt", 1), ("tbptt", 2), ("tbptt", 3),
+                                                  ("feedback_alignment", None)]
+                  for leak in ("1", "0.3", "alpha")]
+
+
+@pytest.mark.timeout(120)
+def test_field_moments_by_flint_equal_the_fields(monkeypatch):
+    """The averaging's stationary covariance and moments (``averaging._field_moments``)
+    by FLINT's fractions are the field elements the field's own arithmetic gives, entry
+    by entry, for the rules' actual moment systems; the expected updates (the derived
+    ODEs' right-hand sides and losses) are the same expressions (srepr)."""
+    pytest.importorskip("flint")
+    from symdyn import averaging, ode, rules
+    from symdyn.factoring import Fraction
+
+    def pair(e):
+        e = e.element() if isinstance(e, Fraction) else e
+        return e.numer, e.denom
+
+    for rule, k, leak in MOMENT_SYSTEMS:
+        leak = ode.parse_leak(leak)
+        working = ode.working_rule(rules.get_rule(rule, k), leak)
+        state = averaging.joint_state(working, leak)
+        args = (state, working.feedback, working.trace_decay)
+        fast = averaging._field_moments(*args)
+        fast_update = averaging.expected_update(working, leak, working.trace_decay)
+        with monkeypatch.context() as patch:
+            patch.setattr(averaging, "fractions", lambda field: None)
+            slow = averaging._field_moments(*args)
+            slow_update = averaging.expected_update(working, leak, working.trace_decay)
+        assert isinstance(fast.sigma[0][0], Fraction) and not isinstance(slow.sigma[0][0],
+                                                                          Fraction)
+        assert [[pair(e) for e in row] for row in fast.sigma] == \
+            [[pair(e) for e in row] for row in slow.sigma]
+        for u in state.readouts:
+            for v in state.readouts:
+                assert pair(fast(u, v)) == pair(slow(u, v))
+        assert sp.srepr(fast_update) == sp.srepr(slow_update)
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("rule", "leak"), [("bptt", "alpha"), ("rflo", "0.3"), ("tbptt", "1")])
+def test_expected_update_without_flint_is_the_same(monkeypatch, rule, leak):
+    """Without python-flint (``factoring._flint`` finds none) the averaging takes the
+    field's own arithmetic (no :class:`~symdyn.factoring.Fraction`) and every other step
+    SymPy's routes, with the same expressions (srepr) as with FLINT."""
+    pytest.importorskip("flint")
+    from symdyn import averaging, ode, rules
+    from symdyn.factoring import Fraction, fractions
+
+    leak = ode.parse_leak(leak)
+    working = ode.working_rule(rules.get_rule(rule, 2 if rule == "tbptt" else None), leak)
+    fast = averaging.expected_update(working, leak, working.trace_decay)
+    monkeypatch.setattr(factoring, "_flint", lambda: None)
+    state = averaging.joint_state(working, leak)
+    moments = averaging._field_moments(state, working.feedback, working.trace_decay)
+    assert not isinstance(moments.sigma[0][0], Fraction)
+    assert fractions(moments.field) is None
+    slow = averaging.expected_update(working, leak, working.trace_decay)
+    assert sp.srepr(fast) == sp.srepr(slow)
