@@ -14,6 +14,7 @@ another. All of this runs in the working coordinates ``(lam, b, c)``.
 from __future__ import annotations
 
 import cmath
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -446,12 +447,20 @@ def _random_point_on(comp: WorkingComponent, params: dict, rng: np.random.Genera
 
 def _solved_functions(comp: WorkingComponent) -> dict:
     if not comp.functions and comp.solved:
-        # NumPy as a module, not "numpy": the same printer and functions (see
-        # signs.lambdified), without the first call's `from numpy import *`
-        comp.functions.update({
-            v: sp.lambdify(POINT_ARGS, e, modules=[np, {"sqrt": np.emath.sqrt}])
-            for v, e in comp.solved.items()})
+        comp.functions.update({v: _point_function(e) for v, e in comp.solved.items()})
     return comp.functions
+
+
+@lru_cache(maxsize=256)
+def _point_function(expr: sp.Expr) -> Callable:
+    """``expr`` lambdified over :data:`POINT_ARGS`, once per expression per process (the
+    components of several rules and leaks share their solved expressions: 46 calls for 4
+    expressions in the quick paper). A square root of a negative number gives NaN
+    (NumPy's ``sqrt``), which :func:`_random_point_on` rejects as it does a complex value.
+
+    NumPy as a module, not "numpy": the same printer and functions (see
+    signs.lambdified), without the first call's ``from numpy import *``."""
+    return sp.lambdify(POINT_ARGS, expr, modules=[np])
 
 
 def _maximal(components: list[WorkingComponent]) -> list[WorkingComponent]:

@@ -40,8 +40,9 @@ def sample_values(expr: sp.Expr, points: Sequence[dict]) -> np.ndarray:
 
 @lru_cache(maxsize=256)
 def lambdified(expr: sp.Expr) -> tuple[tuple[sp.Symbol, ...], Callable]:
-    """``expr`` lambdified over its free symbols sorted by name (square roots of negative
-    numbers complex), once per expression: the factors of the region, such as
+    """``expr`` lambdified over its free symbols sorted by name (a square root of a
+    negative number gives NaN, NumPy's ``sqrt``, which :func:`sample_values` reports as NaN
+    as it does a complex value), once per expression: the factors of the region, such as
     ``1 - lam**2``, are sampled for every set, and the rates section asks for the same
     rate's function once per panel."""
     # a tuple: the result is shared by every caller (lru_cache), so it must not change
@@ -49,7 +50,7 @@ def lambdified(expr: sp.Expr) -> tuple[tuple[sp.Symbol, ...], Callable]:
     # NumPy given as the module rather than "numpy": lambdify picks the same printer and
     # the same functions, but skips `from numpy import *`, whose lazy submodules (f2py,
     # testing) cost a process 0.13-0.2 s on its first call (the early process of the paper)
-    return symbols, sp.lambdify(list(symbols), expr, modules=[np, {"sqrt": np.emath.sqrt}])
+    return symbols, sp.lambdify(list(symbols), expr, modules=[np])
 
 
 def sampled_sign(expr: sp.Expr, points: Sequence[dict]) -> int:
