@@ -55,6 +55,30 @@ def test_layout_matches_tight_layout(rect):
     assert fig.get_layout_engine() is None
 
 
+def test_layout_measures_what_reaches_beyond_the_axes():
+    """Left out of the layout: the background patch and the spines without ticks; kept:
+    the spines with ticks (those of the right panel's left spine sit between the panels
+    with no label beyond them; one panel here has ticks on its right spine too), so the
+    subplot parameters stay those of ``fig.tight_layout``."""
+    fig, axes = _log_figure()
+    reference, ref_axes = _log_figure()
+    for ax in (axes[1], ref_axes[1]):
+        ax.tick_params(right=True, length=8)
+    for ax in ref_axes:
+        lay.plain_log_labels(ax)
+        lay.freeze_ticks(ax)
+        lay.fix_title(ax)
+    reference.tight_layout()
+    lay.layout(fig)
+    for name in ("left", "right", "bottom", "top", "wspace"):
+        assert getattr(fig.subplotpars, name) == pytest.approx(
+            getattr(reference.subplotpars, name), abs=1e-9)
+    for i, ax in enumerate(axes):
+        assert not ax.patch.get_in_layout() and not ax.spines["top"].get_in_layout()
+        assert ax.spines["right"].get_in_layout() == (i == 1)
+        assert ax.spines["left"].get_in_layout() and ax.spines["bottom"].get_in_layout()
+
+
 def test_frozen_ticks_are_the_locators():
     """Frozen, an axis draws the ticks and labels its locator and formatter gave (those in
     view), the offset text kept."""

