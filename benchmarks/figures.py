@@ -17,6 +17,9 @@ best of three; printed with what ``warm_up`` cost).  Matplotlib's cache
 of parsed mathtext is emptied before each draw, as if the figure were drawn for the first
 time (the paper draws each figure once).
 
+``--forked`` draws instead each section's figures in a process forked after ``symdyn
+paper``'s preload, as the paper's workers draw them (:func:`in_workers`).
+
 ``--sections FILE`` keeps the computed sections in a pickle (written when missing, read
 when present), so that a change to the plotting code is measured without recomputing.
 
@@ -25,7 +28,7 @@ quick 7.67 / 7.74 -> 3.71 / 3.74; full 11.52 / 12.94 -> 6.74 / 6.74 (PNG + PDF).
 
 Usage (from the repo root):
     PYTHONPATH=. python benchmarks/figures.py [--full] [--repeat N] [--sections FILE]
-                                               [--out DIR]
+                                               [--out DIR] [--forked]
 """
 
 from __future__ import annotations
@@ -84,16 +87,21 @@ def timed(figure, out: Path, formats: tuple[str, ...]) -> dict[str, float]:
     return seconds
 
 
-def _in_child(figure, formats: tuple[str, ...]) -> float:
-    """CPU seconds of drawing ``figure`` in a process forked from this one."""
+def _in_child(figure, formats: tuple[str, ...], start_worker=None) -> float:
+    """CPU seconds of drawing ``figure`` (or a list of figures, one after the other) in a
+    process forked from this one, which first calls ``start_worker`` if given."""
     from symdyn.plots import save_figure
 
+    figures = figure if isinstance(figure, list) else [figure]
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: draw, report, leave at once
         os.close(read)
+        if start_worker is not None:
+            start_worker()
         start = time.process_time()
-        save_figure(figure, Path(tempfile.mkdtemp()), formats)
+        for one in figures:
+            save_figure(one, Path(tempfile.mkdtemp()), formats)
         os.write(write, str(time.process_time() - start).encode())
         os._exit(0)
     os.close(write)
@@ -117,16 +125,43 @@ def first_in_worker(figure, formats: tuple[str, ...]) -> tuple[float, ...] | Non
     return cold, cost, min(_in_child(figure, formats) for _ in range(3))
 
 
+def in_workers(found: list[Section], quick: bool, repeat: int) -> None:
+    """Print the CPU seconds of drawing each section's figures in a process forked as
+    ``symdyn paper`` forks its workers: after its preload (``paper._preload``: the steps'
+    modules, mathtext's grammar, the PDF backend), each worker started as the paper
+    starts it (``paper._start_worker``); best of ``repeat`` forks a section, and the sum.
+    This is how the paper draws (a step draws its figures in the worker that computed
+    it, after its computation), without the computation's objects around."""
+    from symdyn import paper
+
+    paper._preload(quick, computing=True)
+    formats = FORMATS[quick]
+    print(f"{'quick' if quick else 'full'} run, each section's figures in a forked worker; "
+          f"CPU seconds, best of {repeat}")
+    total = 0.0
+    for section in found:
+        seconds = min(_in_child(list(section.figures), formats, paper._start_worker)
+                      for _ in range(repeat))
+        total += seconds
+        print(f"{section.key:<34}{len(section.figures):>3} figures{seconds:8.2f}")
+    print(f"{'TOTAL':<46}{total:8.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the full run (default: quick)")
     parser.add_argument("--repeat", type=int, default=3, help="best of this many draws")
     parser.add_argument("--sections", type=Path, help="pickle of the computed sections")
     parser.add_argument("--out", type=Path, help="keep the images here (default: a temp dir)")
+    parser.add_argument("--forked", action="store_true",
+                        help="draw each section's figures in a forked worker, as the paper")
     args = parser.parse_args()
     quick = not args.full
     formats = FORMATS[quick]
     found = sections(quick, args.sections)
+    if args.forked and hasattr(os, "fork"):
+        in_workers(found, quick, args.repeat)
+        return
     out = args.out or Path(tempfile.mkdtemp(prefix="symdyn-figures-"))
     figures = [f for s in found for f in s.figures]
 
