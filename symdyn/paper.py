@@ -100,8 +100,8 @@ COST = {True: {"beyond": 1.6, "truncation": 1.6, "noise": 1.4, "dynamics": 1.0,
                "low_rank": 0.3, "fixed_points": 0.1, **dict.fromkeys(
                    ("validation bptt (leak 0.3)", "validation tbptt (leak 0.3)",
                     "validation rflo (leak 0.3)"), 0.1)},
-        False: {"beyond": 4.1, "noise": 3.2, "validation bptt": 3.2, "validation rflo": 1.8,
-                "validation tbptt": 1.8, "truncation": 1.5, "dynamics": 1.1, "low_rank": 1.0,
+        False: {"beyond": 2.3, "noise": 3.2, "validation bptt": 3.2, "validation rflo": 1.8,
+                "validation tbptt": 1.8, "truncation": 1.5, "dynamics": 1.1, "low_rank": 0.5,
                 "rates": 0.7, "stability": 0.6, "invariants": 0.5, "odes": 0.3,
                 "fixed_points": 0.1, "validation bptt (leak 0.3)": 0.6, **dict.fromkeys(
                     ("validation tbptt (leak 0.3)", "validation rflo (leak 0.3)"), 0.4)}}
