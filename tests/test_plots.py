@@ -79,6 +79,35 @@ def test_layout_measures_what_reaches_beyond_the_axes():
         assert ax.spines["left"].get_in_layout() and ax.spines["bottom"].get_in_layout()
 
 
+def _pixels(fig) -> np.ndarray:
+    fig.canvas.draw()
+    return np.asarray(fig.canvas.buffer_rgba()).copy()
+
+
+def test_layout_leaves_polar_axes_and_colorbars_as_they_are():
+    """A polar axes (its spine is a circle) and a colorbar (its outline is no box spine)
+    are laid out and drawn as matplotlib's own tight layout lays out and draws them."""
+    from matplotlib.layout_engine import TightLayoutEngine
+
+    def figure():
+        fig, _ = subplots(1, 1, figsize=(6, 3))
+        fig.axes[0].remove()
+        polar = fig.add_subplot(1, 2, 1, projection="polar")
+        polar.plot(np.linspace(0, 6, 50), np.linspace(0, 1, 50))
+        image = fig.add_subplot(1, 2, 2).imshow(np.arange(12.0).reshape(3, 4))
+        fig.colorbar(image, ax=fig.axes[-1])
+        return fig
+
+    fig, reference = figure(), figure()
+    lay.layout(fig)
+    for ax in reference.axes:
+        lay.plain_log_labels(ax)
+        lay.freeze_ticks(ax)
+        lay.fix_title(ax)
+    TightLayoutEngine().execute(reference)
+    assert np.array_equal(_pixels(fig), _pixels(reference))
+
+
 def test_frozen_ticks_are_the_locators():
     """Frozen, an axis draws the ticks and labels its locator and formatter gave (those in
     view), the offset text kept."""
