@@ -227,8 +227,9 @@ class Fraction:
     (cancelled, the denominator's leading coefficient positive): a cancelled fraction so
     normalised is unique, so the element is the one the field's own arithmetic gives.
     Supports what :func:`~symdyn.averaging.expected_update` uses: ``+ - * /`` with
-    another fraction or an integer on either side, integer powers, negation and
-    comparison with 0."""
+    another fraction or a Python ``int`` on either side, non-negative integer powers,
+    negation and comparison with 0. Any other operand (a SymPy ``Integer``, a field
+    element) is not supported: ``==`` gives False and arithmetic raises ``TypeError``."""
 
     __slots__ = ("numer", "denom", "field")
 

@@ -335,3 +335,18 @@ def test_expected_update_without_flint_is_the_same(monkeypatch, rule, leak):
     assert fractions(moments.field) is None
     slow = averaging.expected_update(working, leak, working.trace_decay)
     assert sp.srepr(fast) == sp.srepr(slow)
+
+
+def test_fractions_only_for_integer_fields_in_lex_order():
+    """FLINT's fractions stand in only for Z(x_1..x_n) in lex order: a field over QQ
+    would lose its rational coefficients in the conversion to integer polynomials, and
+    another order would give the elements back in the wrong terms."""
+    from sympy.polys.fields import field
+    from sympy.polys.orderings import grevlex, grlex
+
+    if factoring._flint() is None:
+        pytest.skip("python-flint is not installed")
+    assert factoring.fractions(field("x,y", sp.ZZ)[0]) is not None
+    assert factoring.fractions(field("x,y", sp.QQ)[0]) is None
+    assert factoring.fractions(field("x,y", sp.ZZ, grlex)[0]) is None
+    assert factoring.fractions(field("x,y", sp.ZZ, grevlex)[0]) is None
