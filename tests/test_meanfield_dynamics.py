@@ -172,9 +172,11 @@ def test_gap_text_concludes_only_what_the_restarts_show():
     assert "is not mode coupling" not in text
 
 
-def test_gap_refuses_slopes_of_a_stacked_ode_that_stopped(monkeypatch):
+@pytest.mark.parametrize("stopping", [1, 2])
+def test_gap_refuses_slopes_of_a_stacked_ode_that_stopped(monkeypatch, stopping):
     """One student of a stacked integration leaving the stable region stops every
-    trajectory of the stack: ``gaps`` must raise rather than fit slopes to cut windows."""
+    trajectory of the stack: ``gaps`` must raise rather than fit slopes to cut windows,
+    whether the rules' ODEs (the first stack) or the restarts (the second) stopped."""
     import dataclasses
 
     from symdyn.errors import SymdynError
@@ -185,7 +187,7 @@ def test_gap_refuses_slopes_of_a_stacked_ode_that_stopped(monkeypatch):
     def second_stops(*args, **kwargs):
         out = real(*args, **kwargs)
         calls.append(len(out))
-        if len(calls) == 2:  # the restarts: the first one reports an early stop
+        if len(calls) == stopping:  # that stack's first trajectory reports an early stop
             out = [dataclasses.replace(out[0], status="unstable"), *out[1:]]
         return out
 
