@@ -447,7 +447,7 @@ def test_compiled_rtrl_with_blas_equals_reference(monkeypatch, leak, sigma):
 def test_chunked_rtrl_directions_equal_reference(monkeypatch, n, leak, stops):
     """From N = kernels.CHUNK_MIN_N the compiled RTRL keeps S only at the chunks' starts
     (kernels.CHUNK_STEPS apart): every step's directions dW, dU, dV of a training run at
-    N = 32 (W learning, so J changes every step) equal the reference's to 1e-10, read
+    N = 32 and 12 (W learning, so J changes every step) equal the reference's to 1e-10, read
     off the weights recorded at each step.  With ``stops`` the driver returns to Python
     every 20 steps (the progress calls), so the kernel also folds part-chunks at its
     returns, and the next call goes on from them.  N = 12: the fold's P S by loops, not
@@ -472,6 +472,34 @@ def test_chunked_rtrl_directions_equal_reference(monkeypatch, n, leak, stops):
                             seed=2, label_noise=0.1)
     for key, val in ref.items():
         _close(val, fast[key], key)
+
+
+def test_chunked_rtrl_in_chain_blocks_and_summed_updates_equal_reference(monkeypatch):
+    """The chunked RTRL (N = 13 >= kernels.CHUNK_MIN_N) where compiled._chunk runs the
+    batch in blocks of chains (each block carrying its own chunk state, part-chunks
+    folded at every return to Python), and in summed_updates: the reference's numbers to
+    1e-10."""
+    pytest.importorskip("symdyn.simulate.kernels")
+    from symdyn.simulate import compiled
+
+    monkeypatch.setattr(compiled, "CACHE_BYTES", 0)
+    monkeypatch.setattr(compiled, "CHAIN_BLOCK", 2)  # blocks of 2 and 1 chains
+    net, teacher = random_network(13, 3, 2, leak=0.3, batch=3, seed=5, radius=0.6,
+                                  teacher_radius=0.8)
+    ref, fast = _both_paths(monkeypatch, train, net=net, teacher=teacher, rule="bptt",
+                            eta=0.005, n_steps=300, leak=0.3, seed=6, record_every=1,
+                            label_noise=0.2, progress=lambda t, n: None)
+    for name in "WUV":
+        _close(getattr(ref, name), getattr(fast, name), name)
+    assert np.abs(ref.W[-1] - net.W).max() > 0.02
+
+    def sums():
+        runner = Runner(net.copy(), teacher.copy(), "bptt", 0.3, 1, 0.3, 3)
+        return summed_updates(runner, np.random.default_rng(7), 500, 41)
+
+    ref, fast = _both_paths(monkeypatch, sums)
+    for name, a, b in zip("WUV", ref, fast, strict=True):
+        _close(a, b, name)
 
 
 @pytest.mark.parametrize("rule,k", [("bptt", 1), ("tbptt", 2), ("rflo", 1)])

@@ -5,8 +5,10 @@ The reference implementation is :class:`~symdyn.simulate.engine.Runner` with the
 same operations, in the same order of floating-point operations where that is cheap, as
 explicit loops, so that a chunk of steps runs in one call instead of ~20 NumPy calls per
 step (at the sizes of the validation, N <= 8, each NumPy call costs more than its
-arithmetic).  Results agree with the reference to rounding (~1e-13 relative after
-thousands of steps; tests/test_simulate.py checks 1e-10 for every rule, leak and mode).
+arithmetic).  BPTT's RTRL from :data:`CHUNK_MIN_N` hidden units on groups the same sums
+otherwise (the sensitivities kept only every :data:`CHUNK_STEPS` steps).  Results agree
+with the reference to rounding (~1e-13 relative after thousands of steps;
+tests/test_simulate.py checks 1e-10 for every rule, leak and mode).
 
 One step of one batch element (engine.Runner.step, then the update of engine.train):
 
@@ -155,11 +157,12 @@ def _propagate_sens(J: Array, S: Array, tmp: Array) -> None:
                 sk[col] = tk[col]
 
 
-#: From this N on, J S goes to BLAS (:func:`_propagate_blas`): at N = 32 one step's
-#: product is (N x N) @ (N x N^2 + N D) per batch element, which BLAS runs near the
-#: machine's peak and these loops do not; the rest of the step stays in the loops, where
-#: NumPy paid ~25 calls a step.  train(bptt, N = 32, B = 4, leak 1), CPU per step: NumPy
-#: reference ~0.55 ms, compiled with BLAS ~0.43 ms (B = 1: 0.15 -> 0.09 ms).
+#: From this N on, a product J S or P S goes to BLAS (:func:`_propagate_blas`): since the
+#: chunked RTRL (:data:`CHUNK_MIN_N` < BLAS_MIN_N) that is the chunk's fold, not a
+#: step-by-step J S.  At N = 32 the product is (N x N) @ (N x N^2 + N D) per batch element,
+#: which BLAS runs near the machine's peak and these loops do not.  Measured before the
+#: chunking, train(bptt, N = 32, B = 4, leak 1), CPU per step: NumPy reference ~0.55 ms,
+#: compiled with BLAS each step ~0.43 ms (B = 1: 0.15 -> 0.09 ms).
 BLAS_MIN_N = 17
 
 
@@ -299,8 +302,9 @@ def _rtrl_directions(g: Array, S: Array, out: Array) -> None:
 #: (B = 1: 143 -> 38); chunks of 8-24 steps were within the noise of 16 at N = 12-32.
 CHUNK_MIN_N = 12
 CHUNK_STEPS = 16
-#: From this N on, the compiled RTRL calls BLAS (the step-by-step J S from BLAS_MIN_N,
-#: the chunked fold from CHUNK_MIN_N): engine._blas_limit limits its threads.
+#: From this N on, the compiled RTRL calls BLAS (the chunked fold's products of J's and
+#: its rank-one sums from CHUNK_MIN_N, its P S from BLAS_MIN_N): engine._blas_limit
+#: limits its threads.
 BLAS_FROM_N = min(BLAS_MIN_N, CHUNK_MIN_N)
 
 

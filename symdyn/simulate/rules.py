@@ -82,8 +82,8 @@ class RTRL(MatrixRule):
     RTRL also needs no window re-estimation while W changes, and propagates the trace with
     the current J at every step, exactly the trace form s_t = lam s_{t-1} + alpha h_{t-1}.
     The compiled loops (kernels.py) give the same numbers from kernels.CHUNK_MIN_N hidden
-    units on with S kept only every kernels.CHUNK_STEPS steps (exact, about 4x fewer
-    operations at N = 32: kernels.CHUNK_MIN_N).
+    units on with S kept only every kernels.CHUNK_STEPS steps (exact; about 6x fewer
+    multiply-adds and 4x less CPU per step at N = 32: kernels.CHUNK_MIN_N).
     Performance note: on a loaded machine multi-threaded OpenBLAS can spin-wait on these
     small gemms (measured 55 ms/step), so the engine's loops run with one BLAS thread
     (``threadpoolctl``, see ``engine.BLAS_THREADS``).
