@@ -229,6 +229,27 @@ def test_conserved_quantities():
     assert sd.conserved_quantities(sd.derive("rflo", 1).specialize({"beta": 0})) != []
 
 
+@pytest.mark.timeout(60)
+def test_common_denominator_is_sympys_lcm_over_qq():
+    """The conservation matrix's common denominator (FLINT's gcd over ZZ, made monic) is the
+    element SymPy's ``lcm`` gives in the ring over QQ, for leading coefficients other than
+    1 and of either sign."""
+    from symdyn.analysis.conserved import _common_denominator
+
+    integers, x, y, z = sp.ring("x, y, z", sp.ZZ)
+    ring = sp.ring("x, y, z", sp.QQ)[0]
+    cases = [[2 * x + y, (2 * x + y) * (3 * y * z - 1), -4 * z**2 + x],
+             [-3 * x * y + 2, 6 * y**2 * z, (x - y) ** 2],
+             [5 * x**2 - y, integers.one, 1 - 7 * z]]
+    for denominators in cases:
+        expected = denominators[0].set_ring(ring)
+        for den in denominators[1:]:
+            expected = expected.lcm(den.set_ring(ring))
+        found = _common_denominator(denominators, ring)
+        assert found.ring == ring and found == expected, (found, expected)
+    assert _common_denominator([-3 * x + 1], ring) == (-3 * x + 1).set_ring(ring)
+
+
 @pytest.mark.parametrize("rule, params, quantity, conserved", [
     ("bptt", {}, lambda a, b, c, beta: b**2 - c**2, True),
     ("tbptt", {}, lambda a, b, c, beta: b**2 - c**2, False),
