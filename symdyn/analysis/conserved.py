@@ -100,7 +100,7 @@ def _conservation_matrix(ode: LearningODE, monomials: list[sp.Expr]) -> DomainMa
 
 def _common_denominator(denominators: list, ring) -> object:
     """``d_1.lcm(d_2).lcm(d_3)...`` of ``denominators`` (integer polynomials) in ``ring``
-    (over QQ): the monic least common multiple, unique, so the same element SymPy's gcd
+    (over QQ): the monic least common multiple, unique, so the same element SymPy's lcm
     gives, from a least common multiple over ZZ by FLINT's gcd (:func:`~symdyn.factoring.lcm`,
     up to sign; SymPy's gcd in Python took 0.05 of the invariants step's 0.7 CPU s)."""
     common = denominators[0]
