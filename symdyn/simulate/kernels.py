@@ -18,7 +18,7 @@ One step of one batch element (engine.Runner.step, then the update of engine.tra
     (dW, dU) from the rule,  dV = e_t h_t^T
 
 Rule state, one layout for all rules so that one compiled signature serves them (``s1``
-and ``s2`` have a leading batch axis B):
+and ``s2`` have a leading batch axis B)::
 
     bptt   s1 = S^W (B, N, N*N), s2 = S^U (B, N, N*D)   RTRL sensitivities (from
            CHUNK_MIN_N on advanced in chunks of steps, whole again at each return)
