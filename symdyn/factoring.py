@@ -29,12 +29,10 @@ def factor_list(p: PolyElement) -> tuple[object, list[tuple[PolyElement, int]]]:
     """``p.factor_list()``: the constant and the irreducible factors with multiplicities,
     computed by FLINT where it can be (see module doc)."""
     ring = p.ring
-    flint = _flint()
-    if flint is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens \
-            or p.is_ground:
+    context = _flint_context(ring)
+    if context is None or p.is_ground:
         return p.factor_list()
-    context = _context(ring.ngens)
-    constant, flint_factors = context.from_dict({m: int(c) for m, c in p.items()}).factor()
+    constant, flint_factors = _to_flint(context, p).factor()
     sign, factors = 1, []
     for f, k in flint_factors:
         q = _element(ring, f.to_dict())
@@ -69,6 +67,16 @@ def _flint():
 def _context(n: int):
     """FLINT's ring of integer polynomials in ``n`` generators, lex order."""
     return _flint().fmpz_mpoly_ctx.get(("x", n), "lex")
+
+
+def _flint_context(ring: PolyRing):
+    """FLINT's ring for the SymPy polynomial ``ring``, or ``None`` where FLINT does not
+    stand in: without python-flint, or for a ring other than ``Z[x_1, ..., x_n]`` in lex
+    order (rational coefficients would be lost, another order would give the terms back
+    in the wrong places)."""
+    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens:
+        return None
+    return _context(ring.ngens)
 
 
 def factor_list_in(expr: sp.Expr, gens: tuple[sp.Symbol, ...]) -> list[tuple[sp.Expr, int]]:
@@ -115,15 +123,12 @@ def cancel(numer: PolyElement, denom: PolyElement) -> tuple[PolyElement, PolyEle
     denominator's leading coefficient made positive, with FLINT's gcd where installed (a
     cancelled fraction normalised so is unique: the same pair as SymPy's)."""
     ring = numer.ring
-    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens \
-            or not numer:
+    context = _flint_context(ring)
+    if context is None or not numer:
         return numer.cancel(denom)
-    context = _context(ring.ngens)
-    top = context.from_dict({m: int(c) for m, c in numer.items()})
-    bottom = context.from_dict({m: int(c) for m, c in denom.items()})
+    top, bottom = _to_flint(context, numer), _to_flint(context, denom)
     divisor = top.gcd(bottom)
-    p, q = (_element(ring, (x / divisor).to_dict()) for x in (top, bottom))
-    return (-p, -q) if q.LC < 0 else (p, q)
+    return _field_pair(ring, top / divisor, bottom / divisor)
 
 
 def derivative(f, x):
@@ -154,9 +159,9 @@ def substitute(numer: PolyElement, denom: PolyElement,
     ``ZeroDivisionError`` if the denominator becomes zero, as the field raises.
     """
     ring = numer.ring
-    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens:
+    context = _flint_context(ring)
+    if context is None:
         return None
-    context = _context(ring.ngens)
     images = {i: (_to_flint(context, n), _to_flint(context, d)) for i, (n, d) in values.items()}
     top, top_scale = _image(context, numer, images)
     bottom, bottom_scale = _image(context, denom, images)
@@ -166,12 +171,24 @@ def substitute(numer: PolyElement, denom: PolyElement,
     if top == 0:
         return ring.zero, ring.one
     divisor = top.gcd(bottom)
-    p, q = (_element(ring, (x / divisor).to_dict()) for x in (top, bottom))
-    return (-p, -q) if q.LC < 0 else (p, q)
+    return _field_pair(ring, top / divisor, bottom / divisor)
 
 
 def _to_flint(context, p: PolyElement):
     return context.from_dict({m: int(c) for m, c in p.items()})
+
+
+def _constant(context, c: int):
+    """The constant ``c`` of FLINT's ring ``context``."""
+    return context.from_dict({(0,) * context.nvars(): c} if c else {})
+
+
+def _field_pair(ring, top, bottom) -> tuple[PolyElement, PolyElement]:
+    """FLINT's cancelled ``top / bottom`` as the pair of ``ring``'s elements a fraction
+    field keeps: the denominator's leading coefficient positive (a cancelled fraction so
+    normalised is unique, so it is the pair SymPy's own arithmetic gives)."""
+    p, q = (_element(ring, x.to_dict()) for x in (top, bottom))
+    return (-p, -q) if q.LC < 0 else (p, q)
 
 
 def _image(context, p: PolyElement, images: dict) -> tuple[object, object]:
@@ -200,7 +217,7 @@ def _image(context, p: PolyElement, images: dict) -> tuple[object, object]:
             if degrees[i] - k:
                 term *= power(i, 1, degrees[i] - k)
         total += term
-    scale = context.from_dict({(0,) * context.nvars(): 1})
+    scale = _constant(context, 1)
     for i in images:
         if degrees[i]:
             scale *= power(i, 1, degrees[i])
@@ -211,10 +228,9 @@ def lcm(p: PolyElement, q: PolyElement) -> PolyElement:
     """A least common multiple of ``p`` and ``q`` (``p.lcm(q)`` up to sign), by FLINT's
     gcd where installed."""
     ring = p.ring
-    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens \
-            or not p or not q:
+    context = _flint_context(ring)
+    if context is None or not p or not q:
         return p.lcm(q)
-    context = _context(ring.ngens)
     a, b = _to_flint(context, p), _to_flint(context, q)
     return _element(ring, (a * (b / a.gcd(b))).to_dict())
 
@@ -238,8 +254,7 @@ class Fraction:
 
     def _new(self, numer, denom) -> Fraction:
         if numer == 0:
-            context = denom.context()
-            return Fraction(self.field, numer, context.from_dict({(0,) * context.nvars(): 1}))
+            return Fraction(self.field, numer, _constant(denom.context(), 1))
         divisor = numer.gcd(denom)
         if divisor != 1:
             numer, denom = numer / divisor, denom / divisor
@@ -250,9 +265,7 @@ class Fraction:
             return other
         if isinstance(other, int):
             context = self.denom.context()
-            one = (0,) * context.nvars()
-            return Fraction(self.field, context.from_dict({one: other} if other else {}),
-                            context.from_dict({one: 1}))
+            return Fraction(self.field, _constant(context, other), _constant(context, 1))
         return NotImplemented
 
     def __add__(self, other):
@@ -319,18 +332,15 @@ class Fraction:
 
     def element(self):
         """The field's element (normalised as the field keeps it)."""
-        ring = self.field.ring
-        p, q = (_element(ring, x.to_dict()) for x in (self.numer, self.denom))
-        return self.field.raw_new(*((-p, -q) if q.LC < 0 else (p, q)))
+        return self.field.raw_new(*_field_pair(self.field.ring, self.numer, self.denom))
 
 
 def fractions(field) -> object | None:
     """A function taking an element of ``field`` (``Z(x_1, ..., x_n)`` in lex order) to
     its :class:`Fraction`, or ``None`` without python-flint or for another field."""
-    ring = field.ring
-    if _flint() is None or not ring.domain.is_ZZ or ring.order != lex or not ring.ngens:
+    context = _flint_context(field.ring)
+    if context is None:
         return None
-    context = _context(ring.ngens)
 
     def convert(f) -> Fraction:
         return Fraction(field, _to_flint(context, f.numer), _to_flint(context, f.denom))
