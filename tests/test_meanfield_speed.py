@@ -149,6 +149,12 @@ def test_stack_of_different_rules_equals_one_at_a_time(leak, monkeypatch):
         assert np.max(np.abs(tr.W - one.W)) < 1e-8 and np.max(np.abs(tr.loss / one.loss - 1)) < 1e-8
     with pytest.raises(SymdynError, match="unbounded"):
         RuleStack.of([matrix_rule("tbptt", leak, 2)])
+    # the feedback matrices checked as for one rule: missing, of the wrong shape, not finite
+    stack, W = RuleStack.of(rules), (net.W, net.U, net.V)
+    for B, message in ((None, r"rules \['rflo'\] need the feedback matrix B"),
+                       (net.B_fb[:, :, :1], "finite"), (np.nan * net.B_fb, "finite")):
+        with pytest.raises(SymdynError, match=message):
+            field_stack(stack, W, tf, B)
 
 
 @pytest.mark.parametrize("leak", [1.0, 0.5])

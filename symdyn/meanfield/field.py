@@ -183,13 +183,19 @@ def _feedback(rule: MatrixRule, V: np.ndarray, B: np.ndarray | None) -> np.ndarr
     VT = np.swapaxes(V, -1, -2)  # V^T, or each V^T of a stack
     F = rule.fb_c * VT
     if rule.uses_feedback_matrix:
-        if B is None:
-            raise SymdynError(f"rule {rule.name!r} needs the feedback matrix B (N x M)")
-        B = np.asarray(B, dtype=float)
-        if B.shape != VT.shape or not np.all(np.isfinite(B)):
-            raise SymdynError(f"feedback B must be a finite {VT.shape} array, got {B.shape}")
-        F = F + rule.fb_beta * B
+        F = F + rule.fb_beta * _feedback_matrix(B, VT, f"rule {rule.name!r} needs")
     return F
+
+
+def _feedback_matrix(B: np.ndarray | None, VT: np.ndarray, who: str) -> np.ndarray:
+    """``B`` as a float array of the shape of ``V^T`` (each ``V^T`` of a stack), finite;
+    ``who`` ("rule 'rflo' needs") begins the error where it is missing."""
+    if B is None:
+        raise SymdynError(f"{who} the feedback matrix B (N x M)")
+    B = np.asarray(B, dtype=float)
+    if B.shape != VT.shape or not np.all(np.isfinite(B)):
+        raise SymdynError(f"feedback B must be a finite {VT.shape} array, got {B.shape}")
+    return B
 
 
 def field(rule: MatrixRule, student: Matrices, teacher: TeacherField,
@@ -249,12 +255,13 @@ class RuleStack:
                    np.array([r.fb_beta for r in rules]))
 
     def feedback(self, V: np.ndarray, B: np.ndarray | None) -> np.ndarray:
-        """``F = fb_c V^T + fb_beta B`` of each student (``V`` (S, M, N))."""
-        F = self.fb_c[:, None, None] * np.swapaxes(V, -1, -2)
+        """``F = fb_c V^T + fb_beta B`` of each student (``V`` (S, M, N), ``B`` (S, N, M)),
+        ``B`` checked as :func:`field_stack` checks it for one rule."""
+        VT = np.swapaxes(V, -1, -2)
+        F = self.fb_c[:, None, None] * VT
         if np.any(self.fb_beta != 0.0):
-            if B is None:
-                raise SymdynError("the rules need the feedback matrices B (S x N x M)")
-            F = F + self.fb_beta[:, None, None] * np.asarray(B, dtype=float)
+            needing = [r.name for r in self.rules if r.uses_feedback_matrix]
+            F = F + self.fb_beta[:, None, None] * _feedback_matrix(B, VT, f"rules {needing} need")
         return F
 
     def trace_eigenvalues(self, lam: np.ndarray) -> np.ndarray:
