@@ -520,6 +520,36 @@ def test_compiled_summed_updates_equal_reference(monkeypatch, rule, k, leak, sig
     assert min(np.abs(a).max() for a in ref) > 1.0  # 1400 steps' worth, not zeros
 
 
+@pytest.mark.parametrize("simulator", ["numpy", "numba"])
+def test_summed_updates_keep_the_runners_truncation(monkeypatch, simulator):
+    """summed_updates runs its chains on fresh runners built from the caller's: a tBPTT
+    runner with a window of 3 sums the directions that stepping that runner itself gives
+    (the same draws), which differ from a window of 1's."""
+    if simulator == "numba":
+        pytest.importorskip("numba")
+    monkeypatch.setenv(SIMULATOR_ENV, simulator)
+    p = dict(a=[0.6, -0.5], b=[0.5, 0.3], c=[0.4, 0.6], a_star=[0.5, -0.3],
+             b_star=[1.0, 0.8], c_star=[1.0, 0.7])
+    net, teacher, _ = aligned_network(3, 2, 2, **p, beta=0.5, leak=0.7, batch=2, seed=1)
+    burn_in, n_steps = 20, 100
+    xs = np.random.default_rng(5).standard_normal((burn_in + n_steps, 2, 2))
+
+    def by_hand(k):
+        runner, sums = Runner(net.copy(), teacher.copy(), "tbptt", 0.7, k), 0
+        for t, x in enumerate(xs):
+            step = runner.step(x)[:3]
+            if t >= burn_in:
+                sums = sums + np.concatenate([m.reshape(2, -1) for m in step], axis=1)
+        return sums
+
+    runner = Runner(net.copy(), teacher.copy(), "tbptt", 0.7, 3)
+    got = summed_updates(runner, np.random.default_rng(5), n_steps, burn_in)
+    got = np.concatenate([m.reshape(2, -1) for m in got], axis=1)
+    want = by_hand(3)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+    assert np.abs(by_hand(1) - want).max() > 1e-3 * np.abs(want).max()
+
+
 def test_summed_updates_run_in_groups_of_chains(monkeypatch):
     """In groups of SUM_GROUP chains, each drawing its inputs and label noise after the
     previous group's: rows 0-1 of a 3-chain run in groups of 2 are a 2-chain run."""

@@ -180,7 +180,7 @@ class Runner:
         self.leak = check_leak(leak)
         _check_pair(net, teacher)
         b, n, d, _ = net.shape
-        self.net, self.teacher = net, teacher
+        self.net, self.teacher, self.truncation = net, teacher, truncation
         self.rule: MatrixRule = make_rule(rule, b, n, d, self.leak, truncation)
         self.h = np.zeros((b, n))
         self.hs = np.zeros((b, n))
@@ -482,7 +482,7 @@ def _group(runner: Runner, rows: slice) -> Runner:
     net, t = runner.net, runner.teacher
     sub = Runner(Network(net.W[rows], net.U[rows], net.V[rows], net.B_fb[rows]),
                  Teacher(t.W[rows], t.U[rows], t.V[rows]), runner.rule.name, runner.leak,
-                 getattr(runner.rule, "k", 1), runner.sigma)
+                 runner.truncation, runner.sigma)
     sub.noise_rng = runner.noise_rng
     return sub
 
