@@ -4,9 +4,10 @@ Each run is a fresh ``symdyn paper`` command, as a user would start it (interpre
 and imports included), writing into a fresh directory. "Cold" means nothing computed
 before: an empty ``out`` directory and an empty symdyn cache (``SYMDYN_CACHE_DIR`` set to
 a new temporary directory). "Warm" is a second run into the same directory. pdflatex is
-included when it is installed. After each run the seconds of every step (from
-``results.json``) are printed, longest first: the steps run side by side on one worker
-per core, so they add up to more than the wall time.
+included when it is installed. After each run its CPU seconds (every process: the
+command, its workers, pdflatex) and the seconds of every step (from ``results.json``) are
+printed, longest first: the steps run side by side on one worker per core, so they add up
+to more than the wall time, and the wall time is about half the CPU on two cores.
 
 symdyn's modules are byte-compiled first (``compileall``), as ``pip install .`` does: the
 README's ``pip install . && symdyn paper`` runs from compiled modules, while a checkout
@@ -32,6 +33,7 @@ import argparse
 import compileall
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -45,21 +47,31 @@ TARGETS = {"cold": 20.0, "warm": None, "quick cold": 10.0}
 PHASES = ("preload", "pool", "pdflatex", "total")
 HERE = Path(__file__).resolve().parent.parent
 
-def run(out: Path, cache: Path, quick: bool) -> tuple[float, dict]:
-    """Seconds for one ``symdyn paper`` command writing into ``out``, and its
-    ``results.json`` (which carries the seconds of every step)."""
+def run(out: Path, cache: Path, quick: bool) -> tuple[float, float, dict]:
+    """Seconds of wall time and of CPU (user + system, every process of the run: the
+    command, its workers and pdflatex) for one ``symdyn paper`` command writing into
+    ``out``, and its ``results.json`` (which carries the seconds of every step)."""
     env = {**os.environ, "SYMDYN_CACHE_DIR": str(cache),
            "PYTHONPATH": os.pathsep.join(filter(None, [str(HERE),
                                                       os.environ.get("PYTHONPATH")]))}
     argv = [sys.executable, "-m", "symdyn", "paper", "--out", str(out)]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     result = subprocess.run(argv + (["--quick"] if quick else []), capture_output=True,
                             text=True, env=env)
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, children_cpu() - cpu
     if result.returncode != 0:
         print(result.stdout[-2000:], result.stderr[-2000:], file=sys.stderr)
     results = out / "results.json"
-    return seconds, json.loads(results.read_text()) if results.exists() else {}
+    return seconds, cpu, json.loads(results.read_text()) if results.exists() else {}
+
+
+def children_cpu() -> float:
+    """User + system seconds of every finished child process (and theirs, once waited
+    for): on a 2-core machine a run's wall time is about half its CPU plus the parts
+    where one core waits, so a slow run with more CPU ran on a slower host, not on
+    slower code."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pace() -> float:
@@ -73,13 +85,14 @@ def pace() -> float:
     return statistics.median(once() for _ in range(3))
 
 
-def show(name: str, seconds: float, report: dict, host_pace: float) -> None:
+def show(name: str, seconds: float, cpu: float, report: dict, host_pace: float) -> None:
     target = TARGETS[name]
     verdict = "" if target is None else (
         f"   (target < {target:.0f} s: {'ok' if seconds < target else 'OVER'})")
     print(f"{name:<11} {seconds:7.1f} s wall, all checks "
           f"{'passed' if report.get('ok') else 'NOT passed'}{verdict}   "
           f"[pace {host_pace:.3f} s]", flush=True)
+    print(f"    cpu {cpu:.1f} s (every process of the run)")
     seconds_ = report.get("seconds", {})
     if "total" in seconds_:
         print("    " + where(seconds, seconds_))
@@ -109,21 +122,22 @@ def main() -> int:
     args = parser.parse_args()
     compileall.compile_dir(HERE / "symdyn", quiet=1)
     root = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="symdyn-paper-"))
-    times: dict[str, list[tuple[float, float]]] = {}
+    times: dict[str, list[tuple[float, float, float]]] = {}
     for _ in range(max(args.repeat, 1)):
-        for name, seconds, host_pace in run_plan(root, args.quick_only):
-            times.setdefault(name, []).append((seconds, host_pace))
+        for name, *run_times in run_plan(root, args.quick_only):
+            times.setdefault(name, []).append(tuple(run_times))
     if not args.out:
         shutil.rmtree(root, ignore_errors=True)
     if args.repeat > 1:
         summarise(times)
     return 0 if all(TARGETS[name] is None or s < TARGETS[name]
-                    for name, runs in times.items() for s, _ in runs) else 1
+                    for name, runs in times.items() for s, *_ in runs) else 1
 
 
-def run_plan(root: Path, quick_only: bool) -> list[tuple[str, float, float]]:
+def run_plan(root: Path, quick_only: bool) -> list[tuple[str, float, float, float]]:
     """One round: quick cold, then (unless ``quick_only``) cold and warm, each from empty
-    directories; each run's name, seconds and the host's pace just before it."""
+    directories; each run's name, wall seconds, CPU seconds and the host's pace just
+    before it."""
     for kind in ("full", "quick", "cache-quick", "cache-full"):
         shutil.rmtree(root / kind, ignore_errors=True)
     plan = [("quick cold", root / "quick", True, root / "cache-quick")]
@@ -133,23 +147,25 @@ def run_plan(root: Path, quick_only: bool) -> list[tuple[str, float, float]]:
     rows = []
     for name, out, quick, cache in plan:
         host_pace = pace()
-        seconds, report = run(out, cache, quick)
-        show(name, seconds, report, host_pace)
-        rows.append((name, seconds, host_pace))
+        seconds, cpu, report = run(out, cache, quick)
+        show(name, seconds, cpu, report, host_pace)
+        rows.append((name, seconds, cpu, host_pace))
     return rows
 
 
-def summarise(times: dict[str, list[tuple[float, float]]]) -> None:
-    """Each kind of run: its times in order, the median, and how many met the target."""
+def summarise(times: dict[str, list[tuple[float, float, float]]]) -> None:
+    """Each kind of run: its times in order, the median, how many met the target, and
+    the CPU and pace of each run."""
     print("\nsummary")
     for name, runs in times.items():
-        seconds = [s for s, _ in runs]
+        seconds = [s for s, *_ in runs]
         target = TARGETS[name]
         met = "" if target is None else (
             f", under {target:.0f} s in {sum(s < target for s in seconds)} of {len(seconds)}")
         print(f"  {name:<11} " + " / ".join(f"{s:.1f}" for s in seconds)
-              + f" s (median {statistics.median(seconds):.1f}{met}); paces "
-              + " / ".join(f"{p:.2f}" for _, p in runs))
+              + f" s (median {statistics.median(seconds):.1f}{met}); cpu "
+              + " / ".join(f"{c:.1f}" for _, c, _ in runs) + " s; paces "
+              + " / ".join(f"{p:.2f}" for *_, p in runs))
 
 
 if __name__ == "__main__":
